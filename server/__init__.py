@@ -1,0 +1,1 @@
+"""WuffChat's grpc.aio server: configuration, assembly, services and storage."""

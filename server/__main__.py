@@ -1,0 +1,70 @@
+"""Command line: `python -m server` serves; `python -m server migrate [up|down]` migrates.
+
+Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), 2 bad configuration.
+Errors are one line on stderr; a traceback only in development and only for unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import traceback
+
+from server.app import StartupError, serve
+from server.config import ConfigError, Settings, load_settings
+from server.log import configure_logging
+from server.storage import migrate
+
+EXIT_STARTUP = 1
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="WuffChat gRPC server")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the server (default)")
+    migrate_cmd = commands.add_parser("migrate", help="apply or revert database migrations")
+    migrate_cmd.add_argument("direction", nargs="?", choices=("up", "down"), default="up")
+    migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
+    return parser
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"wuffchat: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        if args.direction == "up":
+            migrate.upgrade(settings.database_url, args.revision or "head")
+        else:
+            migrate.downgrade(settings.database_url, args.revision or "base")
+        return 0
+    asyncio.run(serve(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, f"configuration error: {exc}")
+    configure_logging(settings.log_level)
+    try:
+        return _run(args, settings)
+    except StartupError as exc:
+        return _fail(EXIT_STARTUP, f"cannot start: {exc}")
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        if not settings.is_prod:
+            traceback.print_exc()
+        return _fail(EXIT_STARTUP, f"unexpected error at start: {type(exc).__name__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

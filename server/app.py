@@ -1,0 +1,136 @@
+"""Assemble and run the server, top to bottom: storage, servicers, health, reflection, bind, serve.
+
+`start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
+on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
+`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from wuffchat.conversation.v1 import conversation_service_pb2, conversation_service_pb2_grpc
+from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
+
+from server.auth.service import AuthService
+from server.config import Settings
+from server.conversation.service import ConversationService
+from server.health import HealthMonitor
+from server.knowledge.service import KnowledgeService
+from server.storage import db, migrate
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAMES: tuple[str, ...] = (
+    auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name,
+    knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
+)
+
+
+class StartupError(RuntimeError):
+    """The server cannot start (database unreachable, port in use); the message is one line."""
+
+
+@dataclass
+class RunningServer:
+    """A started server; `stop()` shuts it down gracefully."""
+
+    server: grpc.aio.Server
+    port: int
+    health: HealthMonitor
+    engine: AsyncEngine
+
+    async def stop(self, grace: float) -> None:
+        await self.health.shutdown()
+        await self.server.stop(grace)
+        await self.engine.dispose()
+
+
+async def _open_storage(settings: Settings) -> AsyncEngine:
+    engine = db.create_engine(settings.database_url)
+    if not await db.wait_until_reachable(engine, settings.db_startup_timeout_seconds):
+        await engine.dispose()
+        raise StartupError(
+            f"database unreachable at {db.safe_url(settings.database_url)} "
+            f"after {settings.db_startup_timeout_seconds:g} s"
+        )
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    return engine
+
+
+def _server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_request_bytes),
+        ("grpc.max_concurrent_streams", 256),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        # grpc enables SO_REUSEPORT by default, which would let a second server bind an
+        # occupied port silently; only --workers N (one port, many processes) wants it.
+        ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
+    ]
+
+
+async def start(
+    settings: Settings,
+    *,
+    extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
+) -> RunningServer:
+    """Open storage (with retries and migrations), build the server, bind and start it.
+
+    Raises:
+        StartupError: the database stays unreachable, or the address cannot be bound.
+    """
+    engine = await _open_storage(settings)
+
+    server = grpc.aio.server(options=_server_options(settings))
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
+    conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationService(), server)
+    knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(), server)
+    server.add_generic_rpc_handlers(tuple(extra_handlers))
+
+    health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
+
+    try:
+        port = server.add_insecure_port(settings.grpc_addr)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        await engine.dispose()
+        raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
+
+    await server.start()
+    await health.start()
+    log.info(
+        "listening",
+        addr=settings.grpc_addr,
+        port=port,
+        env=settings.app_env,
+        database=db.safe_url(settings.database_url),
+    )
+    return RunningServer(server=server, port=port, health=health, engine=engine)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down", grace_seconds=settings.shutdown_grace_seconds)
+    await running.stop(settings.shutdown_grace_seconds)
+    log.info("stopped")

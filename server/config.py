@@ -1,0 +1,163 @@
+"""Read and validate the environment once, at start; everything else receives typed settings.
+
+A bad value raises `ConfigError` with a one-line message naming the variable; `python -m server`
+turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+T = TypeVar("T")
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/wuffchat.db"
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message is one line for the console."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration, built by `load_settings`."""
+
+    app_env: str = "dev"
+    grpc_addr: str = "127.0.0.1:50051"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    workers: int = 1
+    shutdown_grace_seconds: float = 10.0
+    db_startup_timeout_seconds: float = 30.0
+    health_check_interval_seconds: float = 5.0
+    max_request_bytes: int = 64 * 1024
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.app_env == "prod"
+
+
+def _int(name: str, raw: str, *, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, *, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _grpc_addr(raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"GRPC_ADDR must be host:port, got {raw!r}")
+    _int("GRPC_ADDR port", port, low=0, high=65535)
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(f"DATABASE_URL driver must be one of {', '.join(SUPPORTED_DRIVERS)}, got {url.drivername!r}")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+    return raw
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise ConfigError(f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}")
+    return origins
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"TRUSTED_PROXIES entries must be IPs or CIDR networks, got {part!r}") from None
+    return tuple(networks)
+
+
+def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return parse(raw.strip())
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build `Settings` from environment variables.
+
+    Raises:
+        ConfigError: a value is invalid, or a production requirement is not met.
+    """
+    d = Settings()
+    settings = Settings(
+        app_env=_get(env, "APP_ENV", lambda v: _choice("APP_ENV", v, ("dev", "prod")), d.app_env),
+        grpc_addr=_get(env, "GRPC_ADDR", _grpc_addr, d.grpc_addr),
+        database_url=_get(env, "DATABASE_URL", _database_url, d.database_url),
+        redis_url=_get(env, "REDIS_URL", _redis_url, d.redis_url),
+        log_level=_get(env, "LOG_LEVEL", lambda v: _choice("LOG_LEVEL", v.upper(), LOG_LEVELS), d.log_level),
+        workers=_get(env, "WORKERS", lambda v: _int("WORKERS", v, low=1, high=64), d.workers),
+        shutdown_grace_seconds=_get(
+            env, "SHUTDOWN_GRACE_SECONDS", lambda v: _float("SHUTDOWN_GRACE_SECONDS", v, low=0, high=300), 10.0
+        ),
+        db_startup_timeout_seconds=_get(
+            env, "DB_STARTUP_TIMEOUT_SECONDS", lambda v: _float("DB_STARTUP_TIMEOUT_SECONDS", v, low=0, high=600), 30.0
+        ),
+        health_check_interval_seconds=_get(
+            env,
+            "HEALTH_CHECK_INTERVAL_SECONDS",
+            lambda v: _float("HEALTH_CHECK_INTERVAL_SECONDS", v, low=0.05, high=300),
+            5.0,
+        ),
+        max_request_bytes=_get(
+            env, "MAX_REQUEST_BYTES", lambda v: _int("MAX_REQUEST_BYTES", v, low=1024, high=16 * 1024 * 1024), 65536
+        ),
+        cors_origins=_get(env, "CORS_ORIGINS", _origins, d.cors_origins),
+        trusted_proxies=_get(env, "TRUSTED_PROXIES", _networks, d.trusted_proxies),
+    )
+    if settings.workers > 1 and settings.redis_url is None:
+        raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
+    if settings.is_prod and any("localhost" in o or "127.0.0.1" in o for o in settings.cors_origins):
+        raise ConfigError("CORS_ORIGINS must not contain localhost origins when APP_ENV=prod")
+    return settings

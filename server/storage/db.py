@@ -1,0 +1,86 @@
+"""Create the async engine (SQLite with WAL, or PostgreSQL via asyncpg) and check it is reachable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT_SECONDS = 3.0
+
+
+def safe_url(database_url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"timeout": PING_TIMEOUT_SECONDS},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, limit_seconds: float = PING_TIMEOUT_SECONDS) -> bool:
+    """True when a `SELECT 1` succeeds within `limit_seconds`."""
+    try:
+        async with asyncio.timeout(limit_seconds), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver or network error means "not reachable"
+        log.debug("database ping failed: %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def wait_until_reachable(engine: AsyncEngine, budget_seconds: float) -> bool:
+    """Retry `ping` with exponential backoff (0.2 s doubling to 5 s) for at most `budget_seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_seconds
+    delay = 0.2
+    while True:
+        if await ping(engine):
+            return True
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        log.warning("database not reachable, retrying in %.1f s", min(delay, remaining))
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, 5.0)

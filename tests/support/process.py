@@ -1,0 +1,69 @@
+"""Run `python -m server` as a real process and find the port it bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[str]
+    port: int
+    lines: list[str]
+
+    def close(self) -> None:
+        """Kill the process if it still runs and release its pipe."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def run_server(env: dict[str, str], *args: str, timeout: float = 5.0) -> subprocess.CompletedProcess[str]:
+    """Run the server command to completion (for commands and start-up failures)."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_server(env: dict[str, str], timeout: float = 30.0) -> ServerProcess:
+    """Start the server and wait for its `listening` log line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server"],
+        env={**os.environ, "GRPC_ADDR": "127.0.0.1:0", **env},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("event") == "listening":
+            return ServerProcess(process=process, port=int(record["port"]), lines=lines)
+    ServerProcess(process=process, port=0, lines=lines).close()
+    raise AssertionError("server did not start:\n" + "".join(lines))
