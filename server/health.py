@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from grpc_health.v1 import health_pb2
+
 # the public alias `health.aio` is bound in a try block that type checkers cannot follow
 from grpc_health.v1._async import HealthServicer
 from sqlalchemy.ext.asyncio import AsyncEngine
