@@ -22,6 +22,7 @@ from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2, conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
+from interceptors.chain import ChainDependencies, build_chain
 from server.auth.service import AuthService
 from server.config import Settings
 from server.conversation.service import ConversationService
@@ -93,7 +94,9 @@ async def start(
     """
     engine = await _open_storage(settings)
 
-    server = grpc.aio.server(options=_server_options(settings))
+    server = grpc.aio.server(
+        interceptors=build_chain(ChainDependencies(settings=settings)), options=_server_options(settings)
+    )
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
     conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationService(), server)
     knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(), server)

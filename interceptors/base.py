@@ -1,0 +1,108 @@
+"""The one mechanism every interceptor uses: wrap a method handler's behaviour, for all four RPC kinds.
+
+A subclass overrides `unary` (unary-unary and stream-unary: one response) and/or `stream`
+(unary-stream and stream-stream: many responses). `request` is the request message, or the async
+iterator of request messages for client streams. The `applies` predicate (see `selector.py`)
+decides per method whether the interceptor runs at all; chain.py passes it.
+
+Stream handlers may be async generators or coroutines that call `context.write` (as the health
+service's Watch does); both are adapted so a `stream` hook always sees an async iterator.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+UnaryProceed = Callable[[Any], Awaitable[Any]]
+StreamProceed = Callable[[Any], AsyncIterator[Any]]
+HandlerCallDetails = grpc.HandlerCallDetails
+
+if TYPE_CHECKING:  # grpc-stubs make the class generic; at run time it is not subscriptable
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+
+
+@dataclass(frozen=True)
+class RpcInfo:
+    """What an interceptor knows about the method before the call runs."""
+
+    method: str  # "/package.Service/Method"
+    client_streaming: bool
+    server_streaming: bool
+
+
+async def _as_async_iter(result: Any) -> AsyncIterator[Any]:
+    """Adapt whatever a stream behaviour returned (async iterator, iterator or coroutine) to an async iterator."""
+    if inspect.isawaitable(result):
+        result = await result
+        if result is None:  # the handler wrote its responses with context.write
+            return
+    if hasattr(result, "__aiter__"):
+        async for response in result:
+            yield response
+    else:
+        for response in result:
+            yield response
+
+
+class Interceptor(_ServerInterceptor):
+    """Base class; see the module docstring."""
+
+    def __init__(self, *, applies: Callable[[str], bool] | None = None) -> None:
+        self._applies = applies or (lambda _method: True)
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        return await proceed(request)
+
+    def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        return proceed(request)
+
+    async def intercept_service(  # type: ignore[override]  # grpc-stubs forget the None of unknown methods
+        self,
+        continuation: Callable[[HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not self._applies(method):
+            return handler
+        return self._wrap(handler, method)
+
+    def _wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any]:
+        info = RpcInfo(method, handler.request_streaming, handler.response_streaming)
+        codec = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if not handler.response_streaming:
+            inner_unary = cast(Any, handler.unary_unary or handler.stream_unary)
+
+            async def unary_behavior(request: Any, context: Context) -> Any:
+                async def proceed(req: Any) -> Any:
+                    return await inner_unary(req, context)
+
+                return await self.unary(info, request, context, proceed)
+
+            if handler.request_streaming:
+                return grpc.stream_unary_rpc_method_handler(unary_behavior, **codec)
+            return grpc.unary_unary_rpc_method_handler(unary_behavior, **codec)
+
+        inner_stream = cast(Any, handler.unary_stream or handler.stream_stream)
+
+        async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+            def proceed(req: Any) -> AsyncIterator[Any]:
+                return _as_async_iter(inner_stream(req, context))
+
+            async for response in self.stream(info, request, context, proceed):
+                yield response
+
+        if handler.request_streaming:
+            return grpc.stream_stream_rpc_method_handler(stream_behavior, **codec)
+        return grpc.unary_stream_rpc_method_handler(stream_behavior, **codec)

@@ -1,0 +1,86 @@
+"""Per-call facts in a contextvar: request id, client IP, language, principal.
+
+The context interceptor creates a `CallState` for every call; the authentication interceptor fills
+in `principal`. Handlers read them with `current()` instead of re-parsing metadata.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: a user (Bearer token) or an internal service (API key)."""
+
+    id: str
+    kind: str  # "user" or "apikey"
+    roles: frozenset[str] = frozenset()
+    token_id: str | None = None  # the access token's jti, for logout
+
+    @property
+    def owner_key(self) -> str:
+        """A stable key for ownership checks, unique across kinds."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class CallState:
+    """Mutable facts of one call, shared by every interceptor and the handler."""
+
+    method: str
+    request_id: str
+    client_ip: str
+    language: str = "de"
+    user_agent: str = ""
+    principal: Principal | None = None
+    trailing: list[tuple[str, str | bytes]] = field(default_factory=list)
+
+
+_current: contextvars.ContextVar[CallState] = contextvars.ContextVar("wuffchat_call")
+
+
+def bind(state: CallState) -> contextvars.Token[CallState]:
+    return _current.set(state)
+
+
+def reset(token: contextvars.Token[CallState]) -> None:
+    _current.reset(token)
+
+
+def current() -> CallState:
+    """The running call's state.
+
+    Raises:
+        LookupError: outside a call that passed the context interceptor.
+    """
+    return _current.get()
+
+
+def principal() -> Principal | None:
+    """The authenticated principal of the running call, if any."""
+    state = _current.get(None)
+    return state.principal if state else None
+
+
+def language() -> str:
+    """ "de" or "en" for the running call (German outside a call)."""
+    state = _current.get(None)
+    return state.language if state else "de"
+
+
+def add_trailing_metadata(
+    context: grpc.aio.ServicerContext[object, object], items: Sequence[tuple[str, str | bytes]]
+) -> None:
+    """Add trailing metadata without dropping what other interceptors added (also kept by `abort`)."""
+    state = _current.get(None)
+    if state is None:
+        context.set_trailing_metadata(tuple(items))
+        return
+    keys = {key for key, _ in items}
+    state.trailing = [(k, v) for k, v in state.trailing if k not in keys] + list(items)
+    context.set_trailing_metadata(tuple(state.trailing))

@@ -1,0 +1,71 @@
+"""Deliberate gRPC errors: a status code, a short localized message, google.rpc details.
+
+Everything that ends a call with an error on purpose goes through `abort`, so messages are German
+by default (English with `accept-language: en`) and details are real `google.rpc` types.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+
+from server import call
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "de": {
+        "invalid_argument": "Die Anfrage ist ungültig.",
+        "unauthenticated": "Bitte melde dich an.",
+        "permission_denied": "Dafür fehlt dir die Berechtigung.",
+        "not_found": "Nicht gefunden.",
+        "unavailable": "Der Dienst ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.",
+        "internal": "Da ist etwas schiefgelaufen. Referenz: {reference}",
+        "rate_limited": "Zu viele Anfragen. Bitte warte {retry_after} Sekunden und versuche es dann noch einmal.",
+    },
+    "en": {
+        "invalid_argument": "The request is invalid.",
+        "unauthenticated": "Please sign in.",
+        "permission_denied": "You are not allowed to do that.",
+        "not_found": "Not found.",
+        "unavailable": "The service is unavailable right now. Please try again shortly.",
+        "internal": "Something went wrong. Reference: {reference}",
+        "rate_limited": "Too many requests. Please wait {retry_after} seconds and try again.",
+    },
+}
+
+
+def message(key: str, **params: object) -> str:
+    """The message `key` in the running call's language."""
+    texts = MESSAGES.get(call.language(), MESSAGES["de"])
+    return texts.get(key, MESSAGES["de"][key]).format(**params)
+
+
+def to_status(code: grpc.StatusCode, text: str, details: tuple[Message, ...] = ()) -> grpc.Status:
+    packed = []
+    for detail in details:
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=text, details=packed))
+
+
+async def abort(
+    context: grpc.aio.ServicerContext[object, object],
+    code: grpc.StatusCode,
+    key: str,
+    *details: Message,
+    **params: object,
+) -> NoReturn:
+    """End the call with `code`, the localized message `key` and `details` (google.rpc types).
+
+    Trailing metadata added earlier through `call.add_trailing_metadata` is kept.
+    """
+    status = to_status(code, message(key, **params), details)
+    if details:
+        call.add_trailing_metadata(context, tuple(status.trailing_metadata))
+    await context.abort(status.code, status.details)
+    raise AssertionError("unreachable: abort raises")

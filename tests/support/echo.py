@@ -1,0 +1,73 @@
+"""A tiny service with all four RPC kinds (raw bytes), for testing interceptors on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+
+from server import call
+
+Context = grpc.aio.ServicerContext[Any, Any]
+SERVICE = "test.Echo"
+
+
+async def unary(request: bytes, context: Context) -> bytes:
+    if request == b"boom":
+        raise KeyError("/secret/path")
+    state = call.current()
+    return f"{request.decode()}|{state.client_ip}|{state.language}|{state.request_id}".encode()
+
+
+async def server_stream(request: bytes, context: Context) -> AsyncIterator[bytes]:
+    count = int(request.decode().rstrip("!") or "3")
+    for i in range(count):
+        yield f"{i}".encode()
+    if request.endswith(b"!"):
+        raise KeyError("/secret/path")
+
+
+async def server_stream_writes(request: bytes, context: Context) -> None:
+    """A stream handler in the style of health Watch: context.write instead of yield."""
+    for i in range(3):
+        await context.write(f"w{i}".encode())
+
+
+async def client_stream(requests: AsyncIterator[bytes], context: Context) -> bytes:
+    return b"+".join([r async for r in requests])
+
+
+async def bidi(requests: AsyncIterator[bytes], context: Context) -> AsyncIterator[bytes]:
+    async for request in requests:
+        yield request.upper()
+
+
+def handler() -> grpc.GenericRpcHandler[Any, Any]:
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Unary": grpc.unary_unary_rpc_method_handler(unary),
+            "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+            "ServerStreamWrites": grpc.unary_stream_rpc_method_handler(server_stream_writes),
+            "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
+            "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
+        },
+    )
+
+
+@asynccontextmanager
+async def echo_server(interceptors: Sequence[grpc.aio.ServerInterceptor]) -> AsyncIterator[grpc.aio.Channel]:
+    """Serve the echo service through `interceptors` on a free port; yield a channel to it."""
+    server = grpc.aio.server(interceptors=list(interceptors))
+    server.add_generic_rpc_handlers((handler(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        await server.stop(0)
+        await asyncio.sleep(0)
