@@ -1,0 +1,106 @@
+"""Security events (OWASP logging vocabulary) into the hash-chained `audit_events` table.
+
+Each row stores `hash` = SHA-256 over its canonical content and the previous row's hash, so any
+edit or deletion breaks the chain from that row on. Rows never hold passwords, tokens, API keys,
+emails or message text: principals are random ids (pseudonymous once an account is deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server import call
+from server.storage.models import AuditEvent
+
+log = structlog.get_logger("audit")
+
+GENESIS = "0" * 64
+SEVERITIES = ("info", "warning", "critical")
+_PG_LOCK_KEY = 0x57554646  # "WUFF": serializes chain appends across processes on PostgreSQL
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written as UTC
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def row_hash(row: AuditEvent) -> str:
+    """The chain hash of one row: SHA-256 over the canonical JSON of its content and `prev_hash`."""
+    content = json.dumps(
+        [
+            row.prev_hash,
+            _utc(row.created_at).isoformat(),
+            row.event,
+            row.severity,
+            row.principal,
+            row.client_ip,
+            row.request_id,
+            row.details,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+class AuditLog:
+    """Appends security events to the chain; also emits each as a JSON log line."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._lock = asyncio.Lock()
+        self._is_postgres = engine.dialect.name == "postgresql"
+
+    async def record(
+        self, event: str, *, severity: str = "info", principal: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        """Append `event`; request id and client IP come from the running call, if any."""
+        assert severity in SEVERITIES, severity
+        try:
+            state = call.current()
+        except LookupError:
+            state = None
+        details = details or {}
+        if principal is None and state is not None and state.principal is not None:
+            principal = state.principal.owner_key
+        async with self._lock, self._sessions() as session, session.begin():
+            prev = await self._last_hash(session)
+            now = datetime.now(UTC)
+            ip = state.client_ip if state else None
+            rid = state.request_id if state else None
+            row = AuditEvent(
+                created_at=now,
+                event=event,
+                severity=severity,
+                principal=principal,
+                client_ip=ip,
+                request_id=rid,
+                details=details,
+                prev_hash=prev,
+            )
+            row.hash = row_hash(row)
+            session.add(row)
+        log.info(
+            "security_event",
+            security_event=event,
+            severity=severity,
+            principal=principal,
+            client_ip=ip,
+            request_id=rid,
+            **{f"detail_{k}": v for k, v in details.items()},
+        )
+
+    async def _last_hash(self, session: AsyncSession) -> str:
+        if self._is_postgres:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        last = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        return last or GENESIS
