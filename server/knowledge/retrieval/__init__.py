@@ -1,0 +1,1 @@
+"""Retrieval backends behind one interface (embedded now; Weaviate later)."""

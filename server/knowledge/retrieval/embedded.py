@@ -1,0 +1,113 @@
+"""The embedded retriever: BM25 over stemmed German text fused with dense vectors, no server, no network.
+
+Each behaviour is one BM25 document (title, owner phrasings, the dog's view) and several dense
+passages (title and each phrasing; a behaviour scores its best passage). The two score lists are
+fused by a convex combination of min-max normalized scores (default) or by reciprocal rank fusion;
+bench/retrieval.py measures both, and the convex combination ranked better on our evaluation set
+because BM25 is much stronger than the dense model here, which RRF's equal rank weighting hides.
+
+The confidence of a match (0..1) is the mean of its dense cosine and a saturated BM25 score, so it
+does not depend on the other candidates. All CPU work runs in a thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+import Stemmer
+
+from server.knowledge.types import Behavior
+
+from .cache import EmbeddingCache
+from .encoder import Vectors
+from .interface import Match
+
+Fusion = Literal["convex", "rrf"]
+Scores = npt.NDArray[np.float64]
+DENSE_WEIGHT = 0.5
+BM25_SATURATION = 3.0  # a BM25 score of 3 gives 63 % of the lexical half of the confidence
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class _Index:
+    behaviors: tuple[Behavior, ...]
+    passages: Vectors  # one row per passage
+    owner: npt.NDArray[np.int64]  # passage row -> behaviour index
+    bm25: Any  # bm25s.BM25 (untyped library)
+
+
+def _normalize(scores: Scores) -> Scores:
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def _ranks(scores: Scores) -> Scores:
+    return np.argsort(np.argsort(-scores)).astype(np.float64) + 1.0
+
+
+class EmbeddedRetriever:
+    """Implements `Retriever`; `cache` embeds (and caches) texts, `executor` runs the CPU work."""
+
+    def __init__(self, cache: EmbeddingCache, executor: ThreadPoolExecutor, *, fusion: Fusion = "convex") -> None:
+        self._cache = cache
+        self._executor = executor
+        self._fusion = fusion
+        self._stemmer = Stemmer.Stemmer("german")
+        self._index: _Index | None = None
+        self._lock = asyncio.Lock()
+
+    async def index(self, behaviors: Sequence[Behavior]) -> None:
+        async with self._lock:  # one rebuild at a time; searches keep using the previous index meanwhile
+            loop = asyncio.get_running_loop()
+            self._index = await loop.run_in_executor(self._executor, self._build, tuple(behaviors))
+
+    async def search(self, query: str, limit: int) -> list[Match]:
+        index = self._index
+        if index is None or not index.behaviors:
+            return []
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.search_sync, index, query, limit)
+
+    def _tokenize(self, texts: list[str]) -> Any:
+        return bm25s.tokenize(texts, stopwords="de", stemmer=self._stemmer, show_progress=False)
+
+    def _build(self, behaviors: tuple[Behavior, ...]) -> _Index:
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, behavior in enumerate(behaviors):
+            for text in (behavior.title, *behavior.phrasings):
+                texts.append(text)
+                owner.append(i)
+        bm25 = bm25s.BM25()
+        if behaviors:
+            documents = [" ".join((b.title, *b.phrasings, b.dog_view)) for b in behaviors]
+            bm25.index(self._tokenize(documents), show_progress=False)
+        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), bm25)
+
+    def search_sync(self, index: _Index, query: str, limit: int) -> list[Match]:
+        """The blocking search (runs in the executor; bench/retrieval.py calls it directly)."""
+        count = len(index.behaviors)
+        cosines = index.passages @ self._cache.encoder.encode([query])[0]  # queries are not cached
+        dense = np.full(count, -1.0)
+        np.maximum.at(dense, index.owner, cosines.astype(np.float64))
+        tokens = self._tokenize([query])
+        lexical = np.zeros(count)
+        if any(len(ids) for ids in tokens.ids):
+            lexical = np.asarray(index.bm25.get_scores(bm25s.tokenization.convert_tokenized_to_string_list(tokens)[0]))
+        if self._fusion == "rrf":
+            fused = 1.0 / (RRF_K + _ranks(dense)) + 1.0 / (RRF_K + _ranks(lexical))
+        else:
+            fused = DENSE_WEIGHT * _normalize(dense) + (1 - DENSE_WEIGHT) * _normalize(lexical)
+        confidence = DENSE_WEIGHT * np.clip(dense, 0.0, 1.0) + (1 - DENSE_WEIGHT) * (
+            1.0 - np.exp(-lexical / BM25_SATURATION)
+        )
+        order = np.argsort(-fused, kind="stable")[:limit]
+        return [Match(index.behaviors[i].id, index.behaviors[i].title, round(float(confidence[i]), 4)) for i in order]

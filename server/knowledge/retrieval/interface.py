@@ -1,0 +1,34 @@
+"""The `Retriever` protocol: what the flow and KnowledgeService need from any retrieval backend.
+
+A Weaviate backend (weaviate-client v4, hybrid search, `WEAVIATE_URL`) will implement the same
+protocol; nothing above this interface changes when it is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from server.knowledge.types import Behavior
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked behaviour; `score` is a confidence in 0..1 (higher is better)."""
+
+    id: str
+    title: str
+    score: float
+
+
+class Retriever(Protocol):
+    """Ranks behaviours for an owner's text. Implementations never block the event loop."""
+
+    async def index(self, behaviors: Sequence[Behavior]) -> None:
+        """Replace the indexed behaviours (at start, and after every upsert or delete)."""
+        ...
+
+    async def search(self, query: str, limit: int) -> list[Match]:
+        """The best `limit` behaviours, best first, with confidences; no threshold applied."""
+        ...

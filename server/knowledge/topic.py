@@ -1,0 +1,100 @@
+"""Is a text about a dog? An offline lexical check (no network), combined with retrieval confidence.
+
+Owners rarely name the dog in every sentence ("er zieht so an der Leine"), so the absence of dog words
+proves nothing. What does tell: an explicit dog word, breed or common dog name (strong evidence), a
+sentence whose subject is clearly someone or something else ("Mein Chef bellt mich an", "Meine
+Katze kratzt am Sofa", "Die Leine für die Wäsche") without any strong evidence, and dog behaviour
+verbs (weak evidence). `Topic.verdict` combines these with the retriever's confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+WORD = re.compile(r"[a-zäöüß]+")
+# Compounds count too (Hundewiese, Zweithund, Hundebett), but not "hundert".
+DOG_COMPOUND = re.compile(r"(^hunde(?!rt)|hund(e|es|en|i|chen)?$|hündin(nen)?$|^welpe|rüde(n)?$)")
+DOG_WORDS = frozenset(
+    """
+    hund hunde hündin rüde rüden welpe welpen junghund junghunde vierbeiner fellnase fellnasen wauwau
+    hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
+    hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
+    """.split()
+)
+# Common dog names in German-speaking homes; owners write them instead of "mein Hund".
+DOG_NAMES = frozenset(
+    """
+    bello luna balu bruno rocky max emma nala sammy ronja felix oskar milo wotan rudi frieda jack püppi
+    toni ronny paula sam amy lucky sunny buddy charly charlie coco kira lilly lilli lotte mia leo loki
+    benny bobby bella sina sky snoopy teddy aiko akira anton ben bolle cookie elvis filou finn frodo
+    gismo hugo idefix jacky jule kalle lasse lucy lumpi maja merlin nelly odin otto rex rosi sheila
+    simba spike struppi susi tyson wally whisky yoshi zeus fiete enzo bonnie hasso
+    """.split()
+)
+# Beings and things that, as the subject of a sentence, mean it is not about a dog.
+OTHER_SUBJECTS = frozenset(
+    """
+    katze kater katzen pferd pferde pony vogel vögel wellensittich papagei kanarienvogel huhn hühner
+    kaninchen hase hamster meerschweinchen ratte maus fisch fische schildkröte kuh ziege schaf
+    chef chefin kollege kollegin kollegen nachbar nachbarin nachbarn mann frau freund freundin sohn
+    tochter kind kinder baby mutter vater mama papa oma opa bruder schwester lehrer lehrerin partner
+    partnerin mitbewohner schwiegermutter enkel auto wagen heizung handy computer laptop drucker
+    waschmaschine fernseher zaun leine wäsche rasen garten haus wohnung wetter steuer spiel
+    """.split()
+)
+BEHAVIOUR_VERBS = re.compile(
+    r"^(bell|kläff|knurr|winsel|jaul|fiep|heul|beiß|beiss|biss|schnapp|zwick|zerr|jag|hetz|buddel|grab"
+    r"|markier|pinkel|pisst|kack|leck|spring|sprang|hüpf|bewach|verteidig|zerbeiß|zerkau|kau|fress|frisst"
+    r"|wälz|schnüffel|hechel|zittert|zieht|zog|ziehen|angst|ängstlich|kaputt|zerstör|klau|bettel|streun|kotz"
+    r"|erbrech|abhau|haut|hört|gehorch|rennt|renn|apportier|knabber|anknurr|anbell|verbell|pöbel)"
+)
+# Another animal mentioned without any dog word is about that animal, unless something chases it.
+OTHER_ANIMALS = frozenset(
+    "katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen".split()
+)
+CHASE = re.compile(r"^(jag|hetz|hinterher|verfolg|nachrenn|nachlauf)")
+DETERMINERS = frozenset({"mein", "meine", "unser", "unsere", "der", "die", "das", "ein", "eine", "dein", "deine"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the words of a text say about its topic."""
+
+    strong: bool  # a dog word, breed or dog name
+    other_subject: bool  # the sentence opens with someone or something else as subject
+    weak: bool  # a dog behaviour verb
+
+
+class Topic:
+    """The offline "about a dog?" check; `breed_words` are the knowledge base's breed aliases."""
+
+    def __init__(self, breed_words: Iterable[str], *, threshold: float, weak_threshold: float) -> None:
+        self._breed_words = frozenset(w for alias in breed_words for w in WORD.findall(alias.lower()) if len(w) > 3)
+        self._threshold = threshold
+        self._weak_threshold = weak_threshold
+
+    @property
+    def weak_threshold(self) -> float:
+        return self._weak_threshold
+
+    def evidence(self, text: str) -> Evidence:
+        words = WORD.findall(text.lower())
+        strong = any(
+            w in DOG_WORDS or w in DOG_NAMES or w in self._breed_words or DOG_COMPOUND.search(w) for w in words
+        )
+        other = len(words) >= 2 and words[0] in DETERMINERS and words[1] in OTHER_SUBJECTS
+        if any(w in OTHER_ANIMALS for w in words) and not any(CHASE.match(w) for w in words):
+            other = True
+        weak = any(BEHAVIOUR_VERBS.match(w) for w in words)
+        return Evidence(strong=strong, other_subject=other, weak=weak)
+
+    def verdict(self, text: str, confidence: float) -> bool:
+        """True when `text` is about a dog, given the best retrieval `confidence` (0..1)."""
+        found = self.evidence(text)
+        if found.strong:
+            return confidence >= self._weak_threshold
+        if found.other_subject:
+            return False
+        return confidence >= (self._weak_threshold if found.weak else self._threshold)
