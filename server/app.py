@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,8 +27,14 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_g
 from interceptors.chain import ChainDependencies, build_chain
 from server.auth.service import AuthService
 from server.config import Settings
-from server.conversation.service import ConversationService
+from server.conversation.responders.interface import Responder
+from server.conversation.responders.offline import OfflineResponder
+from server.conversation.service import ConversationService, utcnow
+from server.conversation.store import ConversationStore
+from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor
+from server.knowledge import factory as knowledge_factory
+from server.knowledge.loader import KnowledgeError
 from server.knowledge.service import KnowledgeService
 from server.storage import db, migrate
 
@@ -51,9 +59,11 @@ class RunningServer:
     port: int
     health: HealthMonitor
     engine: AsyncEngine
+    sweeper: Sweeper
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
+        await self.sweeper.stop()
         await self.server.stop(grace)
         await self.engine.dispose()
 
@@ -82,24 +92,63 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
+def _responder(settings: Settings) -> Responder:
+    """Offline by default; OpenAI when OPENAI_API_KEY is set (falls back offline on any failure)."""
+    if settings.openai_api_key is None:
+        return OfflineResponder()
+    import openai
+
+    from server.conversation.responders.openai import OpenAIResponder
+
+    client = openai.AsyncOpenAI(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=0,
+    )
+    return OpenAIResponder(client, settings.openai_model, timeout=settings.openai_timeout_seconds)
+
+
 async def start(
     settings: Settings,
     *,
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> RunningServer:
-    """Open storage (with retries and migrations), build the server, bind and start it.
+    """Open storage (with retries and migrations), load the knowledge base and the embedding model,
+    build the server, bind and start it. `interceptors` replaces the chain (tests only); `clock`
+    lets tests move time past the conversation expiry.
 
     Raises:
-        StartupError: the database stays unreachable, or the address cannot be bound.
+        StartupError: the database stays unreachable, the knowledge base is invalid, or the
+            address cannot be bound.
     """
     engine = await _open_storage(settings)
+    try:
+        knowledge = await knowledge_factory.build(
+            Path(settings.knowledge_dir), Path(settings.knowledge_overlay_dir), Path(settings.cache_dir)
+        )
+    except KnowledgeError as exc:
+        await engine.dispose()
+        raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
+    conversations = ConversationStore(engine)
+    sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
-    server = grpc.aio.server(
-        interceptors=build_chain(ChainDependencies(settings=settings)), options=_server_options(settings)
-    )
+    chain = build_chain(ChainDependencies(settings=settings)) if interceptors is None else list(interceptors)
+    server = grpc.aio.server(interceptors=chain, options=_server_options(settings))
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
-    conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationService(), server)
-    knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(), server)
+    conversation_service = ConversationService(
+        conversations,
+        knowledge.store,
+        knowledge.search,
+        _responder(settings),
+        ttl=timedelta(seconds=settings.conversation_ttl_seconds),
+        clock=clock,
+    )
+    conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(conversation_service, server)
+    knowledge_service = KnowledgeService(knowledge.store, knowledge.search)
+    knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(knowledge_service, server)
     server.add_generic_rpc_handlers(tuple(extra_handlers))
 
     health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)
@@ -116,6 +165,7 @@ async def start(
 
     await server.start()
     await health.start()
+    sweeper.start()
     log.info(
         "listening",
         addr=settings.grpc_addr,
@@ -123,7 +173,7 @@ async def start(
         env=settings.app_env,
         database=db.safe_url(settings.database_url),
     )
-    return RunningServer(server=server, port=port, health=health, engine=engine)
+    return RunningServer(server=server, port=port, health=health, engine=engine, sweeper=sweeper)
 
 
 async def serve(settings: Settings) -> None:

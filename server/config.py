@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import make_url
@@ -41,6 +42,15 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
+    knowledge_dir: str = "data/knowledge"
+    knowledge_overlay_dir: str = "var/knowledge"
+    cache_dir: str = "var/cache"
+    conversation_ttl_seconds: float = 1800.0
+    sweep_interval_seconds: float = 300.0
+    openai_api_key: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str | None = None
+    openai_timeout_seconds: float = 15.0
 
     @property
     def is_prod(self) -> bool:
@@ -117,6 +127,24 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(networks)
 
 
+def _directory(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not Path(raw).is_dir():
+            raise ConfigError(f"{name} must be an existing directory, got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _http_url(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not raw.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://")
+        return raw
+
+    return parse
+
+
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -155,6 +183,21 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         cors_origins=_get(env, "CORS_ORIGINS", _origins, d.cors_origins),
         trusted_proxies=_get(env, "TRUSTED_PROXIES", _networks, d.trusted_proxies),
+        knowledge_dir=_get(env, "KNOWLEDGE_DIR", _directory("KNOWLEDGE_DIR"), d.knowledge_dir),
+        knowledge_overlay_dir=_get(env, "KNOWLEDGE_OVERLAY_DIR", str, d.knowledge_overlay_dir),
+        cache_dir=_get(env, "CACHE_DIR", str, d.cache_dir),
+        conversation_ttl_seconds=_get(
+            env, "CONVERSATION_TTL_SECONDS", lambda v: _float("CONVERSATION_TTL_SECONDS", v, low=1, high=86400), 1800.0
+        ),
+        sweep_interval_seconds=_get(
+            env, "SWEEP_INTERVAL_SECONDS", lambda v: _float("SWEEP_INTERVAL_SECONDS", v, low=0.05, high=86400), 300.0
+        ),
+        openai_api_key=_get(env, "OPENAI_API_KEY", str, d.openai_api_key),
+        openai_model=_get(env, "OPENAI_MODEL", str, d.openai_model),
+        openai_base_url=_get(env, "OPENAI_BASE_URL", _http_url("OPENAI_BASE_URL"), d.openai_base_url),
+        openai_timeout_seconds=_get(
+            env, "OPENAI_TIMEOUT_SECONDS", lambda v: _float("OPENAI_TIMEOUT_SECONDS", v, low=0.1, high=120), 15.0
+        ),
     )
     if settings.workers > 1 and settings.redis_url is None:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")

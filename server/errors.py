@@ -25,6 +25,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unavailable": "Der Dienst ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.",
         "internal": "Da ist etwas schiefgelaufen. Referenz: {reference}",
         "rate_limited": "Zu viele Anfragen. Bitte warte {retry_after} Sekunden und versuche es dann noch einmal.",
+        "conversation_not_found": "Dieses Gespräch gibt es nicht.",
+        "conversation_expired": "Dieses Gespräch ist abgelaufen. Starte einfach ein neues Gespräch, ich freue mich!",
+        "behavior_not_found": "Dieses Verhalten gibt es nicht in der Wissensbasis.",
     },
     "en": {
         "invalid_argument": "The request is invalid.",
@@ -34,6 +37,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unavailable": "The service is unavailable right now. Please try again shortly.",
         "internal": "Something went wrong. Reference: {reference}",
         "rate_limited": "Too many requests. Please wait {retry_after} seconds and try again.",
+        "conversation_not_found": "This conversation does not exist.",
+        "conversation_expired": "This conversation has expired. Just start a new one, I'm looking forward to it!",
+        "behavior_not_found": "This behaviour is not in the knowledge base.",
     },
 }
 

@@ -1,47 +1,236 @@
-"""`wuffchat.conversation.v1.ConversationService`: not built yet, every RPC answers UNIMPLEMENTED (issue 5)."""
+"""`wuffchat.conversation.v1.ConversationService`: runs the flow (flow.py) for the calling principal.
+
+Every RPC needs a principal (UNAUTHENTICATED otherwise); a conversation of another principal is
+NOT_FOUND; an expired one is FAILED_PRECONDITION with a friendly "start a new one" message; bad
+text is INVALID_ARGUMENT with BadRequest details. State and messages are stored after every turn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import base64
+import binascii
+import re
+import weakref
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import grpc
-from wuffchat.conversation.v1 import conversation_service_pb2, conversation_service_pb2_grpc
+from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2
+from wuffchat.conversation.v1 import conversation_service_pb2 as pb
+from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server.unimplemented import unimplemented
+from server import call, errors
+from server.knowledge.search import KnowledgeSearch
+from server.knowledge.store import KnowledgeStore
+from server.storage.models import Conversation
+
+from . import flow, text_input
+from .responders.interface import Responder
+from .responders.openai import StreamFallback
+from .store import ConversationStore, NewMessage, aware
 
 Context = grpc.aio.ServicerContext[object, object]
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+DEFAULT_PAGE = 20
+CONTACT_PLACEHOLDER = "[contact]"  # the contact answer lives only in feedback (deleted after 90 days)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(aware(moment))
+    return stamp
+
+
+async def _invalid(context: Context, field: str, description: str) -> NoReturn:
+    violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+    await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument",
+                       error_details_pb2.BadRequest(field_violations=[violation]))  # fmt: skip
 
 
 class ConversationService(conversation_service_pb2_grpc.ConversationServiceServicer):
-    """Every RPC of ConversationService answers UNIMPLEMENTED until issue 5 builds it."""
+    """`clock` is injectable so tests can move time past the idle expiry."""
+
+    def __init__(
+        self, store: ConversationStore, knowledge: KnowledgeStore, search: KnowledgeSearch, responder: Responder,
+        *, ttl: timedelta, clock: Callable[[], datetime] = utcnow,
+    ) -> None:  # fmt: skip
+        self._store = store
+        self._knowledge = knowledge
+        self._search = search
+        self._responder = responder
+        self._ttl = ttl
+        self._clock = clock
+        # One turn at a time per conversation, so two parallel messages cannot interleave their writes.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def _owner(self, context: Context) -> tuple[str, str | None]:
+        principal = call.principal()
+        if principal is None:
+            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+        return principal.owner_key, principal.id if principal.kind == "user" else None
+
+    async def _load(self, context: Context, conversation_id: str, *, live: bool) -> Conversation:
+        owner, _ = await self._owner(context)
+        if not ID_PATTERN.match(conversation_id):
+            await _invalid(context, "conversation_id", "must be the 43-character id from StartConversation")
+        row = await self._store.get(conversation_id, owner)
+        if row is None:
+            await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
+        if live and (aware(row.expires_at) <= self._clock() or row.state == 0):
+            await errors.abort(context, grpc.StatusCode.FAILED_PRECONDITION, "conversation_expired")
+        return row
+
+    def _message(self, sender: int, kind: int, text: str, created: datetime) -> pb.Message:
+        return pb.Message(sender=sender, kind=kind, text=text, created_at=_timestamp(created))  # type: ignore[arg-type]
 
     async def StartConversation(
-        self, request: conversation_service_pb2.StartConversationRequest, context: Context
-    ) -> conversation_service_pb2.StartConversationResponse:
-        await unimplemented(context)
+        self, request: pb.StartConversationRequest, context: Context
+    ) -> pb.StartConversationResponse:
+        owner, user_id = await self._owner(context)
+        if request.language not in ("", "de", "en"):
+            await _invalid(context, "language", 'must be "de" or "en"')
+        language = request.language or "de"
+        plan = flow.opening(language)
+        messages = [NewMessage(p.sender, p.kind, p.text) for p in plan.parts]
+        now = self._clock()
+        row = await self._store.create(
+            owner=owner,
+            user_id=user_id,
+            language=language,
+            state=int(plan.state),
+            context=plan.context,
+            messages=messages,
+            now=now,
+            ttl=self._ttl,
+        )
+        return pb.StartConversationResponse(
+            conversation_id=row.id,
+            state=int(plan.state),  # type: ignore[arg-type]
+            messages=[self._message(m.sender, m.kind, m.text, now) for m in messages],
+        )
 
-    async def SendMessage(
-        self, request: conversation_service_pb2.SendMessageRequest, context: Context
-    ) -> conversation_service_pb2.SendMessageResponse:
-        await unimplemented(context)
+    async def _plan(self, context: Context, conversation_id: str, raw_text: str) -> tuple[Conversation, flow.Plan, str]:
+        text = text_input.clean(raw_text)
+        if text is None:
+            await _invalid(context, "text", "must be 1 to 2000 characters after normalization")
+        row = await self._load(context, conversation_id, live=True)
+        base = self._knowledge.base
+        plan = await flow.advance(flow.State(row.state), dict(row.context or {}), text, self._search, base)
+        return row, plan, text
+
+    async def _save(self, row: Conversation, plan: flow.Plan, user_text: str, bot: list[NewMessage]) -> datetime:
+        if row.state == flow.State.FEEDBACK_Q5 and plan.feedback and plan.feedback.get("contact"):
+            user_text = CONTACT_PLACEHOLDER
+        now = self._clock()
+        messages = [NewMessage(pb.SENDER_USER, pb.MESSAGE_KIND_ANSWER, user_text), *bot]
+        await self._store.save_turn(
+            row=row, state=int(plan.state), context=plan.context, messages=messages, feedback=plan.feedback,
+            now=now, ttl=self._ttl,
+        )  # fmt: skip
+        return now
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def SendMessage(self, request: pb.SendMessageRequest, context: Context) -> pb.SendMessageResponse:
+        async with self._lock(request.conversation_id):
+            row, plan, text = await self._plan(context, request.conversation_id, request.text)
+            bot = [
+                NewMessage(p.sender, p.kind, await self._responder.respond(p.composition) if p.composition else p.text)
+                for p in plan.parts
+            ]
+            now = await self._save(row, plan, text, bot)
+        return pb.SendMessageResponse(
+            state=int(plan.state),  # type: ignore[arg-type]
+            messages=[self._message(m.sender, m.kind, m.text, now) for m in bot],
+        )
 
     async def StreamMessage(
-        self, request: conversation_service_pb2.StreamMessageRequest, context: Context
-    ) -> AsyncIterator[conversation_service_pb2.StreamMessageResponse]:
-        await unimplemented(context)
-        yield  # makes this an async generator, as a server stream is
+        self, request: pb.StreamMessageRequest, context: Context
+    ) -> AsyncIterator[pb.StreamMessageResponse]:
+        async with self._lock(request.conversation_id):
+            row, plan, text = await self._plan(context, request.conversation_id, request.text)
+            bot: list[NewMessage] = []
+            for i, part in enumerate(plan.parts):
+                separator = "\n\n" if i else ""
+                if part.composition is None:
+                    yield pb.StreamMessageResponse(delta=separator + part.text)
+                    bot.append(NewMessage(part.sender, part.kind, part.text))
+                    continue
+                pieces: list[str] = []
+                if separator:
+                    yield pb.StreamMessageResponse(delta=separator)
+                try:
+                    async for piece in self._responder.stream(part.composition):
+                        pieces.append(piece)
+                        yield pb.StreamMessageResponse(delta=piece)
+                    answer = "".join(pieces)
+                except StreamFallback as fallback:
+                    answer = fallback.text
+                bot.append(NewMessage(part.sender, part.kind, answer))
+            now = await self._save(row, plan, text, bot)
+        messages = [self._message(m.sender, m.kind, m.text, now) for m in bot]
+        yield pb.StreamMessageResponse(done=pb.Turn(state=int(plan.state), messages=messages))  # type: ignore[arg-type]
 
-    async def GetConversation(
-        self, request: conversation_service_pb2.GetConversationRequest, context: Context
-    ) -> conversation_service_pb2.GetConversationResponse:
-        await unimplemented(context)
+    async def GetConversation(self, request: pb.GetConversationRequest, context: Context) -> pb.GetConversationResponse:
+        row = await self._load(context, request.conversation_id, live=False)
+        history = await self._store.messages(row.id)
+        return pb.GetConversationResponse(
+            conversation_id=row.id,
+            state=row.state,  # type: ignore[arg-type]
+            language=row.language,
+            expires_at=_timestamp(row.expires_at),
+            messages=[self._message(m.sender, m.kind, m.text, m.created_at) for m in history],
+        )
 
     async def ListConversations(
-        self, request: conversation_service_pb2.ListConversationsRequest, context: Context
-    ) -> conversation_service_pb2.ListConversationsResponse:
-        await unimplemented(context)
+        self, request: pb.ListConversationsRequest, context: Context
+    ) -> pb.ListConversationsResponse:
+        owner, _ = await self._owner(context)
+        size = request.page_size or DEFAULT_PAGE
+        if not 1 <= size <= 100:
+            await _invalid(context, "page_size", "must be between 0 and 100")
+        offset = await self._offset(context, request.page_token)
+        rows = await self._store.page(owner, offset, size)
+        summaries = [
+            pb.ConversationSummary(
+                conversation_id=r.id, state=r.state, language=r.language,  # type: ignore[arg-type]
+                created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at),
+                behavior_title=str((r.context or {}).get("behavior_title") or ""),
+            )
+            for r in rows[:size]
+        ]  # fmt: skip
+        token = base64.urlsafe_b64encode(f"o:{offset + size}".encode()).decode() if len(rows) > size else ""
+        return pb.ListConversationsResponse(conversations=summaries, next_page_token=token)
+
+    async def _offset(self, context: Context, token: str) -> int:
+        if not token:
+            return 0
+        try:
+            decoded = base64.urlsafe_b64decode(token.encode()).decode()
+            if decoded.startswith("o:") and decoded[2:].isdigit():
+                return int(decoded[2:])
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            pass
+        await _invalid(context, "page_token", "is not a token from a previous page")
 
     async def DeleteConversation(
-        self, request: conversation_service_pb2.DeleteConversationRequest, context: Context
-    ) -> conversation_service_pb2.DeleteConversationResponse:
-        await unimplemented(context)
+        self, request: pb.DeleteConversationRequest, context: Context
+    ) -> pb.DeleteConversationResponse:
+        owner, _ = await self._owner(context)
+        if not ID_PATTERN.match(request.conversation_id) or not await self._store.delete(
+            request.conversation_id, owner
+        ):
+            await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
+        return pb.DeleteConversationResponse()

@@ -1,29 +1,83 @@
-"""`wuffchat.knowledge.v1.KnowledgeService`: not built yet, every RPC answers UNIMPLEMENTED (issue 5)."""
+"""`wuffchat.knowledge.v1.KnowledgeService`: search for any principal; upsert and delete for role admin.
+
+Raises UNAUTHENTICATED without a principal, PERMISSION_DENIED for upsert/delete without role admin
+(also checked here, so it holds whatever the authorization interceptor does), INVALID_ARGUMENT with
+BadRequest details for a behaviour that breaks the knowledge schema, NOT_FOUND for deleting an
+unknown slug. Upserts and deletes take effect at once (re-indexed) and persist (store.py).
+"""
 
 from __future__ import annotations
 
-import grpc
-from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
+from typing import Any, NoReturn
 
-from server.unimplemented import unimplemented
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.rpc import error_details_pb2
+from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
+from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
+
+from server import call, errors
+from server.call import Principal
+
+from . import loader
+from .search import KnowledgeSearch
+from .store import KnowledgeStore
 
 Context = grpc.aio.ServicerContext[object, object]
+DEFAULT_LIMIT = 5
+ADMIN = "admin"
+
+
+def _behavior_dict(message: pb.Behavior) -> dict[str, Any]:
+    data = MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    data["instinct_weights"] = {k: int(v) for k, v in data.get("instinct_weights", {}).items()}
+    return data
 
 
 class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
-    """Every RPC of KnowledgeService answers UNIMPLEMENTED until issue 5 builds it."""
+    def __init__(self, store: KnowledgeStore, search: KnowledgeSearch) -> None:
+        self._store = store
+        self._search = search
 
-    async def SearchBehaviors(
-        self, request: knowledge_service_pb2.SearchBehaviorsRequest, context: Context
-    ) -> knowledge_service_pb2.SearchBehaviorsResponse:
-        await unimplemented(context)
+    async def _principal(self, context: Context, *, admin: bool = False) -> Principal:
+        principal = call.principal()
+        if principal is None:
+            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+        if admin and ADMIN not in principal.roles:
+            await errors.abort(context, grpc.StatusCode.PERMISSION_DENIED, "permission_denied")
+        return principal
 
-    async def UpsertBehavior(
-        self, request: knowledge_service_pb2.UpsertBehaviorRequest, context: Context
-    ) -> knowledge_service_pb2.UpsertBehaviorResponse:
-        await unimplemented(context)
+    async def SearchBehaviors(self, request: pb.SearchBehaviorsRequest, context: Context) -> pb.SearchBehaviorsResponse:
+        await self._principal(context)
+        query = request.query.strip()
+        if not 1 <= len(query) <= 2000:
+            await _invalid(context, [("query", "must be 1 to 2000 characters")])
+        if not 0 <= request.limit <= 20:
+            await _invalid(context, [("limit", "must be between 0 and 20")])
+        result = await self._search.search(query, request.limit or DEFAULT_LIMIT)
+        return pb.SearchBehaviorsResponse(
+            matches=[pb.BehaviorMatch(id=m.id, title=m.title, score=m.score) for m in result.matches]
+        )
 
-    async def DeleteBehavior(
-        self, request: knowledge_service_pb2.DeleteBehaviorRequest, context: Context
-    ) -> knowledge_service_pb2.DeleteBehaviorResponse:
-        await unimplemented(context)
+    async def UpsertBehavior(self, request: pb.UpsertBehaviorRequest, context: Context) -> pb.UpsertBehaviorResponse:
+        await self._principal(context, admin=True)
+        problems: list[str] = []
+        behavior = loader.parse_behavior(_behavior_dict(request.behavior), "behavior", problems)
+        if behavior is not None and not problems:
+            problems = loader.check_references({behavior.id: behavior}, self._store.base.exercises)
+        if behavior is None or problems:
+            await _invalid(context, [("behavior", p.removeprefix("behavior: ")) for p in problems])
+        return pb.UpsertBehaviorResponse(created=await self._store.upsert(behavior))
+
+    async def DeleteBehavior(self, request: pb.DeleteBehaviorRequest, context: Context) -> pb.DeleteBehaviorResponse:
+        await self._principal(context, admin=True)
+        if not await self._store.delete(request.id):
+            await errors.abort(context, grpc.StatusCode.NOT_FOUND, "behavior_not_found")
+        return pb.DeleteBehaviorResponse()
+
+
+async def _invalid(context: Context, violations: list[tuple[str, str]]) -> NoReturn:
+    details = error_details_pb2.BadRequest(
+        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations]
+    )
+    await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument", details)

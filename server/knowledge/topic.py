@@ -13,36 +13,47 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+
+def _words(block: str) -> list[str]:
+    return block.split()
+
+
 WORD = re.compile(r"[a-zäöüß]+")
 # Compounds count too (Hundewiese, Zweithund, Hundebett), but not "hundert".
 DOG_COMPOUND = re.compile(r"(^hunde(?!rt)|hund(e|es|en|i|chen)?$|hündin(nen)?$|^welpe|rüde(n)?$)")
 DOG_WORDS = frozenset(
-    """
+    _words(
+        """
     hund hunde hündin rüde rüden welpe welpen junghund junghunde vierbeiner fellnase fellnasen wauwau
     hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
-    """.split()
+    """
+    )
 )
 # Common dog names in German-speaking homes; owners write them instead of "mein Hund".
 DOG_NAMES = frozenset(
-    """
+    _words(
+        """
     bello luna balu bruno rocky max emma nala sammy ronja felix oskar milo wotan rudi frieda jack püppi
     toni ronny paula sam amy lucky sunny buddy charly charlie coco kira lilly lilli lotte mia leo loki
     benny bobby bella sina sky snoopy teddy aiko akira anton ben bolle cookie elvis filou finn frodo
     gismo hugo idefix jacky jule kalle lasse lucy lumpi maja merlin nelly odin otto rex rosi sheila
     simba spike struppi susi tyson wally whisky yoshi zeus fiete enzo bonnie hasso
-    """.split()
+    """
+    )
 )
 # Beings and things that, as the subject of a sentence, mean it is not about a dog.
 OTHER_SUBJECTS = frozenset(
-    """
+    _words(
+        """
     katze kater katzen pferd pferde pony vogel vögel wellensittich papagei kanarienvogel huhn hühner
     kaninchen hase hamster meerschweinchen ratte maus fisch fische schildkröte kuh ziege schaf
     chef chefin kollege kollegin kollegen nachbar nachbarin nachbarn mann frau freund freundin sohn
     tochter kind kinder baby mutter vater mama papa oma opa bruder schwester lehrer lehrerin partner
     partnerin mitbewohner schwiegermutter enkel auto wagen heizung handy computer laptop drucker
     waschmaschine fernseher zaun leine wäsche rasen garten haus wohnung wetter steuer spiel
-    """.split()
+    """
+    )
 )
 BEHAVIOUR_VERBS = re.compile(
     r"^(bell|kläff|knurr|winsel|jaul|fiep|heul|beiß|beiss|biss|schnapp|zwick|zerr|jag|hetz|buddel|grab"
@@ -52,7 +63,7 @@ BEHAVIOUR_VERBS = re.compile(
 )
 # Another animal mentioned without any dog word is about that animal, unless something chases it.
 OTHER_ANIMALS = frozenset(
-    "katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen".split()
+    _words("katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen")
 )
 CHASE = re.compile(r"^(jag|hetz|hinterher|verfolg|nachrenn|nachlauf)")
 DETERMINERS = frozenset({"mein", "meine", "unser", "unsere", "der", "die", "das", "ein", "eine", "dein", "deine"})

@@ -56,5 +56,5 @@ class EmbeddingCache:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._path.parent, suffix=".npz")
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **self._vectors)
+            np.savez(handle, **self._vectors)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         os.replace(tmp, self._path)

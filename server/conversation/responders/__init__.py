@@ -1,0 +1,1 @@
+"""Responders: turn the knowledge texts into the dog's answer (offline default, OpenAI optional)."""

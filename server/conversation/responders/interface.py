@@ -1,0 +1,31 @@
+"""The `Responder` protocol: one dog answer, whole or as text deltas; never fails (falls back offline)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What the dog should say: `offline_text` is the deterministic answer built from the knowledge texts.
+
+    `purpose` is "symptom_view", "instinct" or "exercise"; a rewriting responder may only use
+    facts from `offline_text` and must answer in `language`.
+    """
+
+    purpose: str
+    language: str
+    offline_text: str
+
+
+class Responder(Protocol):
+    async def respond(self, composition: Composition) -> str:
+        """The whole answer."""
+        ...
+
+    def stream(self, composition: Composition) -> AsyncIterator[str]:
+        """The answer as deltas; their concatenation is the answer the turn stores, unless a
+        failure mid-stream replaces it with the offline text (the final turn is authoritative)."""
+        ...

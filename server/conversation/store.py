@@ -1,0 +1,149 @@
+"""Conversations, messages and feedback in the database, written after every turn (one transaction).
+
+Ownership is part of every query: a conversation of another owner is simply not found.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.storage import db
+from server.storage.models import Conversation, Feedback, Message
+
+CONTACT_RETENTION = timedelta(days=90)
+
+
+def new_id() -> str:
+    """32 random bytes, URL-safe base64 without padding (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    sender: int
+    kind: int
+    text: str
+
+
+class ConversationStore:
+    """All conversation persistence; `engine` is the application's database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = db.session_factory(engine)
+
+    async def create(
+        self,
+        *,
+        owner: str, user_id: str | None, language: str, state: int, context: dict[str, Any],
+        messages: Sequence[NewMessage], now: datetime, ttl: timedelta,
+    ) -> Conversation:  # fmt: skip
+        row = Conversation(
+            id=new_id(), owner_id=owner, user_id=user_id, language=language, state=state, context=context,
+            created_at=now, updated_at=now, expires_at=now + ttl,
+        )  # fmt: skip
+        async with self._sessions.begin() as session:
+            session.add(row)
+            await session.flush()
+            session.add_all(self._messages(row.id, 0, messages, now))
+        return row
+
+    async def get(self, conversation_id: str, owner: str) -> Conversation | None:
+        async with self._sessions() as session:
+            row: Conversation | None = await session.scalar(
+                select(Conversation).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
+            )
+            return row
+
+    async def save_turn(
+        self,
+        *,
+        row: Conversation, state: int, context: dict[str, Any], messages: Sequence[NewMessage],
+        feedback: dict[str, Any] | None, now: datetime, ttl: timedelta,
+    ) -> None:  # fmt: skip
+        """Store the owner's message and the bot's answer, the new state and slots, and finished feedback."""
+        async with self._sessions.begin() as session:
+            seq = await session.scalar(
+                select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
+            )
+            session.add_all(self._messages(row.id, int(seq or 0) + 1, messages, now))
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == row.id)
+                .values(state=state, context=context, updated_at=now, expires_at=now + ttl)
+            )
+            if feedback is not None:
+                contact = feedback.get("contact")
+                session.add(
+                    Feedback(
+                        conversation_id=row.id, helped=feedback.get("helped"), perspective=feedback.get("perspective"),
+                        exercise_fit=feedback.get("exercise_fit"), score=feedback.get("score"), contact=contact,
+                        contact_delete_after=now + CONTACT_RETENTION if contact else None, created_at=now,
+                    )
+                )  # fmt: skip
+
+    async def messages(self, conversation_id: str) -> list[Message]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+            )
+            return list(rows)
+
+    async def feedback(self, conversation_id: str) -> list[Feedback]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Feedback).where(Feedback.conversation_id == conversation_id))
+            return list(rows)
+
+    async def page(self, owner: str, offset: int, size: int) -> list[Conversation]:
+        """Newest first; one more row than `size` tells the caller there is a next page."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Conversation)
+                .where(Conversation.owner_id == owner)
+                .order_by(Conversation.created_at.desc(), Conversation.id)
+                .offset(offset)
+                .limit(size + 1)
+            )
+            return list(rows)
+
+    async def delete(self, conversation_id: str, owner: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(Conversation).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def sweep(self, now: datetime) -> int:
+        """Purge the flow state (slots) of expired conversations; the history stays for retention."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.expires_at < now, Conversation.state != 0)
+                .values(state=0, context={})
+            )
+            return int(getattr(result, "rowcount", 0))
+
+    @staticmethod
+    def _messages(conversation_id: str, start: int, messages: Sequence[NewMessage], now: datetime) -> list[Message]:
+        return [
+            Message(
+                conversation_id=conversation_id,
+                seq=start + i,
+                sender=m.sender,
+                kind=m.kind,
+                text=m.text,
+                created_at=now,
+            )
+            for i, m in enumerate(messages)
+        ]
