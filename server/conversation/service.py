@@ -50,17 +50,27 @@ def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
 
 async def _invalid(context: Context, field: str, description: str) -> NoReturn:
     violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
-    await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument",
-                       error_details_pb2.BadRequest(field_violations=[violation]))  # fmt: skip
+    await errors.abort(
+        context,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "invalid_argument",
+        error_details_pb2.BadRequest(field_violations=[violation]),
+    )
 
 
 class ConversationService(conversation_service_pb2_grpc.ConversationServiceServicer):
     """`clock` is injectable so tests can move time past the idle expiry."""
 
     def __init__(
-        self, store: ConversationStore, knowledge: KnowledgeStore, search: KnowledgeSearch, responder: Responder,
-        *, ttl: timedelta, clock: Callable[[], datetime] = utcnow,
-    ) -> None:  # fmt: skip
+        self,
+        store: ConversationStore,
+        knowledge: KnowledgeStore,
+        search: KnowledgeSearch,
+        responder: Responder,
+        *,
+        ttl: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._store = store
         self._knowledge = knowledge
         self._search = search
@@ -131,9 +141,14 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         now = self._clock()
         messages = [NewMessage(pb.SENDER_USER, pb.MESSAGE_KIND_ANSWER, user_text), *bot]
         await self._store.save_turn(
-            row=row, state=int(plan.state), context=plan.context, messages=messages, feedback=plan.feedback,
-            now=now, ttl=self._ttl,
-        )  # fmt: skip
+            row=row,
+            state=int(plan.state),
+            context=plan.context,
+            messages=messages,
+            feedback=plan.feedback,
+            now=now,
+            ttl=self._ttl,
+        )
         return now
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -205,12 +220,15 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         rows = await self._store.page(owner, offset, size)
         summaries = [
             pb.ConversationSummary(
-                conversation_id=r.id, state=r.state, language=r.language,  # type: ignore[arg-type]
-                created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at),
+                conversation_id=r.id,
+                state=r.state,
+                language=r.language,  # type: ignore[arg-type]
+                created_at=_timestamp(r.created_at),
+                updated_at=_timestamp(r.updated_at),
                 behavior_title=str((r.context or {}).get("behavior_title") or ""),
             )
             for r in rows[:size]
-        ]  # fmt: skip
+        ]
         token = base64.urlsafe_b64encode(f"o:{offset + size}".encode()).decode() if len(rows) > size else ""
         return pb.ListConversationsResponse(conversations=summaries, next_page_token=token)
 

@@ -46,13 +46,26 @@ class ConversationStore:
     async def create(
         self,
         *,
-        owner: str, user_id: str | None, language: str, state: int, context: dict[str, Any],
-        messages: Sequence[NewMessage], now: datetime, ttl: timedelta,
-    ) -> Conversation:  # fmt: skip
+        owner: str,
+        user_id: str | None,
+        language: str,
+        state: int,
+        context: dict[str, Any],
+        messages: Sequence[NewMessage],
+        now: datetime,
+        ttl: timedelta,
+    ) -> Conversation:
         row = Conversation(
-            id=new_id(), owner_id=owner, user_id=user_id, language=language, state=state, context=context,
-            created_at=now, updated_at=now, expires_at=now + ttl,
-        )  # fmt: skip
+            id=new_id(),
+            owner_id=owner,
+            user_id=user_id,
+            language=language,
+            state=state,
+            context=context,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + ttl,
+        )
         async with self._sessions.begin() as session:
             session.add(row)
             await session.flush()
@@ -69,9 +82,14 @@ class ConversationStore:
     async def save_turn(
         self,
         *,
-        row: Conversation, state: int, context: dict[str, Any], messages: Sequence[NewMessage],
-        feedback: dict[str, Any] | None, now: datetime, ttl: timedelta,
-    ) -> None:  # fmt: skip
+        row: Conversation,
+        state: int,
+        context: dict[str, Any],
+        messages: Sequence[NewMessage],
+        feedback: dict[str, Any] | None,
+        now: datetime,
+        ttl: timedelta,
+    ) -> None:
         """Store the owner's message and the bot's answer, the new state and slots, and finished feedback."""
         async with self._sessions.begin() as session:
             seq = await session.scalar(
@@ -87,11 +105,16 @@ class ConversationStore:
                 contact = feedback.get("contact")
                 session.add(
                     Feedback(
-                        conversation_id=row.id, helped=feedback.get("helped"), perspective=feedback.get("perspective"),
-                        exercise_fit=feedback.get("exercise_fit"), score=feedback.get("score"), contact=contact,
-                        contact_delete_after=now + CONTACT_RETENTION if contact else None, created_at=now,
+                        conversation_id=row.id,
+                        helped=feedback.get("helped"),
+                        perspective=feedback.get("perspective"),
+                        exercise_fit=feedback.get("exercise_fit"),
+                        score=feedback.get("score"),
+                        contact=contact,
+                        contact_delete_after=now + CONTACT_RETENTION if contact else None,
+                        created_at=now,
                     )
-                )  # fmt: skip
+                )
 
     async def messages(self, conversation_id: str) -> list[Message]:
         async with self._sessions() as session:

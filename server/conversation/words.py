@@ -6,10 +6,45 @@ import re
 import unicodedata
 from enum import Enum
 
-YES = ("ja", "jo", "jap", "jep", "jawohl", "klar", "gerne", "gern", "genau", "sicher", "auf jeden fall",
-       "natürlich", "okay", "ok", "yes", "yeah", "yep", "sure", "of course", "please", "bitte")  # fmt: skip
-NO = ("nein", "nee", "ne", "nö", "nope", "no", "lieber nicht", "nicht nötig", "kein bedarf", "danke nein",
-      "no thanks", "not now", "nah", "eher nicht")  # fmt: skip
+YES = (
+    "ja",
+    "jo",
+    "jap",
+    "jep",
+    "jawohl",
+    "klar",
+    "gerne",
+    "gern",
+    "genau",
+    "sicher",
+    "auf jeden fall",
+    "natürlich",
+    "okay",
+    "ok",
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "of course",
+    "please",
+    "bitte",
+)
+NO = (
+    "nein",
+    "nee",
+    "ne",
+    "nö",
+    "nope",
+    "no",
+    "lieber nicht",
+    "nicht nötig",
+    "kein bedarf",
+    "danke nein",
+    "no thanks",
+    "not now",
+    "nah",
+    "eher nicht",
+)
 RESTART = ("neu", "neustart", "restart", "von vorne", "von vorn", "reset", "start over", "new")
 
 

@@ -28,7 +28,9 @@ async def test_unary_start_greets_with_two_messages(conversations: Stub) -> None
 
 
 @pytest.mark.parametrize("language", ["de", "en"])
-async def test_unary_full_walk_through_every_state(conversations: Stub, conv_server: RunningServer, language: str) -> None:
+async def test_unary_full_walk_through_every_state(
+    conversations: Stub, conv_server: RunningServer, language: str
+) -> None:
     s = SCRIPTS[language]
     cid = await start(conversations, language)
     # WAIT_FOR_SYMPTOM: too short -> re-ask; unrecognizable -> re-ask; a real description -> confirmation.
@@ -74,7 +76,12 @@ async def test_unary_full_walk_through_every_state(conversations: Stub, conv_ser
 
     async with db.session_factory(conv_server.engine)() as session:
         stored = (await session.scalars(select(Feedback).where(Feedback.conversation_id == cid))).one()
-    assert (stored.helped, stored.perspective, stored.exercise_fit, stored.score) == ("ja", "sehr schön", "passt gut", 8)
+    assert (stored.helped, stored.perspective, stored.exercise_fit, stored.score) == (
+        "ja",
+        "sehr schön",
+        "passt gut",
+        8,
+    )
     assert stored.contact == s["contact"] and stored.contact_delete_after is not None
     history = await conversations.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)
     assert s["contact"] not in " ".join(m.text for m in history.messages)  # contact lives only in feedback
@@ -128,7 +135,9 @@ async def test_unary_expired_conversation_is_failed_precondition(conversations: 
     assert len(history.messages) == 6
 
 
-async def test_unary_sweeper_purges_expired_state(conversations: Stub, conv_server: RunningServer, clock: Clock) -> None:
+async def test_unary_sweeper_purges_expired_state(
+    conversations: Stub, conv_server: RunningServer, clock: Clock
+) -> None:
     cid = await start(conversations)
     await walk_to(conversations, cid, pb.CONVERSATION_STATE_WAIT_FOR_CONTEXT)
     clock.advance(31 * 60)
@@ -150,7 +159,9 @@ async def test_unary_other_principal_gets_not_found(conversations: Stub) -> None
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     listed = await conversations.ListConversations(pb.ListConversationsRequest(), metadata=BOB)
     assert not listed.conversations
-    assert (await conversations.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)).messages
+    assert (
+        await conversations.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)
+    ).messages
 
 
 async def test_unary_without_principal_is_unauthenticated(conversations: Stub) -> None:

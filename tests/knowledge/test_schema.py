@@ -12,12 +12,52 @@ from server.knowledge import loader
 from server.knowledge.types import INSTINCTS
 
 ROOT = Path(__file__).resolve().parents[2] / "data" / "knowledge"
-REQUIRED_SLUGS = """leinenziehen leinenaggression aggression-artgenossen rueckruf bellen-klingel alleinbleiben
-futteraggression ressourcen-spielzeug anspringen jagen-wild jagen-katzen jagen-bewegung winseln markieren-wohnung
-aufreiten graben zerstoeren kot-fressen fressen-unterwegs liegeplatz-verteidigen besucher-verbellen kinder-anknurren
-angst-geraeusche angst-fremde autofahren zaun-verbellen schnappen-haende hinterherlaufen halter-beschuetzen
-hueten-zwicken laeufige-huendin streunen stubenreinheit betteln essen-klauen ueberdreht schwanzjagen anfassen-pflege
-nachts-bellen zweithund-streit leine-beissen waelzen ball-fixiert hochheben-knurren""".split()
+REQUIRED_SLUGS = [
+    "leinenziehen",
+    "leinenaggression",
+    "aggression-artgenossen",
+    "rueckruf",
+    "bellen-klingel",
+    "alleinbleiben",
+    "futteraggression",
+    "ressourcen-spielzeug",
+    "anspringen",
+    "jagen-wild",
+    "jagen-katzen",
+    "jagen-bewegung",
+    "winseln",
+    "markieren-wohnung",
+    "aufreiten",
+    "graben",
+    "zerstoeren",
+    "kot-fressen",
+    "fressen-unterwegs",
+    "liegeplatz-verteidigen",
+    "besucher-verbellen",
+    "kinder-anknurren",
+    "angst-geraeusche",
+    "angst-fremde",
+    "autofahren",
+    "zaun-verbellen",
+    "schnappen-haende",
+    "hinterherlaufen",
+    "halter-beschuetzen",
+    "hueten-zwicken",
+    "laeufige-huendin",
+    "streunen",
+    "stubenreinheit",
+    "betteln",
+    "essen-klauen",
+    "ueberdreht",
+    "schwanzjagen",
+    "anfassen-pflege",
+    "nachts-bellen",
+    "zweithund-streit",
+    "leine-beissen",
+    "waelzen",
+    "ball-fixiert",
+    "hochheben-knurren",
+]
 
 
 def test_base_loads_with_minimum_sizes() -> None:

@@ -25,8 +25,10 @@ class TestPrincipalInterceptor(Interceptor):
     def _bind(self, context: Context) -> None:
         for key, value in context.invocation_metadata() or ():
             if key == HEADER and isinstance(value, str):
-                kind, ident, roles = (value.split(":") + ["", "", ""])[:3]
-                call.current().principal = Principal(id=ident, kind=kind, roles=frozenset(filter(None, roles.split(","))))
+                kind, ident, roles = [*value.split(":"), "", "", ""][:3]
+                call.current().principal = Principal(
+                    id=ident, kind=kind, roles=frozenset(filter(None, roles.split(",")))
+                )
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         self._bind(context)

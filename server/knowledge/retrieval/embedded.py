@@ -6,8 +6,9 @@ fused by a convex combination of min-max normalized scores (default) or by recip
 bench/retrieval.py measures both, and the convex combination ranked better on our evaluation set
 because BM25 is much stronger than the dense model here, which RRF's equal rank weighting hides.
 
-The confidence of a match (0..1) is the mean of its dense cosine and a saturated BM25 score, so it
-does not depend on the other candidates. All CPU work runs in a thread pool, never on the event loop.
+The confidence of the best match (0..1) is the mean of its dense cosine and a saturated BM25 score,
+so it does not depend on the other candidates; lower ranks get it scaled by their
+fused score. All CPU work runs in a thread pool, never on the event loop.
 """
 
 from __future__ import annotations
@@ -110,4 +111,11 @@ class EmbeddedRetriever:
             1.0 - np.exp(-lexical / BM25_SATURATION)
         )
         order = np.argsort(-fused, kind="stable")[:limit]
-        return [Match(index.behaviors[i].id, index.behaviors[i].title, round(float(confidence[i]), 4)) for i in order]
+        # The best match carries its own confidence; the others scale it by their fused score, so scores
+        # fall monotonically along the ranking the client sees.
+        top = int(order[0])
+        scale = float(confidence[top]) / float(fused[top]) if fused[top] > 0 else 0.0
+        return [
+            Match(index.behaviors[i].id, index.behaviors[i].title, round(min(1.0, float(fused[i]) * scale), 4))
+            for i in order
+        ]
