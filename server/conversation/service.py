@@ -221,8 +221,8 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         summaries = [
             pb.ConversationSummary(
                 conversation_id=r.id,
-                state=r.state,
-                language=r.language,  # type: ignore[arg-type]
+                state=r.state,  # type: ignore[arg-type]
+                language=r.language,
                 created_at=_timestamp(r.created_at),
                 updated_at=_timestamp(r.updated_at),
                 behavior_title=str((r.context or {}).get("behavior_title") or ""),
