@@ -5,6 +5,8 @@ Ownership is part of every query: a conversation of another owner is simply not 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +44,11 @@ class ConversationStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = db.session_factory(engine)
+        # SQLite has one writer; queueing writers here is far faster than its busy-wait back-off
+        # (which sleeps up to 100 ms per retry). PostgreSQL needs no such lock.
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     async def create(
         self,
@@ -66,7 +73,7 @@ class ConversationStore:
             updated_at=now,
             expires_at=now + ttl,
         )
-        async with self._sessions.begin() as session:
+        async with self._write_lock, self._sessions.begin() as session:
             session.add(row)
             await session.flush()
             session.add_all(self._messages(row.id, 0, messages, now))
@@ -91,16 +98,18 @@ class ConversationStore:
         ttl: timedelta,
     ) -> None:
         """Store the owner's message and the bot's answer, the new state and slots, and finished feedback."""
-        async with self._sessions.begin() as session:
-            seq = await session.scalar(
-                select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
-            )
-            session.add_all(self._messages(row.id, int(seq or 0) + 1, messages, now))
+        async with self._write_lock, self._sessions.begin() as session:
+            # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
+            # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
             await session.execute(
                 update(Conversation)
                 .where(Conversation.id == row.id)
                 .values(state=state, context=context, updated_at=now, expires_at=now + ttl)
             )
+            seq = await session.scalar(
+                select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
+            )
+            session.add_all(self._messages(row.id, int(seq if seq is not None else -1) + 1, messages, now))
             if feedback is not None:
                 contact = feedback.get("contact")
                 session.add(
@@ -141,7 +150,7 @@ class ConversationStore:
             return list(rows)
 
     async def delete(self, conversation_id: str, owner: str) -> bool:
-        async with self._sessions.begin() as session:
+        async with self._write_lock, self._sessions.begin() as session:
             result = await session.execute(
                 delete(Conversation).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
             )
@@ -149,7 +158,7 @@ class ConversationStore:
 
     async def sweep(self, now: datetime) -> int:
         """Purge the flow state (slots) of expired conversations; the history stays for retention."""
-        async with self._sessions.begin() as session:
+        async with self._write_lock, self._sessions.begin() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.expires_at < now, Conversation.state != 0)

@@ -1,0 +1,94 @@
+"""Full conversations per second and SendMessage p50/p99 at 32 concurrent conversations (offline responder).
+
+The server runs in this process with the interceptor chain of this branch (build_chain) plus the test
+principal interceptor that stands in for authentication until the auth issue merges. Each conversation
+walks the whole flow: start, symptom, yes, context, yes (exercise), no, five feedback answers.
+Run: .venv/bin/python bench/conversation.py [--conversations 256] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from wuffchat.conversation.v1 import conversation_service_pb2 as pb  # noqa: E402
+from wuffchat.conversation.v1 import conversation_service_pb2_grpc  # noqa: E402
+
+from interceptors.chain import ChainDependencies, build_chain  # noqa: E402
+from server.app import start  # noqa: E402
+from server.config import load_settings  # noqa: E402
+from tests.support.principal import TestPrincipalInterceptor, metadata  # noqa: E402
+
+TURNS = [
+    "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
+    "ja",
+    "Morgens auf dem Feld, wenn er Wild riecht.",
+    "ja",
+    "nein",
+    "ja",
+    "gut",
+    "passt",
+    "9",
+    "nein",
+]
+
+
+async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, who: int, latencies: list[float]) -> None:
+    meta = metadata("apikey", f"bench-{who}", "service")
+    started = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=meta)
+    for text in TURNS:
+        t0 = time.perf_counter()
+        await stub.SendMessage(pb.SendMessageRequest(conversation_id=started.conversation_id, text=text), metadata=meta)
+        latencies.append(time.perf_counter() - t0)
+
+
+async def main(total: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(
+            load_settings({}),
+            grpc_addr="127.0.0.1:0",
+            database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
+            knowledge_overlay_dir=f"{tmp}/overlay",
+            cache_dir=f"{tmp}/cache",
+        )
+        chain = [*build_chain(ChainDependencies(settings=settings)), TestPrincipalInterceptor()]
+        running = await start(settings, interceptors=chain)
+        latencies: list[float] = []
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
+            await one(stub, -1, [])  # warm-up
+            queue = iter(range(total))
+
+            async def worker() -> None:
+                for who in queue:
+                    await one(stub, who, latencies)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - t0
+        await running.stop(0)
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
+    print(f"{'conversations':>13} {'concurrency':>11} {'conv/s':>8} {'SendMessage p50 ms':>19} {'p99 ms':>8}")
+    print(f"{total:>13} {concurrency:>11} {total / elapsed:>8.1f} {p50:>19.1f} {p99:>8.1f}")
+    print(f"(SQLite, offline responder, {len(TURNS)} SendMessage calls per conversation, {len(ordered)} in total)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--conversations", type=int, default=256)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.conversations, args.concurrency))

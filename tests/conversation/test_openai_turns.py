@@ -1,0 +1,38 @@
+"""Turns through the whole server with the OpenAI responder pointed at a local Chat Completions server
+(tests/support/chat_completions.py): rewritten answers, streamed deltas, offline fallback on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from wuffchat.conversation.v1 import conversation_service_pb2 as pb
+from wuffchat.conversation.v1 import conversation_service_pb2_grpc
+
+from tests.conversation.helpers import ALICE, SCRIPTS, say, start
+from tests.support.chat_completions import REPLY, FakeOpenAI, fake_openai
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with fake_openai() as server:
+        yield server
+
+
+async def test_stream_openai_deltas_and_fallback(fake: FakeOpenAI, start_server) -> None:  # type: ignore[no-untyped-def]
+    running = await start_server(openai_api_key="test-key", openai_base_url=fake.base_url, openai_timeout_seconds=2.0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
+        stub = conversation_service_pb2_grpc.ConversationServiceStub(chan)
+        cid = await start(stub)
+        request = pb.StreamMessageRequest(conversation_id=cid, text=SCRIPTS["de"]["symptom"])
+        events = [e async for e in stub.StreamMessage(request, metadata=ALICE)]
+        assert [e.delta for e in events[: len(REPLY)]] == REPLY
+        assert events[-1].done.messages[0].text == "".join(REPLY)
+
+        fake.mode = "500"
+        await say(stub, cid, "nein")  # back to WAIT_FOR_SYMPTOM
+        answer = await say(stub, cid, SCRIPTS["de"]["symptom"])
+        assert answer.state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
+        assert answer.messages[0].text.startswith("Draußen ist die Welt")  # the offline dog view of leinenziehen
+        assert "upstream" not in " ".join(m.text for m in answer.messages)
