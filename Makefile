@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 
-.PHONY: setup proto run test lint format migrate bench clean
+.PHONY: setup proto run envoy test lint format migrate bench clean
 
 setup: $(GENERATED)
 
@@ -30,6 +30,12 @@ proto: $(INSTALLED)
 
 run: setup
 	$(PY) -m server
+
+# The edge proxy in front of the server: envoy.yaml rendered for APP_ENV (dev unless set) into build/.
+ENVOY_ENV = $(or $(APP_ENV),dev)
+envoy: setup
+	$(PY) scripts/render_envoy.py --env $(ENVOY_ENV)
+	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn
 
 migrate: setup
 	$(PY) -m server migrate
