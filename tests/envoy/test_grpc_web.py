@@ -9,6 +9,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from server.app import RunningServer
 from tests.support import grpcweb
 from tests.support.envoy import EnvoyProcess
 
@@ -60,9 +61,33 @@ async def test_unary_plain_grpc_on_the_same_listener(envoy: EnvoyProcess) -> Non
     assert reply.status == SERVING
 
 
-async def test_unary_reflection_not_exposed(web: httpx.AsyncClient) -> None:
-    reply = await grpcweb.unary(web, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", b"")
-    assert reply.http_status == 404
+LIST_SERVICES = b"\x3a\x00"  # ServerReflectionRequest{list_services: ""}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "//grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/x/../grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection%2FServerReflectionInfo",
+        "/grpc%2Ereflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ],
+)
+async def test_unary_reflection_not_exposed(web: httpx.AsyncClient, path: str) -> None:
+    """Reflection is for operators on the server port; no spelling of its path reaches it through Envoy."""
+    reply = await grpcweb.unary(web, path, LIST_SERVICES)
+    assert reply.http_status in (400, 404) or reply.grpc_status == grpc.StatusCode.UNIMPLEMENTED.value[0]
+    assert reply.messages == []
+
+
+async def test_unary_reflection_reachable_on_the_server_port(edge_server: RunningServer) -> None:
+    """The request above is a real reflection request: sent straight to the server it is answered."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{edge_server.port}") as channel:
+        call = channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+        replies = [r async for r in call(iter([LIST_SERVICES]))]
+    assert b"grpc.health.v1.Health" in replies[0]
 
 
 async def test_unary_oversized_request_rejected(web: httpx.AsyncClient) -> None:
