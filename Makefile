@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
+ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto run test lint format migrate bench clean
+.PHONY: setup proto run envoy web test lint format migrate bench clean
 
 setup: $(GENERATED)
 
@@ -28,8 +29,28 @@ proto: $(INSTALLED)
 	$(PY) scripts/protoc.py
 	touch $(GENERATED)
 
+# The server and, beside it, Envoy (browser chat on http://127.0.0.1:8080/ once `make web` has built it).
+# The server believes x-forwarded-for from Envoy's address only (TRUSTED_PROXIES, default 127.0.0.1).
 run: setup
-	$(PY) -m server
+	$(PY) scripts/render_envoy.py --env $(ENVOY_ENV) >/dev/null
+	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn & \
+	trap 'kill $$! 2>/dev/null' EXIT; \
+	TRUSTED_PROXIES=$${TRUSTED_PROXIES-127.0.0.1} $(PY) -m server
+
+# The edge proxy in front of the server: envoy.yaml rendered for APP_ENV (dev unless set) into build/.
+envoy: setup
+	$(PY) scripts/render_envoy.py --env $(ENVOY_ENV)
+	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn
+
+# The browser client: npm ci (from package-lock.json), TypeScript from the buf image, esbuild bundle.
+WEB := clients/web
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web: setup $(WEB)/node_modules/.installed
+	cd $(WEB) && ../../$(BIN)/buf generate ../../build/wuffchat.binpb --path wuffchat --path buf/validate
+	cd $(WEB) && npm run --silent build
 
 migrate: setup
 	$(PY) -m server migrate
@@ -46,8 +67,8 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/buf format -w protos
 
-test: lint
+test: lint web
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf gen build $(VENV)
+	rm -rf gen build $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen

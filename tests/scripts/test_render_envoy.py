@@ -1,0 +1,164 @@
+"""scripts/render_envoy.py: per-environment CORS origins, addresses, limits, static routes, bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.render_envoy import (
+    DEV_ORIGIN_REGEX,
+    TEMPLATE,
+    Address,
+    EdgeOptions,
+    RenderError,
+    main,
+    options_from_env,
+    render,
+)
+
+Json = dict[str, Any]
+
+
+def _template() -> Json:
+    loaded: Json = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _hcm(config: Json) -> Json:
+    hcm: Json = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    return hcm
+
+
+def _vhost(config: Json) -> Json:
+    vhost: Json = _hcm(config)["route_config"]["virtual_hosts"][0]
+    return vhost
+
+
+def _origins(config: Json) -> list[Json]:
+    origins: list[Json] = _vhost(config)["typed_per_filter_config"]["envoy.filters.http.cors"][
+        "allow_origin_string_match"
+    ]
+    return origins
+
+
+def _allowed(config: Json, origin: str) -> bool:
+    for matcher in _origins(config):
+        if "exact" in matcher and matcher["exact"] == origin:
+            return True
+        if "safe_regex" in matcher and re.fullmatch(matcher["safe_regex"]["regex"], origin):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://localhost", True),
+        ("http://localhost:5173", True),
+        ("http://127.0.0.1:8080", True),
+        ("https://localhost", False),
+        ("http://localhost.evil.example", False),
+        ("http://127.0.0.1.evil.example", False),
+        ("http://evil.example/http://localhost", False),
+        ("https://wuffchat.example", False),
+    ],
+)
+def test_dev_allows_local_origins_only(origin: str, allowed: bool) -> None:
+    config = render(_template(), options_from_env("dev", {}))
+    assert _allowed(config, origin) is allowed
+
+
+def test_prod_allows_exactly_the_configured_origins() -> None:
+    env = {"CORS_ORIGINS": "https://wuffchat.example, https://app.wuffchat.example:8443"}
+    config = render(_template(), options_from_env("prod", env))
+    assert _origins(config) == [{"exact": "https://wuffchat.example"}, {"exact": "https://app.wuffchat.example:8443"}]
+    assert not _allowed(config, "http://localhost:5173")
+
+
+def test_template_dev_regex_matches_the_script() -> None:
+    """The template is a valid dev configuration on its own; both must agree on the dev origins."""
+    assert _origins(_template()) == [{"safe_regex": {"regex": DEV_ORIGIN_REGEX}}]
+
+
+@pytest.mark.parametrize(
+    ("env", "environ", "variable"),
+    [
+        ("prod", {}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "http://wuffchat.example"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://localhost:8443"}, "CORS_ORIGINS"),
+        ("dev", {"CORS_ORIGINS": "https://a.example/path"}, "CORS_ORIGINS"),
+        ("dev", {"GRPC_ADDR": "nonsense"}, "GRPC_ADDR"),
+        ("dev", {"ENVOY_ADDR": "127.0.0.1:99999"}, "ENVOY_ADDR"),
+        ("dev", {"MAX_REQUEST_BYTES": "12"}, "MAX_REQUEST_BYTES"),
+        ("staging", {}, "APP_ENV"),
+    ],
+)
+def test_bad_input_names_the_variable(env: str, environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(RenderError, match=variable):
+        options_from_env(env, environ)
+
+
+def test_admin_must_be_loopback() -> None:
+    with pytest.raises(RenderError, match="ENVOY_ADMIN_ADDR"):
+        render(_template(), EdgeOptions(admin=Address("0.0.0.0", 9901)))
+
+
+def test_addresses_and_limits() -> None:
+    env = {
+        "ENVOY_ADDR": "0.0.0.0:9000",
+        "ENVOY_ADMIN_ADDR": "127.0.0.1:9902",
+        "GRPC_ADDR": "[::]:50052",
+        "MAX_REQUEST_BYTES": "131072",
+    }
+    config = render(_template(), options_from_env("dev", env))
+    listener = config["static_resources"]["listeners"][0]
+    assert listener["address"]["socket_address"] == {"address": "0.0.0.0", "port_value": 9000}
+    assert config["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9902}
+    cluster = config["static_resources"]["clusters"][0]
+    endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+    assert endpoint["address"]["socket_address"] == {"address": "::1", "port_value": 50052}  # any-address -> loopback
+    assert cluster["type"] == "STATIC"
+    buffer = next(f for f in _hcm(config)["http_filters"] if f["name"] == "envoy.filters.http.buffer")
+    assert buffer["typed_config"]["max_request_bytes"] > 131072
+
+
+def test_hostname_upstream_uses_dns() -> None:
+    config = render(_template(), options_from_env("dev", {"GRPC_ADDR": "wuffchat-server:50051"}))
+    assert config["static_resources"]["clusters"][0]["type"] == "STRICT_DNS"
+
+
+def test_static_files_become_get_routes_before_the_catch_all(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "app.js").write_text("console.log(1)")
+    (tmp_path / "notes.txt").write_text("not served")
+    config = render(_template(), options_from_env("dev", {}, static_dir=tmp_path))
+    routes = _vhost(config)["routes"]
+    static = [r for r in routes if "path" in r["match"]]
+    assert sorted(r["match"]["path"] for r in static) == ["/", "/app.js", "/index.html"]
+    assert routes[-1]["match"] == {"prefix": "/"}  # the 404 stays last
+    js = next(r for r in static if r["match"]["path"] == "/app.js")
+    assert js["direct_response"]["body"]["filename"] == str((tmp_path / "app.js").resolve())
+    assert {"header": {"key": "content-type", "value": "text/javascript; charset=utf-8"}} in js[
+        "response_headers_to_add"
+    ]
+
+
+def test_no_static_routes_without_a_build(tmp_path: Path) -> None:
+    config = render(_template(), options_from_env("dev", {}, static_dir=tmp_path))
+    assert [r for r in _vhost(config)["routes"] if "path" in r["match"]] == []
+
+
+def test_main_writes_the_file_and_exits_2_on_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    out = tmp_path / "envoy-dev.yaml"
+    assert main(["--env", "dev", "--out", str(out)]) == 0
+    assert yaml.safe_load(out.read_text())["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    assert main(["--env", "prod", "--out", str(tmp_path / "p.yaml")]) == 2
+    assert "CORS_ORIGINS" in capsys.readouterr().err
+    assert not (tmp_path / "p.yaml").exists()

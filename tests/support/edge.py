@@ -1,0 +1,54 @@
+"""Session fixtures for the edge: the real server in-process and the real Envoy in front of it.
+
+The server trusts only Envoy's address (TRUSTED_PROXIES=127.0.0.1/32) for x-forwarded-for, as the
+README tells operators to configure it, and carries the test echo service (tests/support/echo.py),
+whose reply includes the client IP the server sees. Envoy serves the built web client when
+clients/web/dist exists (`make web`). conftest.py files import these fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from scripts.render_envoy import WEB_DIST, options_from_env
+from server.app import RunningServer, start
+from server.config import load_settings
+from tests.support import echo
+from tests.support.envoy import EnvoyProcess, start_envoy
+
+
+@pytest.fixture(scope="session")
+async def edge_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
+    workdir = tmp_path_factory.mktemp("edge-server")
+    settings = replace(
+        load_settings({}),
+        grpc_addr="127.0.0.1:0",
+        database_url=f"sqlite+aiosqlite:///{workdir / 'edge.db'}",
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+        health_check_interval_seconds=0.5,
+        db_startup_timeout_seconds=5.0,
+    )
+    running = await start(settings, extra_handlers=[echo.handler()])
+    yield running
+    await running.stop(0)
+
+
+@pytest.fixture(scope="session")
+async def envoy(edge_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EnvoyProcess]:
+    options = options_from_env("dev", {}, static_dir=WEB_DIST)
+    proxy = await asyncio.to_thread(start_envoy, edge_server.port, tmp_path_factory.mktemp("envoy"), options=options)
+    yield proxy
+    await asyncio.to_thread(proxy.close)
+
+
+@pytest.fixture
+async def web(envoy: EnvoyProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP/1.1 client for Envoy's listener, as a browser's fetch would use."""
+    async with httpx.AsyncClient(base_url=envoy.url, timeout=10) as client:
+        yield client

@@ -1,0 +1,40 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright (no browser download), in front of
+the edge fixtures (the real server and Envoy serving the built web client)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from scripts.render_envoy import WEB_DIST
+from tests.support.edge import edge_server, envoy, web
+
+__all__ = ["browser", "edge_server", "envoy", "web"]
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
+WEB_BUILT = (WEB_DIST / "index.html").is_file()
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not HAVE_CHROMIUM:
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    if not WEB_BUILT:
+        pytest.skip("web client not built (make web)")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()

@@ -1,0 +1,122 @@
+"""The whole browser flow against the real server through Envoy: register, log in, one conversation to
+the thank-you with streamed text, hostile text shown as text, and the friendly rate-limit message.
+
+Marked `needs_auth_conversation`: it needs the real AuthService and ConversationService, which are built
+on other branches. pyproject.toml deselects the marker (`-m "not needs_auth_conversation"`, reported as
+deselected, never as passed) until both are merged; the lead removes that deselection at merge.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.support.envoy import EnvoyProcess
+from tests.web.test_page import PageLog
+
+pytestmark = pytest.mark.needs_auth_conversation
+
+VAR = Path(__file__).resolve().parents[2] / "var"
+PASSWORD = "ein-sehr-langes-Passwort-für-Wuff"
+XSS = "<img src=x onerror=alert(1)>"
+TRACK_DELTAS = """() => {
+    window.__maxDeltas = 0;
+    new MutationObserver(() => {
+        for (const node of document.querySelectorAll("[data-deltas]")) {
+            window.__maxDeltas = Math.max(window.__maxDeltas, Number(node.dataset.deltas));
+        }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-deltas"] });
+}"""
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="de-DE", viewport={"width": 1100, "height": 900})
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def _state(page: Page, expected: str) -> None:
+    await page.wait_for_function(
+        "(s) => document.querySelector('#chat-view').dataset.state === s && !document.querySelector('#send').disabled",
+        arg=expected,
+        timeout=30_000,
+    )
+
+
+async def _say(page: Page, text: str, expected: str) -> None:
+    await page.fill("#text", text)
+    await page.click("#send")
+    await _state(page, expected)
+
+
+async def _quick(page: Page, label: str, expected: str) -> None:
+    await page.locator("#quick button", has_text=re.compile(f"^{re.escape(label)}$")).click()
+    await _state(page, expected)
+
+
+async def _login(page: Page, url: str, email: str, password: str, *, register: bool) -> None:
+    await page.goto(url + "/", wait_until="networkidle")
+    if register:
+        await page.click("#tab-register")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("#auth-submit")
+
+
+async def test_register_login_and_walk_a_conversation_to_the_thank_you(page: Page, envoy: EnvoyProcess) -> None:
+    log = PageLog(page)
+    email = f"hund-{uuid.uuid4().hex[:8]}@example.org"
+    await _login(page, envoy.url, email, PASSWORD, register=True)
+    await page.locator("#chat-view").wait_for(state="visible", timeout=30_000)
+    await _state(page, "WAIT_FOR_SYMPTOM")
+    await page.evaluate(TRACK_DELTAS)
+
+    # Hostile text is shown as the characters typed; no element is created and no script runs.
+    await _say(page, XSS, "WAIT_FOR_SYMPTOM")
+    user_bubbles = page.locator("#messages [data-sender='user'] .msg-text")
+    assert await user_bubbles.last.text_content() == XSS
+    assert await page.locator("#messages img").count() == 0
+
+    await _say(
+        page,
+        "Mein Hund bellt jeden Besucher an der Haustür laut an und springt an ihnen hoch.",
+        "WAIT_FOR_CONFIRMATION",
+    )
+    assert await page.evaluate("window.__maxDeltas") > 1, "the dog's answer did not arrive in pieces"
+    await _quick(page, "Ja", "WAIT_FOR_CONTEXT")
+    await _say(page, "Das passiert zu Hause, wenn es klingelt und fremde Menschen hereinkommen.", "ASK_FOR_EXERCISE")
+    await _quick(page, "Ja", "END_OR_RESTART")
+    await _quick(page, "Nein", "FEEDBACK_Q1")
+    await _quick(page, "Ja", "FEEDBACK_Q2")
+    await _say(page, "Sehr verständlich, ich sehe meinen Hund jetzt anders.", "FEEDBACK_Q3")
+    await _quick(page, "Ja", "FEEDBACK_Q4")
+    await _quick(page, "9", "FEEDBACK_Q5")
+    await _quick(page, "Überspringen", "GREETING")
+    last = await page.locator("#messages .msg-text").last.text_content()
+    assert "dank" in (last or "").lower()
+
+    await page.locator("#history button").first.wait_for(timeout=10_000)
+    VAR.mkdir(exist_ok=True)
+    await page.screenshot(path=str(VAR / "web-chat.png"), full_page=True)
+    assert log.dialogs == []
+    assert log.csp_violations == []
+    assert log.errors == []
+
+
+async def test_rate_limit_shows_a_friendly_german_message(page: Page, envoy: EnvoyProcess) -> None:
+    """Login is limited to 5 per minute per client IP: the page says so kindly and names the wait."""
+    notice = page.locator("#notice")
+    for _ in range(10):
+        await _login(page, envoy.url, "niemand@example.org", "falsches-passwort", register=False)
+        await notice.wait_for(state="visible", timeout=30_000)
+        text = await notice.text_content() or ""
+        if "Nicht so schnell" in text:
+            break
+    assert re.search(r"warte (\d+ Sekunden|eine Sekunde|einen Moment)", text), text
