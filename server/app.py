@@ -23,6 +23,8 @@ from wuffchat.conversation.v1 import conversation_service_pb2, conversation_serv
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
+from interceptors.ratelimit_backend import Limiter
+from server.audit import AuditLog
 from server.auth.service import AuthService
 from server.config import Settings
 from server.conversation.service import ConversationService
@@ -51,10 +53,12 @@ class RunningServer:
     port: int
     health: HealthMonitor
     engine: AsyncEngine
+    limiter: Limiter
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.server.stop(grace)
+        await self.limiter.aclose()
         await self.engine.dispose()
 
 
@@ -93,10 +97,11 @@ async def start(
         StartupError: the database stays unreachable, or the address cannot be bound.
     """
     engine = await _open_storage(settings)
+    audit = AuditLog(engine)
+    limiter = Limiter(settings.redis_url, audit=audit)
 
-    server = grpc.aio.server(
-        interceptors=build_chain(ChainDependencies(settings=settings)), options=_server_options(settings)
-    )
+    chain = build_chain(ChainDependencies(settings=settings, audit=audit, limiter=limiter))
+    server = grpc.aio.server(interceptors=chain, options=_server_options(settings))
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
     conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationService(), server)
     knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(), server)
@@ -111,6 +116,7 @@ async def start(
     except RuntimeError:
         port = 0
     if port == 0:
+        await limiter.aclose()
         await engine.dispose()
         raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
@@ -123,7 +129,7 @@ async def start(
         env=settings.app_env,
         database=db.safe_url(settings.database_url),
     )
-    return RunningServer(server=server, port=port, health=health, engine=engine)
+    return RunningServer(server=server, port=port, health=health, engine=engine, limiter=limiter)
 
 
 async def serve(settings: Settings) -> None:
