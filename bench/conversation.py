@@ -25,10 +25,9 @@ sys.path.insert(0, str(ROOT))
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb  # noqa: E402
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc  # noqa: E402
 
-from interceptors.chain import ChainDependencies, build_chain  # noqa: E402
 from server.app import start  # noqa: E402
 from server.config import load_settings  # noqa: E402
-from tests.support.principal import TestPrincipalInterceptor, metadata  # noqa: E402
+from tests.support.principal import metadata, with_test_principal  # noqa: E402
 
 TURNS = [
     "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
@@ -62,8 +61,7 @@ async def main(total: int, concurrency: int) -> None:
             knowledge_overlay_dir=f"{tmp}/overlay",
             cache_dir=f"{tmp}/cache",
         )
-        chain = [*build_chain(ChainDependencies(settings=settings)), TestPrincipalInterceptor()]
-        running = await start(settings, interceptors=chain)
+        running = await start(settings, chain_factory=with_test_principal)
         latencies: list[float] = []
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)

@@ -55,8 +55,14 @@ async def _as_async_iter(result: Any) -> AsyncIterator[Any]:
 class Interceptor(_ServerInterceptor):
     """Base class; see the module docstring."""
 
+    _CACHE_LIMIT = 4096  # distinct (method, handler) pairs; a server has a few dozen
+
     def __init__(self, *, applies: Callable[[str], bool] | None = None) -> None:
         self._applies = applies or (lambda _method: True)
+        # Wrapping is per method, not per call: the wrapped handler for a (method, inner handler)
+        # pair is built once. Inner interceptors hand back their cached objects, so the whole
+        # chain resolves a method with dictionary look-ups after its first call.
+        self._wrapped: dict[tuple[str, grpc.RpcMethodHandler[Any, Any]], grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         return await proceed(request)
@@ -70,10 +76,16 @@ class Interceptor(_ServerInterceptor):
         handler_call_details: HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
         method = handler_call_details.method
-        if handler is None or not self._applies(method):
-            return handler
-        return self._wrap(handler, method)
+        key = (method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrap(handler, method) if self._applies(method) else handler
+            if len(self._wrapped) < self._CACHE_LIMIT:
+                self._wrapped[key] = wrapped
+        return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any]:
         info = RpcInfo(method, handler.request_streaming, handler.response_streaming)

@@ -1,6 +1,6 @@
 """The interceptor chain: the one place that fixes the order (SPEC.md section 5). Outermost first.
 
-grpc.aio runs the first interceptor of the list outermost. The planned order, and why:
+grpc.aio runs the first interceptor of the list outermost. The order, and why:
 
 1. context     - every later step logs and keys on the request id, client IP and language it sets.
 2. audit       - outside error scrubbing, so it records the status the client really gets.
@@ -10,8 +10,8 @@ grpc.aio runs the first interceptor of the list outermost. The planned order, an
 6. authz       - role per method, needs the principal.
 7. validation  - last before the handler: only authenticated, admitted calls pay for it.
 
-Steps not built yet are added here by the issues that build them (3: auth; 4: audit, errors,
-ratelimit, validation).
+Health and reflection (selector.is_infrastructure) are never rate limited; authz runs only where a
+principal is needed; validation only on our own services, whose messages carry buf.validate rules.
 """
 
 from __future__ import annotations
@@ -20,10 +20,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from wuffchat.auth.v1 import auth_service_pb2
+from wuffchat.conversation.v1 import conversation_service_pb2
+from wuffchat.knowledge.v1 import knowledge_service_pb2
 
+from server.audit import AuditLog
 from server.config import Settings
 
+from . import selector
+from .audit import AuditInterceptor
+from .authz import AuthorizationInterceptor
 from .context import ContextInterceptor
+from .errors import ErrorScrubbingInterceptor
+from .ratelimit import RateLimitInterceptor, RateLimitPolicy
+from .ratelimit_backend import Limiter
+from .validation import ValidationInterceptor
+
+SERVICES = (
+    auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"],
+    conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
+    knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +48,23 @@ class ChainDependencies:
     """What the interceptors need from the running application (filled in by app.py)."""
 
     settings: Settings
+    audit: AuditLog
+    limiter: Limiter
+
+
+def _is_limited(method: str) -> bool:
+    return not selector.is_infrastructure(method)
 
 
 def build_chain(deps: ChainDependencies) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
     """The interceptors in order, outermost first."""
+    policy = RateLimitPolicy.from_settings(deps.settings.rate_limits, SERVICES)
     return [
         ContextInterceptor(trusted_proxies=deps.settings.trusted_proxies),  # request id, client IP, language
+        AuditInterceptor(),  # one JSON line per call, with the status the client gets
+        ErrorScrubbingInterceptor(),  # unexpected exceptions -> INTERNAL / UNAVAILABLE, nothing leaks
+        # --- auth (issue 3) goes HERE: sets call.current().principal; public methods skip it ---
+        RateLimitInterceptor(deps.limiter, policy, deps.audit, applies=_is_limited),  # per principal or IP
+        AuthorizationInterceptor(deps.audit, applies=selector.is_protected_wuffchat),  # role per method
+        ValidationInterceptor(applies=selector.is_wuffchat),  # NFC + protovalidate, last before handler
     ]

@@ -49,3 +49,8 @@ def needs_principal(method: str) -> bool:
 def is_wuffchat(method: str) -> bool:
     """Our own services (the ones with protovalidate rules)."""
     return method.startswith(WUFFCHAT_PREFIX)
+
+
+def is_protected_wuffchat(method: str) -> bool:
+    """Our own methods that need a principal: the ones authorization checks."""
+    return is_wuffchat(method) and needs_principal(method)

@@ -1,6 +1,7 @@
-"""Command line: `python -m server` serves; `python -m server migrate [up|down]` migrates.
+"""Command line: `python -m server` serves; `migrate [up|down]` migrates; `audit verify` checks the audit chain.
 
-Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), 2 bad configuration.
+Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use) or audit chain broken,
+2 bad configuration.
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
 
@@ -12,10 +13,11 @@ import os
 import sys
 import traceback
 
+from server import audit
 from server.app import StartupError, serve
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
-from server.storage import migrate
+from server.storage import db, migrate
 
 EXIT_STARTUP = 1
 EXIT_CONFIG = 2
@@ -28,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd = commands.add_parser("migrate", help="apply or revert database migrations")
     migrate_cmd.add_argument("direction", nargs="?", choices=("up", "down"), default="up")
     migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
+    audit_cmd = commands.add_parser("audit", help="audit log tools")
+    audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
     return parser
 
 
@@ -36,7 +40,22 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+async def _verify_audit(settings: Settings) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        report = await audit.verify(engine)
+    finally:
+        await engine.dispose()
+    if report.intact:
+        print(f"audit chain intact: {report.rows} rows")
+        return 0
+    print(f"audit chain broken at row id {report.first_broken_id} ({report.rows} rows before it are intact)")
+    return 1
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "audit":
+        return asyncio.run(_verify_audit(settings))
     if args.command == "migrate":
         if args.direction == "up":
             migrate.upgrade(settings.database_url, args.revision or "head")

@@ -25,6 +25,8 @@ from wuffchat.conversation.v1 import conversation_service_pb2, conversation_serv
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
+from interceptors.ratelimit_backend import Limiter
+from server.audit import AuditLog
 from server.auth.service import AuthService
 from server.config import Settings
 from server.conversation.responders.interface import Responder
@@ -60,11 +62,13 @@ class RunningServer:
     health: HealthMonitor
     engine: AsyncEngine
     sweeper: Sweeper
+    limiter: Limiter
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.sweeper.stop()
         await self.server.stop(grace)
+        await self.limiter.aclose()
         await self.engine.dispose()
 
 
@@ -113,12 +117,12 @@ async def start(
     settings: Settings,
     *,
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
-    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] | None = None,
+    chain_factory: Callable[[ChainDependencies], list[grpc.aio.ServerInterceptor[Any, Any]]] = build_chain,
     clock: Callable[[], datetime] = utcnow,
 ) -> RunningServer:
     """Open storage (with retries and migrations), load the knowledge base and the embedding model,
-    build the server, bind and start it. `interceptors` replaces the chain (tests only); `clock`
-    lets tests move time past the conversation expiry.
+    build the server, bind and start it. `chain_factory` builds the interceptor chain (tests may wrap
+    build_chain); `clock` lets tests move time past the conversation expiry.
 
     Raises:
         StartupError: the database stays unreachable, the knowledge base is invalid, or the
@@ -135,8 +139,11 @@ async def start(
     conversations = ConversationStore(engine)
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
-    chain = build_chain(ChainDependencies(settings=settings)) if interceptors is None else list(interceptors)
-    server = grpc.aio.server(interceptors=chain, options=_server_options(settings))
+    audit = AuditLog(engine)
+    limiter = Limiter(settings.redis_url, audit=audit)
+
+    deps = ChainDependencies(settings=settings, audit=audit, limiter=limiter)
+    server = grpc.aio.server(interceptors=chain_factory(deps), options=_server_options(settings))
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
     conversation_service = ConversationService(
         conversations,
@@ -160,6 +167,7 @@ async def start(
     except RuntimeError:
         port = 0
     if port == 0:
+        await limiter.aclose()
         await engine.dispose()
         raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
@@ -173,7 +181,7 @@ async def start(
         env=settings.app_env,
         database=db.safe_url(settings.database_url),
     )
-    return RunningServer(server=server, port=port, health=health, engine=engine, sweeper=sweeper)
+    return RunningServer(server=server, port=port, health=health, engine=engine, sweeper=sweeper, limiter=limiter)
 
 
 async def serve(settings: Settings) -> None:

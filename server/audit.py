@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,8 +100,56 @@ class AuditLog:
             **{f"detail_{k}": v for k, v in details.items()},
         )
 
+    async def record_safely(
+        self, event: str, *, severity: str = "info", principal: str | None = None, details: dict[str, Any] | None = None
+    ) -> bool:
+        """`record`, but a failing database is logged instead of failing the call that caused the event."""
+        try:
+            await self.record(event, severity=severity, principal=principal, details=details)
+        except Exception as exc:
+            log.error("audit_record_failed", security_event=event, error_type=type(exc).__name__)
+            return False
+        return True
+
     async def _last_hash(self, session: AsyncSession) -> str:
         if self._is_postgres:
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         last = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
         return last or GENESIS
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of `verify`: rows checked, and the id of the first row that breaks the chain."""
+
+    rows: int
+    first_broken_id: int | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_id is None
+
+
+async def verify(engine: AsyncEngine, *, batch: int = 1000) -> ChainReport:
+    """Recompute the chain in id order; report the first row whose hash or link does not match.
+
+    The oldest remaining row anchors the chain (its `prev_hash` is GENESIS unless retention pruned
+    older rows); every later row must link to its predecessor's stored hash.
+    """
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    checked, prev, last_id = 0, None, 0
+    async with sessions() as session:
+        while True:
+            rows = list(
+                await session.scalars(
+                    select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+                )
+            )
+            if not rows:
+                return ChainReport(rows=checked, first_broken_id=None)
+            for row in rows:
+                if (prev is not None and row.prev_hash != prev) or row_hash(row) != row.hash:
+                    return ChainReport(rows=checked, first_broken_id=row.id)
+                prev, last_id = row.hash, row.id
+                checked += 1
+            session.expunge_all()

@@ -12,14 +12,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import limits
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from wuffchat.auth.v1 import auth_service_pb2
+from wuffchat.conversation.v1 import conversation_service_pb2
+from wuffchat.knowledge.v1 import knowledge_service_pb2
 
 T = TypeVar("T")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/wuffchat.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Per-method rate limits (SPEC.md section 4); `default` covers every other method of our services.
+# `RATE_LIMITS="Login=10/minute,default=120/minute"` overrides single entries.
+DEFAULT_RATE_LIMITS: tuple[tuple[str, str], ...] = (
+    ("StartConversation", "10/minute"),
+    ("SendMessage", "30/minute"),
+    ("StreamMessage", "30/minute"),
+    ("Login", "5/minute"),
+    ("Register", "3/minute"),
+    ("GetCaptcha", "20/minute"),
+    ("default", "60/minute"),
+)
 
 
 class ConfigError(ValueError):
@@ -51,6 +67,7 @@ class Settings:
     openai_model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 15.0
+    rate_limits: tuple[tuple[str, str], ...] = DEFAULT_RATE_LIMITS
 
     @property
     def is_prod(self) -> bool:
@@ -145,6 +162,34 @@ def _http_url(name: str) -> Callable[[str], str]:
     return parse
 
 
+def _rpc_names() -> frozenset[str]:
+    services = (
+        auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"],
+        conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
+        knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],
+    )
+    return frozenset(method.name for service in services for method in service.methods)
+
+
+def _rate_limits(raw: str) -> tuple[tuple[str, str], ...]:
+    known = _rpc_names() | {"default"}
+    merged = dict(DEFAULT_RATE_LIMITS)
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        name, sep, value = (part.strip() for part in entry.partition("="))
+        if not sep or name not in known:
+            raise ConfigError(f"RATE_LIMITS entries must be <RpcName or default>=<n>/<period>, got {entry!r}")
+        try:
+            item = limits.parse(value)
+        except ValueError:
+            raise ConfigError(f"RATE_LIMITS value for {name} must look like 5/minute, got {value!r}") from None
+        if item.amount < 1:
+            raise ConfigError(f"RATE_LIMITS value for {name} must allow at least 1 call, got {value!r}")
+        merged[name] = value
+    return tuple(merged.items())
+
+
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -198,6 +243,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         openai_timeout_seconds=_get(
             env, "OPENAI_TIMEOUT_SECONDS", lambda v: _float("OPENAI_TIMEOUT_SECONDS", v, low=0.1, high=120), 15.0
         ),
+        rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
     )
     if settings.workers > 1 and settings.redis_url is None:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")

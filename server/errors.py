@@ -6,15 +6,36 @@ by default (English with `accept-language: en`) and details are real `google.rpc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NoReturn
 
 import grpc
+import structlog
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
 from server import call
+
+log = structlog.get_logger(__name__)
+
+DETAILS_KEY = "grpc-status-details-bin"
+# google.rpc detail types a client may see. DebugInfo is missing on purpose: it carries stack traces.
+ALLOWED_DETAIL_TYPES = frozenset(
+    f"type.googleapis.com/google.rpc.{name}"
+    for name in (
+        "BadRequest",
+        "ErrorInfo",
+        "Help",
+        "LocalizedMessage",
+        "PreconditionFailure",
+        "QuotaFailure",
+        "RequestInfo",
+        "ResourceInfo",
+        "RetryInfo",
+    )
+)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "de": {
@@ -50,12 +71,35 @@ def message(key: str, **params: object) -> str:
     return texts.get(key, MESSAGES["de"][key]).format(**params)
 
 
+def details_allowed(type_urls: Iterable[str]) -> bool:
+    """True when every detail type is on the allow-list (`ALLOWED_DETAIL_TYPES`)."""
+    return all(url in ALLOWED_DETAIL_TYPES for url in type_urls)
+
+
+def trailing_details_allowed(trailing: Iterable[tuple[str, str | bytes]]) -> bool:
+    """True unless `grpc-status-details-bin` in `trailing` holds a type off the allow-list (or is garbage)."""
+    for key, value in trailing:
+        if key != DETAILS_KEY:
+            continue
+        try:
+            status = status_pb2.Status.FromString(value if isinstance(value, bytes) else value.encode())
+        except Exception:
+            return False
+        if not details_allowed(detail.type_url for detail in status.details):
+            return False
+    return True
+
+
 def to_status(code: grpc.StatusCode, text: str, details: tuple[Message, ...] = ()) -> grpc.Status:
+    """A status with packed details; details go only if every type is allowed (else none, logged)."""
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()
         any_detail.Pack(detail)
         packed.append(any_detail)
+    if not details_allowed(d.type_url for d in packed):
+        log.error("status_details_dropped", types=sorted({d.type_url for d in packed}))
+        packed = []
     return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=text, details=packed))
 
 
@@ -68,7 +112,8 @@ async def abort(
 ) -> NoReturn:
     """End the call with `code`, the localized message `key` and `details` (google.rpc types).
 
-    Trailing metadata added earlier through `call.add_trailing_metadata` is kept.
+    Trailing metadata added earlier through `call.add_trailing_metadata` is kept. Details whose
+    type is not in `ALLOWED_DETAIL_TYPES` are dropped (all of them), never sent.
     """
     status = to_status(code, message(key, **params), details)
     if details:

@@ -17,6 +17,7 @@ import pytest
 from server.app import RunningServer, start
 from server.config import Settings, load_settings
 from tests.support.postgres import Postgres, running_postgres
+from tests.support.redis import RedisServer, running_redis
 
 SettingsFactory = Callable[..., Settings]
 
@@ -77,3 +78,20 @@ def postgres_url(postgres: Postgres) -> Iterator[str]:
     url = postgres.create_database()
     yield url
     postgres.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_session() -> Iterator[RedisServer]:
+    """A real Redis server for the session (see tests/support/redis.py)."""
+    with running_redis() as server:
+        if server is None:
+            pytest.skip("redis-server is not installed and cannot be installed here")
+        yield server
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
+    """The session's Redis, running and empty at the start of the test."""
+    redis_session.stop()  # a test may have stopped it; start fresh either way
+    redis_session.start()
+    yield redis_session

@@ -28,6 +28,9 @@ def test_defaults() -> None:
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"SHUTDOWN_GRACE_SECONDS": "-1"}, "SHUTDOWN_GRACE_SECONDS"),
         ({"WORKERS": "two"}, "WORKERS"),
+        ({"RATE_LIMITS": "Logn=5/minute"}, "RATE_LIMITS"),
+        ({"RATE_LIMITS": "Login=often"}, "RATE_LIMITS"),
+        ({"RATE_LIMITS": "Login=0/minute"}, "RATE_LIMITS"),
         ({"WORKERS": "2"}, "REDIS_URL"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
         ({"TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "TRUSTED_PROXIES"),
@@ -59,3 +62,10 @@ def test_process_exits_2_with_one_line(app_env: str, tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "GRPC_ADDR" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_rate_limits_override_single_entries() -> None:
+    limits = dict(load_settings({"RATE_LIMITS": "Login=10/minute, default=120/minute"}).rate_limits)
+    assert limits["Login"] == "10/minute"
+    assert limits["default"] == "120/minute"
+    assert limits["Register"] == "3/minute"

@@ -12,11 +12,10 @@ import pytest
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from interceptors.chain import ChainDependencies, build_chain
 from server.app import RunningServer, start
 from server.config import Settings
 from server.knowledge import factory
-from tests.support.principal import TestPrincipalInterceptor
+from tests.support.principal import with_test_principal
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +57,7 @@ async def start_server(
         settings = settings_factory(
             cache_dir=str(embedding_cache), knowledge_overlay_dir=str(tmp_path / "overlay"), **overrides
         )
-        chain = [*build_chain(ChainDependencies(settings=settings)), TestPrincipalInterceptor()]
-        server = await start(settings, interceptors=chain, clock=clock)
+        server = await start(settings, chain_factory=with_test_principal, clock=clock)
         running.append(server)
         return server
 

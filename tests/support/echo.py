@@ -59,14 +59,16 @@ def handler() -> grpc.GenericRpcHandler[Any, Any]:
 
 
 @asynccontextmanager
-async def echo_server(interceptors: Sequence[grpc.aio.ServerInterceptor]) -> AsyncIterator[grpc.aio.Channel]:
+async def echo_server(
+    interceptors: Sequence[grpc.aio.ServerInterceptor], *, channel_options: Sequence[tuple[str, Any]] = ()
+) -> AsyncIterator[grpc.aio.Channel]:
     """Serve the echo service through `interceptors` on a free port; yield a channel to it."""
     server = grpc.aio.server(interceptors=list(interceptors))
     server.add_generic_rpc_handlers((handler(),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=channel_options) as channel:
             yield channel
     finally:
         await server.stop(0)

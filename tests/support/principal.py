@@ -1,39 +1,57 @@
-"""A test-only interceptor that sets the call's Principal from `x-test-principal: kind:id[:role,role]`.
+"""A test-only stand-in for authentication, for interceptor tests in isolation.
 
-It stands in for authentication until the auth issue merges; the lead switches the fixtures to real
-API keys / JWT then. It never ships in the server: only tests add it behind the real chain.
+`PrincipalFromMetadata` plays the part of the auth interceptor: it reads
+`x-test-principal: <kind>:<id>[:<role>,<role>]` and puts that `Principal` into the call state, so
+principal-keyed rate limits and authorization can be tested without tokens. Never used by the server.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from interceptors.base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from interceptors.chain import ChainDependencies, build_chain
+from interceptors.errors import ErrorScrubbingInterceptor
 from server import call
 from server.call import Principal
 
 HEADER = "x-test-principal"
 
 
+def principal_header(kind: str, id_: str, *roles: str) -> tuple[str, str]:
+    return (HEADER, f"{kind}:{id_}:{','.join(roles)}")
+
+
 def metadata(kind: str = "apikey", ident: str = "svc-a", roles: str = "service") -> tuple[tuple[str, str], ...]:
-    return ((HEADER, f"{kind}:{ident}:{roles}"),)
+    return (principal_header(kind, ident, *roles.split(",")),)
 
 
-class TestPrincipalInterceptor(Interceptor):
-    """Sets `call.current().principal` when the header is present; otherwise leaves it None."""
+class PrincipalFromMetadata(Interceptor):
+    """Sets `call.current().principal` from `x-test-principal`; leaves it unset without the header."""
 
     def _bind(self, context: Context) -> None:
         for key, value in context.invocation_metadata() or ():
             if key == HEADER and isinstance(value, str):
-                kind, ident, roles = [*value.split(":"), "", "", ""][:3]
-                call.current().principal = Principal(
-                    id=ident, kind=kind, roles=frozenset(filter(None, roles.split(",")))
-                )
+                kind, id_, roles = [*value.split(":"), "", ""][:3]
+                call.current().principal = Principal(id=id_, kind=kind, roles=frozenset(filter(None, roles.split(","))))
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         self._bind(context)
         return await proceed(request)
 
-    def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> Any:
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         self._bind(context)
-        return proceed(request)
+        async for response in proceed(request):
+            yield response
+
+
+TestPrincipalInterceptor = PrincipalFromMetadata
+
+
+def with_test_principal(deps: ChainDependencies) -> list[Any]:
+    """The real chain with the stand-in at the authentication slot (right after error scrubbing)."""
+    chain: list[Any] = build_chain(deps)
+    position = next(i for i, interceptor in enumerate(chain) if isinstance(interceptor, ErrorScrubbingInterceptor))
+    chain.insert(position + 1, PrincipalFromMetadata())
+    return chain

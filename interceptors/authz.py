@@ -1,0 +1,64 @@
+"""Authorization, after rate limiting: the role each method needs, in one table.
+
+It needs the principal that authentication put into the call state, and runs after rate limiting
+so probing for privileged methods is limited too. Methods not in `REQUIRED_ROLES` are open to any
+authenticated principal (ownership of single resources is the services' job: SPEC.md section 4
+wants NOT_FOUND there, not PERMISSION_DENIED). chain.py applies it to methods that need a principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import grpc
+
+from server import call, errors
+from server.audit import AuditLog
+
+from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+
+REQUIRED_ROLES: Mapping[str, str] = {
+    "/wuffchat.knowledge.v1.KnowledgeService/UpsertBehavior": "admin",
+    "/wuffchat.knowledge.v1.KnowledgeService/DeleteBehavior": "admin",
+}
+
+
+class AuthorizationInterceptor(Interceptor):
+    """Checks the principal's roles against `required_roles`.
+
+    Aborts with UNAUTHENTICATED when there is no principal at all (authentication did not run:
+    fail closed) and with PERMISSION_DENIED, audited as `authz_fail`, when the role is missing.
+    """
+
+    def __init__(
+        self,
+        audit: AuditLog,
+        *,
+        required_roles: Mapping[str, str] = REQUIRED_ROLES,
+        applies: Callable[[str], bool] | None = None,
+    ) -> None:
+        super().__init__(applies=applies)
+        self._audit = audit
+        self._required = dict(required_roles)
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        await self._authorize(info, context)
+        return await proceed(request)
+
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        await self._authorize(info, context)
+        async for response in proceed(request):
+            yield response
+
+    async def _authorize(self, info: RpcInfo, context: Context) -> None:
+        principal = call.principal()
+        if principal is None:
+            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+        role = self._required.get(info.method)
+        if role is None or role in principal.roles:
+            return
+        await self._audit.record_safely(
+            "authz_fail", severity="warning", details={"method": info.method, "required_role": role}
+        )
+        await errors.abort(context, grpc.StatusCode.PERMISSION_DENIED, "permission_denied")

@@ -1,0 +1,96 @@
+"""Error scrubbing, third in the chain: nothing internal ever reaches a client.
+
+Sits inside audit (which then logs the scrubbed status the client really gets) and outside auth,
+rate limiting, authorization, validation and the handler, so an exception from any of them, in a
+unary call or half-way through a stream, is caught here:
+
+- `grpc.aio.AbortError` (a deliberate status, already sent by `context.abort`) passes untouched;
+  `server.errors.abort` has already dropped details whose type is off the allow-list.
+- Database errors (SQLAlchemy, asyncpg, sqlite3) become UNAVAILABLE; nothing of the SQL is sent
+  or logged, only the error types.
+- Any other exception becomes INTERNAL with the localized "internal" message carrying the request
+  id as reference (and a `google.rpc.RequestInfo`); the traceback goes to the log only.
+- A handler that ends with `set_code` and trailing `grpc-status-details-bin` holding a detail type
+  off the allow-list gets that trailer removed before the status is sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
+
+import asyncpg
+import grpc
+import structlog
+from google.rpc import error_details_pb2
+from sqlalchemy.exc import SQLAlchemyError
+
+from server import call, errors
+
+from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+
+log = structlog.get_logger(__name__)
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    sqlite3.Error,
+)
+
+
+def _request_id() -> str:
+    try:
+        return call.current().request_id
+    except LookupError:  # only without the context interceptor (isolation tests)
+        return "-"
+
+
+class ErrorScrubbingInterceptor(Interceptor):
+    """Turns unexpected exceptions into INTERNAL / UNAVAILABLE; see the module docstring."""
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        try:
+            response = await proceed(request)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await self._fail(info, context, exc)
+        self._scrub_trailing(info, context)
+        return response
+
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        try:
+            async for response in proceed(request):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await self._fail(info, context, exc)
+        self._scrub_trailing(info, context)
+
+    async def _fail(self, info: RpcInfo, context: Context, exc: Exception) -> NoReturn:
+        """Abort with UNAVAILABLE (database) or INTERNAL (anything else)."""
+        rid = _request_id()
+        reference = error_details_pb2.RequestInfo(request_id=rid)
+        if isinstance(exc, DATABASE_ERRORS):
+            cause = getattr(exc, "orig", None)
+            # the message of a database error may hold SQL and bound parameters: types only
+            log.error(
+                "database_error",
+                method=info.method,
+                request_id=rid,
+                error_type=type(exc).__name__,
+                cause_type=type(cause).__name__ if cause is not None else None,
+            )
+            await errors.abort(context, grpc.StatusCode.UNAVAILABLE, "unavailable", reference)
+        log.error("unhandled_exception", method=info.method, request_id=rid, exc_info=exc)
+        await errors.abort(context, grpc.StatusCode.INTERNAL, "internal", reference, reference=rid)
+
+    @staticmethod
+    def _scrub_trailing(info: RpcInfo, context: Context) -> None:
+        trailing = context.trailing_metadata()
+        if trailing and not errors.trailing_details_allowed(trailing):
+            log.error("status_details_dropped", method=info.method, request_id=_request_id())
+            context.set_trailing_metadata(tuple((k, v) for k, v in trailing if k != errors.DETAILS_KEY))

@@ -1,0 +1,131 @@
+"""Validation, last before the handler: normalize every string, then check the protovalidate rules.
+
+It runs last so only authenticated, admitted and authorized calls pay for it, and so the handler
+receives exactly the message that was checked. Every request message of our services (selector
+`is_wuffchat`; each message of a client stream) is first normalized in place: every string field,
+recursively (repeated fields and map values too), is NFC-normalized, CRLF becomes LF, and control
+characters other than tab and newline are removed. The `buf.validate` rules written in the .proto
+files then run on the normalized text, so "1 to 2,000 characters" counts what is stored.
+A message that breaks a rule ends the call with INVALID_ARGUMENT and a `google.rpc.BadRequest`
+whose field violations name the field path (`behavior.instincts.jagd`, `phrasings[2]`), the rule id
+(`reason`, e.g. `string.max_len`) and protovalidate's description.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import protovalidate
+from google.protobuf import descriptor
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+
+from server import errors
+
+from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+
+# Unicode category Cc without \t (0x09) and \n (0x0a); \r is removed after CRLF became LF.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """NFC, LF line ends, no control characters except tab and newline."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to do
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    return _CONTROL.sub("", text)
+
+
+def normalize(message: Message) -> None:
+    """Apply `clean_text` to every string field of `message`, recursively, in place."""
+    for field, value in message.ListFields():
+        if field.type == descriptor.FieldDescriptor.TYPE_STRING:
+            if field.is_repeated:
+                value[:] = [clean_text(item) for item in value]
+            else:
+                setattr(message, field.name, clean_text(value))
+        elif field.type == descriptor.FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                _normalize_map(field, value)
+            elif field.is_repeated:
+                for item in value:
+                    normalize(item)
+            else:
+                normalize(value)
+
+
+def _normalize_map(field: descriptor.FieldDescriptor, mapping: Any) -> None:
+    assert field.message_type is not None
+    value_field = field.message_type.fields_by_name["value"]
+    if value_field.type == descriptor.FieldDescriptor.TYPE_STRING:
+        for key in list(mapping):
+            mapping[key] = clean_text(mapping[key])
+    elif value_field.type == descriptor.FieldDescriptor.TYPE_MESSAGE:
+        for key in mapping:
+            normalize(mapping[key])
+
+
+def field_path(violation: protovalidate.Violation) -> str:
+    """`a.b[2].c["k"]` from a violation's field path (empty for message-level rules)."""
+    path = violation.proto.field
+    parts: list[str] = []
+    for element in path.elements if path is not None else ():
+        part = element.field_name or ""
+        subscript = element.subscript  # a protobuf Oneof: .field is "index" or "<kind>_key"
+        if subscript is not None:
+            part += f'["{subscript.value}"]' if subscript.field == "string_key" else f"[{subscript.value}]"
+        parts.append(part)
+    return ".".join(parts)
+
+
+class ValidationInterceptor(Interceptor):
+    """Normalizes and validates request messages; see the module docstring."""
+
+    def __init__(self, *, applies: Callable[[str], bool] | None = None) -> None:
+        super().__init__(applies=applies)
+        self._validator = protovalidate.Validator()
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        if info.client_streaming:
+            return await proceed(self._each(request, context))
+        await self._check(request, context)
+        return await proceed(request)
+
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        if info.client_streaming:
+            request = self._each(request, context)
+        else:
+            await self._check(request, context)
+        async for response in proceed(request):
+            yield response
+
+    async def _each(self, requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+        async for request in requests:
+            await self._check(request, context)
+            yield request
+
+    async def _check(self, request: Any, context: Context) -> None:
+        """Normalize `request`; abort with INVALID_ARGUMENT + BadRequest when it breaks a rule."""
+        if not isinstance(request, Message):
+            return
+        normalize(request)
+        violations = self._validator.collect_violations(request)
+        if not violations:
+            return
+        await errors.abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid_argument",
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=field_path(v), reason=v.proto.rule_id, description=v.proto.message
+                    )
+                    for v in violations
+                ]
+            ),
+        )

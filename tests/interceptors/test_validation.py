@@ -1,0 +1,155 @@
+"""Validation on a real port: NFC and control-character cleaning before the protovalidate rules,
+INVALID_ARGUMENT with BadRequest naming field path and rule, every message of a client stream.
+
+grpcio-testing cannot drive grpc.aio server interceptors, so the cases run on a real grpc.aio server
+whose handlers take the real WuffChat request messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from wuffchat.conversation.v1 import conversation_service_pb2 as conv
+from wuffchat.knowledge.v1 import knowledge_service_pb2 as kb
+
+from interceptors.context import ContextInterceptor
+from interceptors.validation import ValidationInterceptor, clean_text, normalize
+
+Context = grpc.aio.ServicerContext[Any, Any]
+CONVERSATION_ID = "A" * 43
+
+
+async def _send(request: conv.SendMessageRequest, context: Context) -> bytes:
+    return request.text.encode()
+
+
+async def _upsert(request: kb.UpsertBehaviorRequest, context: Context) -> bytes:
+    return b"ok"
+
+
+async def _collect(requests: AsyncIterator[conv.SendMessageRequest], context: Context) -> bytes:
+    return "|".join([r.text async for r in requests]).encode()
+
+
+def _handlers() -> grpc.GenericRpcHandler[Any, Any]:
+    send = conv.SendMessageRequest.FromString
+    raw = bytes
+    return grpc.method_handlers_generic_handler(
+        "test.Validate",
+        {
+            "Send": grpc.unary_unary_rpc_method_handler(_send, send, raw),
+            "Upsert": grpc.unary_unary_rpc_method_handler(_upsert, kb.UpsertBehaviorRequest.FromString, raw),
+            "Collect": grpc.stream_unary_rpc_method_handler(_collect, send, raw),
+        },
+    )
+
+
+@asynccontextmanager
+async def _server() -> AsyncIterator[grpc.aio.Channel]:
+    server = grpc.aio.server(interceptors=[ContextInterceptor(), ValidationInterceptor()])
+    server.add_generic_rpc_handlers((_handlers(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        await server.stop(0)
+
+
+def _send_call(channel: grpc.aio.Channel) -> Any:
+    return channel.unary_unary("/test.Validate/Send", request_serializer=conv.SendMessageRequest.SerializeToString)
+
+
+def _violations(err: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
+    status = rpc_status.from_call(err)
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    return [(v.field, v.reason) for v in bad.field_violations]
+
+
+def test_clean_text() -> None:
+    assert clean_text("Hund") == "Hund"
+    assert clean_text("Cafe\u0301") == "Café"  # NFD -> NFC
+    assert clean_text("a\x00b\x1bc\u0085d") == "abcd"
+    assert clean_text("zeile1\r\nzeile2\tx") == "zeile1\nzeile2\tx"
+
+
+def test_normalize_reaches_nested_and_repeated_strings() -> None:
+    request = kb.UpsertBehaviorRequest()
+    request.behavior.title = "Bellt\x07"
+    request.behavior.phrasings.extend(["a\x00", "Mu\u0308ll"])
+    request.behavior.instincts.jagd = "x\x1f"
+    normalize(request)
+    assert request.behavior.title == "Bellt"
+    assert list(request.behavior.phrasings) == ["a", "Müll"]
+    assert request.behavior.instincts.jagd == "x"
+
+
+async def test_unary_handler_receives_cleaned_text() -> None:
+    async with _server() as channel:
+        reply = await _send_call(channel)(
+            conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text="Er bellt\x00!")
+        )
+    assert reply == b"Er bellt!"
+
+
+async def test_unary_length_counts_after_nfc() -> None:
+    decomposed = "e\u0301" * 2000  # 4000 code points, 2000 after NFC
+    async with _server() as channel:
+        reply = await _send_call(channel)(conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text=decomposed))
+    assert reply.decode() == "\u00e9" * 2000
+
+
+async def test_unary_only_control_characters_is_empty_and_invalid() -> None:
+    async with _server() as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _send_call(channel)(conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text="\x00\x01\x7f"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == "Die Anfrage ist ungültig."
+    assert _violations(err.value) == [("text", "string.min_len")]
+
+
+async def test_unary_too_long_and_bad_id_name_both_fields() -> None:
+    async with _server() as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _send_call(channel)(conv.SendMessageRequest(conversation_id="short", text="x" * 2001))
+    assert sorted(_violations(err.value)) == [("conversation_id", "string.len"), ("text", "string.max_len")]
+
+
+async def test_unary_nested_path_names_the_index() -> None:
+    request = kb.UpsertBehaviorRequest()
+    request.behavior.id = "bellt-an-der-leine"
+    request.behavior.phrasings.append("")
+    async with _server() as channel:
+        upsert = channel.unary_unary(
+            "/test.Validate/Upsert", request_serializer=kb.UpsertBehaviorRequest.SerializeToString
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await upsert(request)
+    fields = dict(_violations(err.value))
+    assert "behavior.phrasings[0]" in fields
+    assert "behavior.title" in fields
+
+
+async def test_stream_every_client_message_is_checked() -> None:
+    async def requests(*texts: str) -> AsyncIterator[conv.SendMessageRequest]:
+        for text in texts:
+            yield conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text=text)
+
+    async with _server() as channel:
+        collect = channel.stream_unary(
+            "/test.Validate/Collect", request_serializer=conv.SendMessageRequest.SerializeToString
+        )
+        assert await collect(requests("a\x00", "b")) == b"a|b"
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await collect(requests("gut", "", "nie gelesen"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(err.value) == [("text", "string.min_len")]
