@@ -27,6 +27,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2_grpc  # noqa: E402
 
 from server.app import start  # noqa: E402
 from server.config import load_settings  # noqa: E402
+from server.log import configure_logging  # noqa: E402
 from tests.support.principal import metadata, with_test_principal  # noqa: E402
 
 TURNS = [
@@ -89,4 +90,5 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=256)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
+    configure_logging("WARNING")  # the per-call JSON lines would dominate the measurement
     asyncio.run(main(args.conversations, args.concurrency))

@@ -30,6 +30,9 @@ def _sqlite_file(url: URL) -> Path | None:
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: no fsync per commit (only at checkpoints); a crash of the process loses nothing,
+    # a power loss at most the last commits, and never corrupts the file. It trebles write throughput.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
