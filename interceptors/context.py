@@ -3,7 +3,7 @@
 The client IP is the direct peer, unless that peer is a trusted proxy (`TRUSTED_PROXIES`, e.g. Envoy):
 then it is the right-most address in `x-forwarded-for` that is not itself a trusted proxy. A header
 from an untrusted peer is ignored, so it cannot change rate-limit keys or audit records.
-The request id comes from a well-formed `x-request-id` or is new; it is echoed in the response headers.
+The request id comes from a well-formed `x-request-id` or is new; it is echoed in the trailing metadata.
 """
 
 from __future__ import annotations
@@ -86,16 +86,18 @@ class ContextInterceptor(Interceptor):
             user_agent=metadata.get("user-agent", "")[:200],
         )
 
-    async def _begin(self, info: RpcInfo, context: Context) -> None:
+    def _begin(self, info: RpcInfo, context: Context) -> None:
         state = self._state(info, context)
         call.bind(state)  # each RPC runs in its own task, so nothing leaks to other calls
-        await context.send_initial_metadata((("x-request-id", state.request_id),))
+        # In the trailers, not the headers: an early header send costs a write per call. Envoy
+        # echoes the same id as a response header for browsers (always_set_request_id_in_response).
+        call.add_trailing_metadata(context, (("x-request-id", state.request_id),))
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        await self._begin(info, context)
+        self._begin(info, context)
         return await proceed(request)
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        await self._begin(info, context)
+        self._begin(info, context)
         async for response in proceed(request):
             yield response

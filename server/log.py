@@ -1,7 +1,9 @@
-"""JSON log lines on stdout (structlog), one object per line, UTC timestamps.
+"""JSON log lines on stdout, one object per line, UTC timestamps.
 
-Both `structlog.get_logger()` and stdlib `logging` loggers end up here. Newlines inside values are
-escaped by the JSON encoder, so a log line can never be split by user input.
+structlog loggers (the server's own, including the per-call audit line) take structlog's fast path:
+processors, then one write, with no stdlib `logging` machinery per call. Libraries that use stdlib
+`logging` (alembic, grpc, asyncio) are rendered to the same JSON shape by a ProcessorFormatter.
+Newlines inside values are escaped by the JSON encoder, so a log line can never be split by input.
 """
 
 from __future__ import annotations
@@ -13,21 +15,20 @@ import structlog
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
-    structlog.stdlib.add_log_level,
-    structlog.stdlib.add_logger_name,
+    structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+_RENDER: list[structlog.types.Processor] = [
+    structlog.processors.format_exc_info,
+    structlog.processors.JSONRenderer(ensure_ascii=False),
 ]
 
 
 def configure_logging(level: str) -> None:
-    """Route structlog and stdlib logging to one JSON handler at `level`."""
+    """Route structlog and stdlib logging to JSON lines on stdout at `level`."""
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_RENDER],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
@@ -35,8 +36,8 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*_SHARED, *_RENDER],
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         cache_logger_on_first_use=True,
     )

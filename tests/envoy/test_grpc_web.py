@@ -93,3 +93,11 @@ async def test_unary_reflection_reachable_on_the_server_port(edge_server: Runnin
 async def test_unary_oversized_request_rejected(web: httpx.AsyncClient) -> None:
     reply = await grpcweb.unary(web, "/test.Echo/Unary", b"x" * 200_000)
     assert reply.http_status == 413
+
+
+async def test_unary_request_id_reaches_the_server_and_comes_back_as_header(web: httpx.AsyncClient) -> None:
+    rid = "browser-req-0001"
+    request = health_pb2.HealthCheckRequest().SerializeToString()
+    reply = await grpcweb.unary(web, CHECK, request, headers={"x-request-id": rid})
+    assert reply.headers["x-request-id"] == rid  # Envoy echoes it
+    assert reply.trailers.get("x-request-id") == rid  # the server adopted the same id

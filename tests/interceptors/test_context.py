@@ -55,9 +55,9 @@ async def test_unary_request_id_is_taken_and_echoed() -> None:
     async with echo_server([ContextInterceptor()]) as channel:
         call = channel.unary_unary("/test.Echo/Unary")(b"x", metadata=(("x-request-id", "req-12345678"),))
         reply = await call
-        headers = await call.initial_metadata()
+        trailers = await call.trailing_metadata()
     assert reply.split(b"|")[3] == b"req-12345678"
-    assert headers["x-request-id"] == "req-12345678"
+    assert trailers["x-request-id"] == "req-12345678"
 
 
 async def test_unary_malformed_request_id_is_replaced() -> None:
