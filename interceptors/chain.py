@@ -10,8 +10,8 @@ grpc.aio runs the first interceptor of the list outermost. The planned order, an
 6. authz       - role per method, needs the principal.
 7. validation  - last before the handler: only authenticated, admitted calls pay for it.
 
-Steps not built yet are added here by the issues that build them (3: auth; 4: audit, errors,
-ratelimit, validation).
+Steps not built yet are added here by the issues that build them (4: audit, errors, ratelimit,
+authz, validation).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import grpc
 
 from server.config import Settings
 
+from . import selector
+from .auth import ApiKeyChecker, AuthInterceptor, TokenVerifier
 from .context import ContextInterceptor
 
 
@@ -31,10 +33,13 @@ class ChainDependencies:
     """What the interceptors need from the running application (filled in by app.py)."""
 
     settings: Settings
+    token_verifier: TokenVerifier  # Bearer access tokens (server/auth/access.py)
+    api_key_checker: ApiKeyChecker  # x-api-key (server/auth/api_keys.py)
 
 
 def build_chain(deps: ChainDependencies) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
     """The interceptors in order, outermost first."""
     return [
         ContextInterceptor(trusted_proxies=deps.settings.trusted_proxies),  # request id, client IP, language
+        AuthInterceptor(deps.token_verifier, deps.api_key_checker, applies=selector.needs_principal),  # principal
     ]

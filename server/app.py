@@ -23,7 +23,8 @@ from wuffchat.conversation.v1 import conversation_service_pb2, conversation_serv
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
-from server.auth.service import AuthService
+from server.audit import AuditLog
+from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.config import Settings
 from server.conversation.service import ConversationService
 from server.health import HealthMonitor
@@ -51,10 +52,12 @@ class RunningServer:
     port: int
     health: HealthMonitor
     engine: AsyncEngine
+    auth: Auth
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.server.stop(grace)
+        self.auth.close()
         await self.engine.dispose()
 
 
@@ -93,11 +96,18 @@ async def start(
         StartupError: the database stays unreachable, or the address cannot be bound.
     """
     engine = await _open_storage(settings)
+    audit = AuditLog(engine)
+    try:
+        auth = await build_auth(settings, engine, audit)
+    except MissingApiKeysError as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
 
-    server = grpc.aio.server(
-        interceptors=build_chain(ChainDependencies(settings=settings)), options=_server_options(settings)
+    chain = build_chain(
+        ChainDependencies(settings=settings, token_verifier=auth.token_verifier, api_key_checker=auth.api_key_checker)
     )
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
+    server = grpc.aio.server(interceptors=chain, options=_server_options(settings))
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(auth.servicer, server)
     conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationService(), server)
     knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(), server)
     server.add_generic_rpc_handlers(tuple(extra_handlers))
@@ -111,6 +121,7 @@ async def start(
     except RuntimeError:
         port = 0
     if port == 0:
+        auth.close()
         await engine.dispose()
         raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
@@ -123,7 +134,7 @@ async def start(
         env=settings.app_env,
         database=db.safe_url(settings.database_url),
     )
-    return RunningServer(server=server, port=port, health=health, engine=engine)
+    return RunningServer(server=server, port=port, health=health, engine=engine, auth=auth)
 
 
 async def serve(settings: Settings) -> None:
