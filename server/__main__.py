@@ -1,4 +1,4 @@
-"""Command line: `python -m server` serves; `python -m server migrate [up|down]` migrates.
+"""Command line: `python -m server` serves; `migrate [up|down]` migrates; `apikey create|list|revoke` manages keys.
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), 2 bad configuration.
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
@@ -13,6 +13,7 @@ import sys
 import traceback
 
 from server.app import StartupError, serve
+from server.auth import cli as apikey_cli
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
 from server.storage import migrate
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd = commands.add_parser("migrate", help="apply or revert database migrations")
     migrate_cmd.add_argument("direction", nargs="?", choices=("up", "down"), default="up")
     migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
+    apikey_cli.add_parser(commands)
     return parser
 
 
@@ -43,6 +45,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             migrate.downgrade(settings.database_url, args.revision or "base")
         return 0
+    if args.command == "apikey":
+        return apikey_cli.run(args, settings)
     asyncio.run(serve(settings))
     return 0
 
