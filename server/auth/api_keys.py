@@ -70,10 +70,6 @@ class ApiKeyChecker:
         self._configured = [_Known(spec.name, spec.role, hash_key(spec.key)) for spec in configured]
         self._clock = clock
 
-    @property
-    def has_configured_keys(self) -> bool:
-        return bool(self._configured)
-
     async def check(self, key: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None otherwise."""
         if not key or len(key) > MAX_KEY_LENGTH:
