@@ -7,6 +7,7 @@ turns it into exit code 2.
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ JWT_ALGORITHMS = ("HS256", "EdDSA")
 API_KEY_ROLES = ("service", "admin")
 MIN_SECRET_BYTES = 32
 MIN_PROD_API_KEY_CHARS = 32
+API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")  # becomes part of the principal id (owner keys, audit)
 
 
 class ConfigError(ValueError):
@@ -206,10 +208,11 @@ def _api_keys(raw: str) -> tuple[ApiKeySpec, ...]:
     for index, entry in enumerate(e.strip() for e in raw.split(",") if e.strip()):
         name, _, rest = entry.partition(":")
         role, _, key = rest.partition(":")
-        if not name or role not in API_KEY_ROLES or len(key) < 16:
+        if not API_KEY_NAME.match(name) or role not in API_KEY_ROLES or len(key) < 16:
             # the entry itself is never echoed: it contains the key
             raise ConfigError(
-                f"API_KEYS entry {index + 1} must be name:role:key with role service or admin and a key of 16+ chars"
+                f"API_KEYS entry {index + 1} must be name:role:key (name: up to 60 of A-Z a-z 0-9 . _ -; "
+                "role: service or admin; key: 16+ characters)"
             )
         if any(spec.name == name for spec in specs):
             raise ConfigError(f"API_KEYS names must be unique, {name!r} appears twice")

@@ -71,6 +71,7 @@ def test_process_exits_2_with_one_line(app_env: str, tmp_path: Path) -> None:
         ({"JWT_PRIVATE_KEY_FILE": "/no/such/file.pem"}, "JWT_PRIVATE_KEY_FILE"),
         ({"API_KEYS": "svc:root:0123456789abcdef"}, "API_KEYS"),
         ({"API_KEYS": "svc:service:short"}, "API_KEYS"),
+        ({"API_KEYS": "bad name:service:0123456789abcdef"}, "API_KEYS"),
         ({"API_KEYS": "a:service:0123456789abcdef,a:admin:0123456789abcdeg"}, "API_KEYS"),
         ({"CAPTCHA_MAX_NUMBER": "1"}, "CAPTCHA_MAX_NUMBER"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),

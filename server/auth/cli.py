@@ -8,15 +8,21 @@ import logging
 import sys
 
 from server.auth.api_keys import ApiKeyNameTakenError, ApiKeyStore
-from server.config import API_KEY_ROLES, Settings
+from server.config import API_KEY_NAME, API_KEY_ROLES, Settings
 from server.storage import db, migrate
+
+
+def _name(raw: str) -> str:
+    if not API_KEY_NAME.match(raw):
+        raise argparse.ArgumentTypeError("names are 1 to 60 characters of A-Z a-z 0-9 . _ -")
+    return raw
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     apikey = commands.add_parser("apikey", help="manage API keys for internal services")
     actions = apikey.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a key and print it once")
-    create.add_argument("name")
+    create.add_argument("name", type=_name, help="up to 60 characters of A-Z a-z 0-9 . _ -")
     create.add_argument("--role", choices=API_KEY_ROLES, default="service")
     actions.add_parser("list", help="list keys (name, prefix, role, state), never the keys")
     revoke = actions.add_parser("revoke", help="revoke a key by name")

@@ -134,3 +134,13 @@ def test_prod_refuses_weak_secrets(tmp_path: Path, env: dict[str, str], variable
     assert result.returncode == 2
     assert variable in result.stderr
     assert "only-sixteen-chars" not in result.stderr
+
+
+def test_cli_refuses_bad_or_taken_names(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert run_server({"DATABASE_URL": url}, "apikey", "create", "bad name", timeout=30).returncode == 2
+    cli(url, "create", "taken")
+    again = run_server({"DATABASE_URL": url}, "apikey", "create", "taken", timeout=30)
+    assert again.returncode == 1 and "exists already" in again.stderr and again.stdout == ""
+    missing = run_server({"DATABASE_URL": url}, "apikey", "revoke", "nobody", timeout=30)
+    assert missing.returncode == 1
