@@ -275,6 +275,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
     if settings.is_prod and any("localhost" in o or "127.0.0.1" in o for o in settings.cors_origins):
         raise ConfigError("CORS_ORIGINS must not contain localhost origins when APP_ENV=prod")
+    if settings.workers > 1 and settings.secret_key_is_ephemeral:
+        raise ConfigError("WORKERS > 1 needs SECRET_KEY (every process must sign and check with the same key)")
     if settings.jwt_algorithm == "EdDSA" and settings.jwt_private_key_pem is None:
         raise ConfigError("JWT_ALGORITHM=EdDSA needs JWT_PRIVATE_KEY_FILE (an Ed25519 PEM key)")
     if settings.is_prod:

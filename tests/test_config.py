@@ -76,6 +76,7 @@ def test_process_exits_2_with_one_line(app_env: str, tmp_path: Path) -> None:
         ({"CAPTCHA_MAX_NUMBER": "1"}, "CAPTCHA_MAX_NUMBER"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
         ({"LOGIN_MAX_FAILURES": "0"}, "LOGIN_MAX_FAILURES"),
+        ({"WORKERS": "2", "REDIS_URL": "redis://127.0.0.1:6379"}, "SECRET_KEY"),
     ],
 )
 def test_bad_auth_value_names_the_variable(env: dict[str, str], names: str) -> None:
