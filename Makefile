@@ -58,7 +58,7 @@ migrate: setup
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy server interceptors scripts
+	$(BIN)/mypy server interceptors scripts clients/python/src
 	$(BIN)/buf format --diff --exit-code protos
 	cd protos && ../$(BIN)/buf lint ../build/wuffchat.binpb --path wuffchat
 

@@ -1,7 +1,8 @@
 """Full conversations per second and SendMessage p50/p99 at 32 concurrent conversations (offline responder).
 
-The server runs in this process with the interceptor chain of this branch (build_chain) plus the test
-principal interceptor that stands in for authentication until the auth issue merges. Each conversation
+The server runs in this process with the full interceptor chain (build_chain, as app.py builds it).
+Each of the `concurrency` workers authenticates with an API key of its own (real x-api-key
+authentication); rate limits are raised so the bench measures throughput, not the limiter. Each conversation
 walks the whole flow: start, symptom, yes, context, yes (exercise), no, five feedback answers.
 Run: .venv/bin/python bench/conversation.py [--conversations 256] [--concurrency 32]
 """
@@ -28,7 +29,6 @@ from wuffchat.conversation.v1 import conversation_service_pb2_grpc  # noqa: E402
 from server.app import start  # noqa: E402
 from server.config import load_settings  # noqa: E402
 from server.log import configure_logging  # noqa: E402
-from tests.support.principal import metadata, with_test_principal  # noqa: E402
 
 TURNS = [
     "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
@@ -44,8 +44,12 @@ TURNS = [
 ]
 
 
-async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, who: int, latencies: list[float]) -> None:
-    meta = metadata("apikey", f"bench-{who}", "service")
+def key(worker: int) -> str:
+    return f"wck_bench-{worker:03d}-0123456789abcdef0123456789"
+
+
+async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, worker: int, latencies: list[float]) -> None:
+    meta = (("x-api-key", key(worker)),)
     started = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=meta)
     for text in TURNS:
         t0 = time.perf_counter()
@@ -55,26 +59,28 @@ async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, who: 
 
 async def main(total: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        keys = ",".join(f"bench-{w}:service:{key(w)}" for w in range(concurrency))
+        limits = "default=1000000/minute,StartConversation=1000000/minute,SendMessage=1000000/minute"
         settings = replace(
-            load_settings({}),
+            load_settings({"API_KEYS": keys, "RATE_LIMITS": limits}),
             grpc_addr="127.0.0.1:0",
             database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
             knowledge_overlay_dir=f"{tmp}/overlay",
             cache_dir=f"{tmp}/cache",
         )
-        running = await start(settings, chain_factory=with_test_principal)
+        running = await start(settings)
         latencies: list[float] = []
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
-            await one(stub, -1, [])  # warm-up
+            await one(stub, 0, [])  # warm-up
             queue = iter(range(total))
 
-            async def worker() -> None:
-                for who in queue:
-                    await one(stub, who, latencies)
+            async def worker(index: int) -> None:
+                for _ in queue:
+                    await one(stub, index, latencies)
 
             t0 = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            await asyncio.gather(*(worker(index) for index in range(concurrency)))
             elapsed = time.perf_counter() - t0
         await running.stop(0)
     ordered = sorted(latencies)

@@ -29,6 +29,7 @@ from server.config import Settings
 
 from . import selector
 from .audit import AuditInterceptor
+from .auth import ApiKeyChecker, AuthInterceptor, TokenVerifier
 from .authz import AuthorizationInterceptor
 from .context import ContextInterceptor
 from .errors import ErrorScrubbingInterceptor
@@ -50,6 +51,8 @@ class ChainDependencies:
     settings: Settings
     audit: AuditLog
     limiter: Limiter
+    token_verifier: TokenVerifier  # Bearer access tokens (server/auth/access.py)
+    api_key_checker: ApiKeyChecker  # x-api-key (server/auth/api_keys.py)
 
 
 def _is_limited(method: str) -> bool:
@@ -63,7 +66,9 @@ def build_chain(deps: ChainDependencies) -> list[grpc.aio.ServerInterceptor[Any,
         ContextInterceptor(trusted_proxies=deps.settings.trusted_proxies),  # request id, client IP, language
         AuditInterceptor(),  # one JSON line per call, with the status the client gets
         ErrorScrubbingInterceptor(),  # unexpected exceptions -> INTERNAL / UNAVAILABLE, nothing leaks
-        # --- auth (issue 3) goes HERE: sets call.current().principal; public methods skip it ---
+        AuthInterceptor(
+            deps.token_verifier, deps.api_key_checker, applies=selector.needs_principal
+        ),  # principal; public skip
         RateLimitInterceptor(deps.limiter, policy, deps.audit, applies=_is_limited),  # per principal or IP
         AuthorizationInterceptor(deps.audit, applies=selector.is_protected_wuffchat),  # role per method
         ValidationInterceptor(applies=selector.is_wuffchat),  # NFC + protovalidate, last before handler

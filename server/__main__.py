@@ -1,4 +1,4 @@
-"""Command line: `python -m server` serves; `migrate [up|down]` migrates; `audit verify` checks the audit chain.
+"""Command line: `python -m server` serves; `migrate [up|down]`; `audit verify`; `apikey create|list|revoke`.
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use) or audit chain broken,
 2 bad configuration.
@@ -15,6 +15,7 @@ import traceback
 
 from server import audit
 from server.app import StartupError, serve
+from server.auth import cli as apikey_cli
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
 from server.storage import db, migrate
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
     audit_cmd = commands.add_parser("audit", help="audit log tools")
     audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
+    apikey_cli.add_parser(commands)
     return parser
 
 
@@ -62,6 +64,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             migrate.downgrade(settings.database_url, args.revision or "base")
         return 0
+    if args.command == "apikey":
+        return apikey_cli.run(args, settings)
     asyncio.run(serve(settings))
     return 0
 

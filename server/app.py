@@ -27,7 +27,7 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_g
 from interceptors.chain import ChainDependencies, build_chain
 from interceptors.ratelimit_backend import Limiter
 from server.audit import AuditLog
-from server.auth.service import AuthService
+from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.config import Settings
 from server.conversation.responders.interface import Responder
 from server.conversation.responders.offline import OfflineResponder
@@ -63,12 +63,14 @@ class RunningServer:
     engine: AsyncEngine
     sweeper: Sweeper
     limiter: Limiter
+    auth: Auth
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.sweeper.stop()
         await self.server.stop(grace)
         await self.limiter.aclose()
+        self.auth.close()
         await self.engine.dispose()
 
 
@@ -140,11 +142,22 @@ async def start(
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
     audit = AuditLog(engine)
+    try:
+        auth = await build_auth(settings, engine, audit)
+    except MissingApiKeysError as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     limiter = Limiter(settings.redis_url, audit=audit)
 
-    deps = ChainDependencies(settings=settings, audit=audit, limiter=limiter)
+    deps = ChainDependencies(
+        settings=settings,
+        audit=audit,
+        limiter=limiter,
+        token_verifier=auth.token_verifier,
+        api_key_checker=auth.api_key_checker,
+    )
     server = grpc.aio.server(interceptors=chain_factory(deps), options=_server_options(settings))
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthService(), server)
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(auth.servicer, server)
     conversation_service = ConversationService(
         conversations,
         knowledge.store,
@@ -168,6 +181,7 @@ async def start(
         port = 0
     if port == 0:
         await limiter.aclose()
+        auth.close()
         await engine.dispose()
         raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
@@ -181,7 +195,9 @@ async def start(
         env=settings.app_env,
         database=db.safe_url(settings.database_url),
     )
-    return RunningServer(server=server, port=port, health=health, engine=engine, sweeper=sweeper, limiter=limiter)
+    return RunningServer(
+        server=server, port=port, health=health, engine=engine, sweeper=sweeper, limiter=limiter, auth=auth
+    )
 
 
 async def serve(settings: Settings) -> None:

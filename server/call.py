@@ -21,6 +21,7 @@ class Principal:
     kind: str  # "user" or "apikey"
     roles: frozenset[str] = frozenset()
     token_id: str | None = None  # the access token's jti, for logout
+    session_id: str | None = None  # the login session (refresh-token family) of a user's access token
 
     @property
     def owner_key(self) -> str:

@@ -7,12 +7,16 @@ turns it into exit code 2.
 from __future__ import annotations
 
 import ipaddress
+import re
+import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 import limits
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from wuffchat.auth.v1 import auth_service_pb2
@@ -24,6 +28,11 @@ T = TypeVar("T")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/wuffchat.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+JWT_ALGORITHMS = ("HS256", "EdDSA")
+API_KEY_ROLES = ("service", "admin")
+MIN_SECRET_BYTES = 32
+MIN_PROD_API_KEY_CHARS = 32
+API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")  # becomes part of the principal id (owner keys, audit)
 
 # Per-method rate limits (SPEC.md section 4); `default` covers every other method of our services.
 # `RATE_LIMITS="Login=10/minute,default=120/minute"` overrides single entries.
@@ -40,6 +49,15 @@ DEFAULT_RATE_LIMITS: tuple[tuple[str, str], ...] = (
 
 class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message is one line for the console."""
+
+
+@dataclass(frozen=True)
+class ApiKeySpec:
+    """One `name:role:key` entry of `API_KEYS`."""
+
+    name: str
+    role: str
+    key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,30 @@ class Settings:
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 15.0
     rate_limits: tuple[tuple[str, str], ...] = DEFAULT_RATE_LIMITS
+    # authentication (issue 3); secrets never appear in repr()
+    secret_key: bytes = field(default=b"", repr=False)  # load_settings makes a random one in dev when unset
+    secret_key_is_ephemeral: bool = False
+    previous_secret_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    jwt_algorithm: str = "HS256"
+    jwt_private_key_pem: bytes | None = field(default=None, repr=False)
+    jwt_public_keys_pem: tuple[bytes, ...] = ()
+    jwt_issuer: str = "wuffchat"
+    jwt_audience: str = "wuffchat"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    refresh_grace_seconds: float = 10.0
+    api_keys: tuple[ApiKeySpec, ...] = ()
+    captcha_max_number: int = 100_000
+    captcha_ttl_seconds: int = 300
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    password_hash_workers: int = 2
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 20
+    login_failure_window_seconds: float = 15 * 60
+    login_lockout_seconds: float = 15 * 60
+    login_lockout_max_seconds: float = 24 * 3600
 
     @property
     def is_prod(self) -> bool:
@@ -190,6 +232,77 @@ def _rate_limits(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(merged.items())
 
 
+def _secret(name: str, raw: str) -> bytes:
+    value = raw.encode()
+    if len(value) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+    return value
+
+
+def _secrets(name: str, raw: str) -> tuple[bytes, ...]:
+    return tuple(_secret(name, part.strip()) for part in raw.split(",") if part.strip())
+
+
+def _read(name: str, path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        raise ConfigError(f"{name}: cannot read {path!r}") from None
+
+
+def _ed25519_private(raw: str) -> bytes:
+    pem = _read("JWT_PRIVATE_KEY_FILE", raw)
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError("JWT_PRIVATE_KEY_FILE is not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError("JWT_PRIVATE_KEY_FILE must hold an Ed25519 key (EdDSA)")
+    return pem
+
+
+def _ed25519_publics(raw: str) -> tuple[bytes, ...]:
+    pems = []
+    for path in (p.strip() for p in raw.split(",") if p.strip()):
+        pem = _read("JWT_PUBLIC_KEY_FILES", path)
+        try:
+            key = load_pem_public_key(pem)
+        except ValueError:
+            raise ConfigError(f"JWT_PUBLIC_KEY_FILES: {path!r} is not a PEM public key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise ConfigError(f"JWT_PUBLIC_KEY_FILES: {path!r} is not an Ed25519 key")
+        pems.append(pem)
+    return tuple(pems)
+
+
+def _api_keys(raw: str) -> tuple[ApiKeySpec, ...]:
+    specs: list[ApiKeySpec] = []
+    for index, entry in enumerate(e.strip() for e in raw.split(",") if e.strip()):
+        name, _, rest = entry.partition(":")
+        role, _, key = rest.partition(":")
+        if not API_KEY_NAME.match(name) or role not in API_KEY_ROLES or len(key) < 16:
+            # the entry itself is never echoed: it contains the key
+            raise ConfigError(
+                f"API_KEYS entry {index + 1} must be name:role:key (name: up to 60 of A-Z a-z 0-9 . _ -; "
+                "role: service or admin; key: 16+ characters)"
+            )
+        if any(spec.name == name for spec in specs):
+            raise ConfigError(f"API_KEYS names must be unique, {name!r} appears twice")
+        specs.append(ApiKeySpec(name=name, role=role, key=key))
+    return tuple(specs)
+
+
+def _check_prod(settings: Settings) -> None:
+    if settings.secret_key_is_ephemeral:
+        raise ConfigError("SECRET_KEY is required when APP_ENV=prod (32+ random bytes)")
+    if len(set(settings.secret_key)) < 10:
+        raise ConfigError("SECRET_KEY is too weak for APP_ENV=prod (use 32+ random bytes)")
+    if settings.argon2_time_cost < 3 or settings.argon2_memory_kib < 64 * 1024:
+        raise ConfigError("ARGON2_TIME_COST >= 3 and ARGON2_MEMORY_KIB >= 65536 are required when APP_ENV=prod")
+    if any(len(spec.key) < MIN_PROD_API_KEY_CHARS for spec in settings.api_keys):
+        raise ConfigError(f"API_KEYS keys must have {MIN_PROD_API_KEY_CHARS}+ characters when APP_ENV=prod")
+
+
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -245,8 +358,57 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
     )
+    settings = _with_auth(env, settings)
     if settings.workers > 1 and settings.redis_url is None:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
     if settings.is_prod and any("localhost" in o or "127.0.0.1" in o for o in settings.cors_origins):
         raise ConfigError("CORS_ORIGINS must not contain localhost origins when APP_ENV=prod")
+    if settings.workers > 1 and settings.secret_key_is_ephemeral:
+        raise ConfigError("WORKERS > 1 needs SECRET_KEY (every process must sign and check with the same key)")
+    if settings.jwt_algorithm == "EdDSA" and settings.jwt_private_key_pem is None:
+        raise ConfigError("JWT_ALGORITHM=EdDSA needs JWT_PRIVATE_KEY_FILE (an Ed25519 PEM key)")
+    if settings.is_prod:
+        _check_prod(settings)
     return settings
+
+
+def _with_auth(env: Mapping[str, str], d: Settings) -> Settings:
+    """`d` with the authentication settings (SECRET_KEY, JWT, API keys, CAPTCHA, Argon2, lockout)."""
+    secret = _get(env, "SECRET_KEY", lambda v: _secret("SECRET_KEY", v), None)
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        return _get(env, name, lambda v: _int(name, v, low=low, high=high), default)
+
+    def number(name: str, default: float, low: float, high: float) -> float:
+        return _get(env, name, lambda v: _float(name, v, low=low, high=high), default)
+
+    return replace(
+        d,
+        secret_key=secret if secret is not None else secrets.token_bytes(MIN_SECRET_BYTES),
+        secret_key_is_ephemeral=secret is None,
+        previous_secret_keys=_get(
+            env, "SECRET_KEY_PREVIOUS", lambda v: _secrets("SECRET_KEY_PREVIOUS", v), d.previous_secret_keys
+        ),
+        jwt_algorithm=_get(env, "JWT_ALGORITHM", lambda v: _choice("JWT_ALGORITHM", v, JWT_ALGORITHMS), "HS256"),
+        jwt_private_key_pem=_get(env, "JWT_PRIVATE_KEY_FILE", _ed25519_private, d.jwt_private_key_pem),
+        jwt_public_keys_pem=_get(env, "JWT_PUBLIC_KEY_FILES", _ed25519_publics, d.jwt_public_keys_pem),
+        jwt_issuer=_get(env, "JWT_ISSUER", str, d.jwt_issuer),
+        jwt_audience=_get(env, "JWT_AUDIENCE", str, d.jwt_audience),
+        access_token_ttl_seconds=integer("ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, 60, 3600),
+        refresh_token_ttl_seconds=integer("REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, 300, 90 * 86400),
+        refresh_grace_seconds=number("REFRESH_GRACE_SECONDS", d.refresh_grace_seconds, 0, 120),
+        api_keys=_get(env, "API_KEYS", _api_keys, d.api_keys),
+        captcha_max_number=integer("CAPTCHA_MAX_NUMBER", d.captcha_max_number, 10, 100_000_000),
+        captcha_ttl_seconds=integer("CAPTCHA_TTL_SECONDS", d.captcha_ttl_seconds, 1, 3600),
+        argon2_time_cost=integer("ARGON2_TIME_COST", d.argon2_time_cost, 1, 20),
+        argon2_memory_kib=integer("ARGON2_MEMORY_KIB", d.argon2_memory_kib, 8 * 1024, 4 * 1024 * 1024),
+        argon2_parallelism=integer("ARGON2_PARALLELISM", d.argon2_parallelism, 1, 16),
+        password_hash_workers=integer("PASSWORD_HASH_WORKERS", d.password_hash_workers, 1, 64),
+        login_max_failures=integer("LOGIN_MAX_FAILURES", d.login_max_failures, 1, 100),
+        login_max_failures_per_ip=integer("LOGIN_MAX_FAILURES_PER_IP", d.login_max_failures_per_ip, 1, 10_000),
+        login_failure_window_seconds=number(
+            "LOGIN_FAILURE_WINDOW_SECONDS", d.login_failure_window_seconds, 1, 7 * 86400
+        ),
+        login_lockout_seconds=number("LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, 1, 86400),
+        login_lockout_max_seconds=number("LOGIN_LOCKOUT_MAX_SECONDS", d.login_lockout_max_seconds, 1, 30 * 86400),
+    )

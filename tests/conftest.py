@@ -16,6 +16,7 @@ import pytest
 
 from server.app import RunningServer, start
 from server.config import Settings, load_settings
+from tests.support.auth import FAST_AUTH
 from tests.support.postgres import Postgres, running_postgres
 from tests.support.redis import RedisServer, running_redis
 
@@ -33,7 +34,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def settings_factory(tmp_path: Path) -> SettingsFactory:
-    """Settings for a test server: free port, its own SQLite file, fast health probes."""
+    """Settings for a test server: free port, its own SQLite file, fast health probes, cheap Argon2,
+    a small CAPTCHA, the API keys of tests/support/auth.py, and rate limits high enough that only the
+    tests about limits (which set their own) ever meet one."""
 
     def make(**overrides: Any) -> Settings:
         base = load_settings({})
@@ -43,6 +46,8 @@ def settings_factory(tmp_path: Path) -> SettingsFactory:
             "health_check_interval_seconds": 0.1,
             "db_startup_timeout_seconds": 5.0,
             "shutdown_grace_seconds": 2.0,
+            "rate_limits": (("default", "100000/minute"),),
+            **FAST_AUTH,
         }
         return replace(base, **{**defaults, **overrides})
 

@@ -69,3 +69,51 @@ def test_rate_limits_override_single_entries() -> None:
     assert limits["Login"] == "10/minute"
     assert limits["default"] == "120/minute"
     assert limits["Register"] == "3/minute"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"SECRET_KEY": "too short"}, "SECRET_KEY"),
+        ({"SECRET_KEY_PREVIOUS": "ok-but-the-second-is-short-xxxxxxxxxxxxx,short"}, "SECRET_KEY_PREVIOUS"),
+        ({"JWT_ALGORITHM": "RS256"}, "JWT_ALGORITHM"),
+        ({"JWT_ALGORITHM": "EdDSA"}, "JWT_PRIVATE_KEY_FILE"),
+        ({"JWT_PRIVATE_KEY_FILE": "/no/such/file.pem"}, "JWT_PRIVATE_KEY_FILE"),
+        ({"API_KEYS": "svc:root:0123456789abcdef"}, "API_KEYS"),
+        ({"API_KEYS": "svc:service:short"}, "API_KEYS"),
+        ({"API_KEYS": "bad name:service:0123456789abcdef"}, "API_KEYS"),
+        ({"API_KEYS": "a:service:0123456789abcdef,a:admin:0123456789abcdeg"}, "API_KEYS"),
+        ({"CAPTCHA_MAX_NUMBER": "1"}, "CAPTCHA_MAX_NUMBER"),
+        ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
+        ({"LOGIN_MAX_FAILURES": "0"}, "LOGIN_MAX_FAILURES"),
+        ({"WORKERS": "2", "REDIS_URL": "redis://127.0.0.1:6379"}, "SECRET_KEY"),
+    ],
+)
+def test_bad_auth_value_names_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names) as err:
+        load_settings(env)
+    assert "0123456789abcde" not in str(err.value)  # an API key is never echoed
+
+
+def test_auth_values(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    old = Ed25519PrivateKey.generate().public_key()
+    (tmp_path / "old.pem").write_bytes(old.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    settings = load_settings(
+        {
+            "JWT_ALGORITHM": "EdDSA",
+            "JWT_PRIVATE_KEY_FILE": str(tmp_path / "k.pem"),
+            "JWT_PUBLIC_KEY_FILES": str(tmp_path / "old.pem"),
+            "API_KEYS": "crawler:service:0123456789abcdef, ops:admin:fedcba9876543210",
+        }
+    )
+    assert settings.jwt_algorithm == "EdDSA" and len(settings.jwt_public_keys_pem) == 1
+    assert [(k.name, k.role) for k in settings.api_keys] == [("crawler", "service"), ("ops", "admin")]
+    assert "0123456789abcdef" not in repr(settings) and settings.secret_key not in repr(settings).encode()
+    assert settings.secret_key_is_ephemeral and len(settings.secret_key) == 32
+    with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY_FILES"):
+        load_settings({"JWT_PUBLIC_KEY_FILES": str(tmp_path / "k.pem")})  # a private key is no public key

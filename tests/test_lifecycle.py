@@ -13,11 +13,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from server.app import start
 from tests.conftest import SettingsFactory
+from tests.support.auth import api_key
 from tests.support.net import free_port
 from tests.support.process import run_server, start_server
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+PROD_SECRET = "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"
 
 
 async def test_sigterm_turns_health_not_serving_and_exits_0(tmp_path: Path) -> None:
@@ -50,13 +52,13 @@ async def test_unary_in_flight_call_finishes_within_grace(settings_factory: Sett
     running = await start(settings_factory(), extra_handlers=[_slow_handler(started)])
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         sleep = channel.unary_unary("/test.Slow/Sleep")
-        in_flight = asyncio.ensure_future(sleep(b""))
+        in_flight = asyncio.ensure_future(sleep(b"", metadata=api_key()))
         await started.wait()
         stopping = asyncio.create_task(running.stop(5.0))
         assert await in_flight == b"done"
         await stopping
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await sleep(b"", timeout=2)
+            await sleep(b"", timeout=2, metadata=api_key())
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
@@ -79,7 +81,8 @@ def test_port_in_use_exits_1(occupied_port: int, tmp_path: Path) -> None:
 
 def test_unreachable_database_exits_1_after_budget() -> None:
     url = f"postgresql+asyncpg://wuffchat:secret-pw@127.0.0.1:{free_port()}/wuffchat"
-    result = run_server({"APP_ENV": "prod", "DATABASE_URL": url, "DB_STARTUP_TIMEOUT_SECONDS": "1"}, timeout=30)
+    env = {"APP_ENV": "prod", "DATABASE_URL": url, "DB_STARTUP_TIMEOUT_SECONDS": "1", "SECRET_KEY": PROD_SECRET}
+    result = run_server(env, timeout=30)
     assert result.returncode == 1
     assert "database unreachable" in result.stderr
     assert "secret-pw" not in result.stderr + result.stdout

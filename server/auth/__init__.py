@@ -1,1 +1,1 @@
-"""Auth service."""
+"""Authentication: accounts, CAPTCHA, passwords, JWT access and rotating refresh tokens, API keys."""

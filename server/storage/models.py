@@ -66,6 +66,21 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     successor_id: Mapped[str | None] = mapped_column(String(32))
+    # the successor token encrypted with a key derived from THIS token (server/auth/refresh.py), so only
+    # the holder of this token can get it back within the grace window; never decryptable from the DB alone
+    successor_sealed: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginThrottle(Base):
+    """Failed-login counter of one client IP (per-account counters live on `users`)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None] = mapped_column(index=True)
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RevokedToken(Base):

@@ -1,4 +1,4 @@
-"""A real server with the real chain plus the test principal interceptor, and helpers to talk to it."""
+"""A real server with the real chain (real API-key authentication), and helpers to talk to it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 from server.app import RunningServer, start
 from server.config import Settings
 from server.knowledge import factory
-from tests.support.principal import with_test_principal
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +56,7 @@ async def start_server(
         settings = settings_factory(
             cache_dir=str(embedding_cache), knowledge_overlay_dir=str(tmp_path / "overlay"), **overrides
         )
-        server = await start(settings, chain_factory=with_test_principal, clock=clock)
+        server = await start(settings, clock=clock)
         running.append(server)
         return server
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from tests.support.principal import metadata
+from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key
 
 Stub = conversation_service_pb2_grpc.ConversationServiceStub
-ALICE = metadata("apikey", "alice", "service")
-BOB = metadata("apikey", "bob", "service")
+ALICE = api_key(SERVICE_KEY)  # two real principals: the test API keys
+BOB = api_key(ADMIN_KEY)
 
 SCRIPTS = {
     "de": {

@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from server.app import RunningServer
 from tests.support import grpcweb
+from tests.support.auth import SERVICE_KEY
 from tests.support.envoy import EnvoyProcess
 
 CHECK = "/grpc.health.v1.Health/Check"
@@ -48,7 +49,8 @@ async def test_stream_watch_first_status_arrives_while_stream_stays_open(web: ht
 
 @pytest.mark.parametrize("text", FRAMINGS)
 async def test_stream_echo_all_messages_then_trailers(web: httpx.AsyncClient, text: bool) -> None:
-    frames = [f async for f in grpcweb.server_stream(web, "/test.Echo/ServerStream", b"4", text=text)]
+    stream = grpcweb.server_stream(web, "/test.Echo/ServerStream", b"4", text=text, headers={"x-api-key": SERVICE_KEY})
+    frames = [f async for f in stream]
     assert [payload for flags, payload in frames[:-1]] == [b"0", b"1", b"2", b"3"]
     flags, payload = frames[-1]
     assert flags & grpcweb.TRAILER_FLAG

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -16,11 +16,11 @@ from sqlalchemy import text
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
-from interceptors.ratelimit_backend import Limiter
 from server.app import RunningServer, start
-from server.audit import AuditLog, verify
+from server.audit import verify
 from tests.conftest import SettingsFactory
 from tests.support import echo
+from tests.support.auth import SERVICE_KEY, api_key
 from tests.support.process import run_server
 from tests.support.redis import RedisServer
 
@@ -40,18 +40,20 @@ async def channel(full: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
         yield chan
 
 
-async def test_chain_order_is_the_documented_one(settings_factory: SettingsFactory, tmp_path: Path) -> None:
-    from server.storage import db
+async def test_chain_order_is_the_documented_one(settings_factory: SettingsFactory) -> None:
+    used: list[list[Any]] = []
 
-    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
-    limiter = Limiter()
-    chain = build_chain(ChainDependencies(settings=settings_factory(), audit=AuditLog(engine), limiter=limiter))
-    await limiter.aclose()
-    await engine.dispose()
-    assert [type(i).__name__ for i in chain] == [
+    def recording(deps: ChainDependencies) -> list[Any]:
+        used.append(build_chain(deps))
+        return used[-1]
+
+    running = await start(settings_factory(), chain_factory=recording)
+    await running.stop(0)
+    assert [type(i).__name__ for i in used[0]] == [
         "ContextInterceptor",
         "AuditInterceptor",
         "ErrorScrubbingInterceptor",
+        "AuthInterceptor",
         "RateLimitInterceptor",
         "AuthorizationInterceptor",
         "ValidationInterceptor",
@@ -94,7 +96,7 @@ async def test_unary_login_limit_is_exact_with_redis(
 
 async def test_unary_secret_error_leaks_nothing_and_keeps_ratelimit_headers(channel: grpc.aio.Channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await channel.unary_unary("/test.Echo/Unary")(b"boom")
+        await channel.unary_unary("/test.Echo/Unary")(b"boom", metadata=api_key(SERVICE_KEY))
     assert err.value.code() == grpc.StatusCode.INTERNAL
     trailers = err.value.trailing_metadata()
     assert "secret" not in (err.value.details() + repr(trailers) + (err.value.debug_error_string() or ""))
@@ -105,7 +107,7 @@ async def test_unary_secret_error_leaks_nothing_and_keeps_ratelimit_headers(chan
 async def test_stream_three_messages_then_internal(channel: grpc.aio.Channel) -> None:
     received = []
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        async for response in channel.unary_stream("/test.Echo/ServerStream")(b"3!"):
+        async for response in channel.unary_stream("/test.Echo/ServerStream")(b"3!", metadata=api_key(SERVICE_KEY)):
             received.append(response)
     assert received == [b"0", b"1", b"2"]
     assert err.value.code() == grpc.StatusCode.INTERNAL
@@ -130,7 +132,7 @@ async def test_audit_rows_are_chained_and_verify_finds_a_tampered_row(
     unary = channel.unary_unary("/test.Echo/Unary")
     for _ in range(21):  # and one for the echo method
         with contextlib.suppress(grpc.aio.AioRpcError):
-            await unary(b"x")
+            await unary(b"x", metadata=api_key(SERVICE_KEY))
     report = await verify(full.engine)
     assert report.intact and report.rows == 2
     database_url = settings_factory().database_url

@@ -1,4 +1,4 @@
-"""The knowledge tests use the conversation tests' server fixtures (same server, same test principal)."""
+"""The knowledge tests use the conversation tests' server fixtures (same server, same test API keys)."""
 
 from tests.conversation.conftest import (  # noqa: F401
     Clock,

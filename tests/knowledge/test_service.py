@@ -8,11 +8,11 @@ import pytest
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from tests.support.principal import metadata
+from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key
 
 Stub = knowledge_service_pb2_grpc.KnowledgeServiceStub
-SERVICE = metadata("apikey", "svc", "service")
-ADMIN = metadata("apikey", "ops", "admin")
+SERVICE = api_key(SERVICE_KEY)
+ADMIN = api_key(ADMIN_KEY)
 
 
 def _behavior(slug: str = "sofa-kratzen") -> pb.Behavior:

@@ -25,6 +25,7 @@ TABLES = {
     "messages",
     "feedback",
     "audit_events",
+    "login_throttle",
 }
 
 

@@ -20,6 +20,7 @@ from scripts.render_envoy import WEB_DIST, options_from_env
 from server.app import RunningServer, start
 from server.config import load_settings
 from tests.support import echo
+from tests.support.auth import FAST_AUTH
 from tests.support.envoy import EnvoyProcess, start_envoy
 
 
@@ -33,6 +34,7 @@ async def edge_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
         health_check_interval_seconds=0.5,
         db_startup_timeout_seconds=5.0,
+        **FAST_AUTH,
     )
     running = await start(settings, extra_handlers=[echo.handler()])
     yield running

@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from interceptors.base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
-from interceptors.chain import ChainDependencies, build_chain
-from interceptors.errors import ErrorScrubbingInterceptor
 from server import call
 from server.call import Principal
 
@@ -21,10 +19,6 @@ HEADER = "x-test-principal"
 
 def principal_header(kind: str, id_: str, *roles: str) -> tuple[str, str]:
     return (HEADER, f"{kind}:{id_}:{','.join(roles)}")
-
-
-def metadata(kind: str = "apikey", ident: str = "svc-a", roles: str = "service") -> tuple[tuple[str, str], ...]:
-    return (principal_header(kind, ident, *roles.split(",")),)
 
 
 class PrincipalFromMetadata(Interceptor):
@@ -44,14 +38,3 @@ class PrincipalFromMetadata(Interceptor):
         self._bind(context)
         async for response in proceed(request):
             yield response
-
-
-TestPrincipalInterceptor = PrincipalFromMetadata
-
-
-def with_test_principal(deps: ChainDependencies) -> list[Any]:
-    """The real chain with the stand-in at the authentication slot (right after error scrubbing)."""
-    chain: list[Any] = build_chain(deps)
-    position = next(i for i, interceptor in enumerate(chain) if isinstance(interceptor, ErrorScrubbingInterceptor))
-    chain.insert(position + 1, PrincipalFromMetadata())
-    return chain

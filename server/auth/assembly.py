@@ -1,0 +1,122 @@
+"""Build the auth parts from settings, once, at start: the servicer and what the interceptor needs."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.audit import AuditLog
+from server.auth.access import AccessTokenVerifier
+from server.auth.accounts import UserStore
+from server.auth.api_keys import ApiKeyChecker, ApiKeyStore
+from server.auth.captcha import Captcha
+from server.auth.clock import Clock, system_clock
+from server.auth.lockout import IpThrottle, LockoutPolicy
+from server.auth.login import PasswordLogin
+from server.auth.passwords import PasswordHasher, PasswordPolicy
+from server.auth.refresh import RefreshStore
+from server.auth.service import AuthParts, AuthService
+from server.auth.sessions import SessionIssuer
+from server.auth.tokens import JwtCodec
+from server.config import Settings
+
+log = structlog.get_logger(__name__)
+
+DEV_KEY_NAME = "dev"
+
+
+class MissingApiKeysError(RuntimeError):
+    """APP_ENV=prod without any API key."""
+
+
+@dataclass(frozen=True)
+class Auth:
+    """The assembled auth service and the checkers the authentication interceptor uses."""
+
+    servicer: AuthService
+    token_verifier: AccessTokenVerifier
+    api_key_checker: ApiKeyChecker
+    hasher: PasswordHasher
+
+    def close(self) -> None:
+        self.hasher.close()
+
+
+def _policy(settings: Settings, max_failures: int) -> LockoutPolicy:
+    return LockoutPolicy(
+        max_failures=max_failures,
+        window=timedelta(seconds=settings.login_failure_window_seconds),
+        base_lock=timedelta(seconds=settings.login_lockout_seconds),
+        max_lock=timedelta(seconds=settings.login_lockout_max_seconds),
+    )
+
+
+async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiKeyStore) -> None:
+    """In dev, create and print one admin key when none exists; in prod, insist on having one.
+
+    Raises:
+        MissingApiKeysError: APP_ENV=prod and neither API_KEYS nor an active table key.
+    """
+    if await checker.active_count() > 0:
+        return
+    if settings.is_prod:
+        raise MissingApiKeysError(
+            "APP_ENV=prod needs API keys: set API_KEYS or run `python -m server apikey create NAME --role service`"
+        )
+    key = await store.create(DEV_KEY_NAME, "admin")
+    # stderr, once: the key is stored only as a hash and never logged
+    print(f"wuffchat: generated development API key (role admin, shown only now): {key}", file=sys.stderr)
+
+
+async def build_auth(settings: Settings, engine: AsyncEngine, audit: AuditLog, *, clock: Clock = system_clock) -> Auth:
+    """Load the password list, make the dummy hash, and wire the auth parts together.
+
+    Raises:
+        MissingApiKeysError: see `ensure_api_key`.
+    """
+    if settings.secret_key_is_ephemeral:
+        log.warning("SECRET_KEY not set: using a random key, tokens end with this process (dev only)")
+    checker = ApiKeyChecker(engine, settings.api_keys, clock=clock)
+    await ensure_api_key(settings, checker, ApiKeyStore(engine, clock=clock))
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        workers=settings.password_hash_workers,
+    )
+    await hasher.start()
+    codec = JwtCodec.from_settings(settings, clock=clock)
+    users = UserStore(engine, clock=clock)
+    refresh = RefreshStore(
+        engine,
+        ttl_seconds=settings.refresh_token_ttl_seconds,
+        grace_seconds=settings.refresh_grace_seconds,
+        clock=clock,
+    )
+    access = AccessTokenVerifier(codec, engine, clock=clock)
+    ip_throttle = IpThrottle(engine, _policy(settings, settings.login_max_failures_per_ip), clock=clock)
+    parts = AuthParts(
+        engine=engine,
+        audit=audit,
+        captcha=Captcha(
+            engine,
+            (settings.secret_key, *settings.previous_secret_keys),
+            max_number=settings.captcha_max_number,
+            ttl_seconds=settings.captcha_ttl_seconds,
+            clock=clock,
+        ),
+        policy=await PasswordPolicy.load(),
+        hasher=hasher,
+        users=users,
+        login=PasswordLogin(
+            users, hasher, ip_throttle, _policy(settings, settings.login_max_failures), audit, clock=clock
+        ),
+        sessions=SessionIssuer(codec, refresh, users, clock=clock),
+        refresh=refresh,
+        access=access,
+    )
+    return Auth(servicer=AuthService(parts), token_verifier=access, api_key_checker=checker, hasher=hasher)

@@ -1,0 +1,115 @@
+"""ExportMyData: everything stored about one user, as JSON (GDPR Art. 15 and 20).
+
+Profile, login sessions, conversations with their messages and feedback, and the user's own audit
+events. Secrets are left out: no password hash, no token hashes, no other principal's data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.auth.accounts import owner_key, roles_of
+from server.auth.clock import as_utc
+from server.storage.db import session_factory
+from server.storage.models import AuditEvent, Conversation, Feedback, Message, RefreshTokenFamily, User
+
+EXPORT_VERSION = 1
+
+
+def _time(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
+def _conversation(conversation: Conversation, messages: list[Message], feedback: list[Feedback]) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "language": conversation.language,
+        "state": conversation.state,
+        "created_at": _time(conversation.created_at),
+        "updated_at": _time(conversation.updated_at),
+        "messages": [
+            {"seq": m.seq, "sender": m.sender, "kind": m.kind, "text": m.text, "created_at": _time(m.created_at)}
+            for m in messages
+        ],
+        "feedback": [
+            {
+                "helped": f.helped,
+                "perspective": f.perspective,
+                "exercise_fit": f.exercise_fit,
+                "score": f.score,
+                "contact": f.contact,
+                "created_at": _time(f.created_at),
+            }
+            for f in feedback
+        ],
+    }
+
+
+async def export_user(engine: AsyncEngine, user: User) -> str:
+    """The JSON document for `user` (UTF-8 text, keys sorted)."""
+    owner = owner_key(user.id)
+    async with session_factory(engine)() as session:
+        families = (
+            await session.scalars(
+                select(RefreshTokenFamily)
+                .where(RefreshTokenFamily.user_id == user.id)
+                .order_by(RefreshTokenFamily.created_at)
+            )
+        ).all()
+        conversations = (
+            await session.scalars(
+                select(Conversation)
+                .where(or_(Conversation.user_id == user.id, Conversation.owner_id == owner))
+                .order_by(Conversation.created_at)
+            )
+        ).all()
+        rendered = []
+        for conversation in conversations:
+            messages = await session.scalars(
+                select(Message).where(Message.conversation_id == conversation.id).order_by(Message.seq)
+            )
+            feedback = await session.scalars(
+                select(Feedback).where(Feedback.conversation_id == conversation.id).order_by(Feedback.id)
+            )
+            rendered.append(_conversation(conversation, list(messages.all()), list(feedback.all())))
+        events = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.principal == owner).order_by(AuditEvent.id))
+        ).all()
+    document = {
+        "export_version": EXPORT_VERSION,
+        "profile": {
+            "user_id": user.id,
+            "email": user.email,
+            "roles": sorted(roles_of(user)),
+            "created_at": _time(user.created_at),
+            "updated_at": _time(user.updated_at),
+        },
+        "sessions": [
+            {
+                "id": f.id,
+                "created_at": _time(f.created_at),
+                "expires_at": _time(f.expires_at),
+                "revoked_at": _time(f.revoked_at),
+                "revoke_reason": f.revoke_reason,
+            }
+            for f in families
+        ],
+        "conversations": rendered,
+        "audit_events": [
+            {
+                "event": e.event,
+                "severity": e.severity,
+                "created_at": _time(e.created_at),
+                "client_ip": e.client_ip,
+                "request_id": e.request_id,
+                "details": e.details,
+            }
+            for e in events
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2)

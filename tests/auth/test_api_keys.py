@@ -1,0 +1,146 @@
+"""API keys on a real port: configured and table keys, wrong, revoked and rotated keys, the dev key, prod rules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import grpc
+import pytest
+from wuffchat.auth.v1 import auth_service_pb2 as pb
+from wuffchat.auth.v1 import auth_service_pb2_grpc
+
+from tests.auth.conftest import serving
+from tests.conftest import SettingsFactory
+from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key, bearer
+from tests.support.process import run_server, start_server
+
+PROD_SECRET = "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"
+
+
+async def whoami(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> str:
+    return (await channel.unary_unary("/test.WhoAmI/Unary")(b"", metadata=metadata)).decode()
+
+
+async def whoami_code(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+    try:
+        await whoami(channel, metadata)
+    except grpc.aio.AioRpcError as err:
+        return err.code()
+    return grpc.StatusCode.OK
+
+
+def cli(database_url: str, *args: str) -> str:
+    result = run_server({"DATABASE_URL": database_url}, "apikey", *args, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+async def test_unary_configured_keys_carry_their_role(settings_factory: SettingsFactory) -> None:
+    async with serving(settings_factory()) as (_, channel):
+        assert await whoami(channel, api_key(ADMIN_KEY)) == "apikey|env:test-admin|admin"
+        assert await whoami(channel, api_key(SERVICE_KEY)) == "apikey|env:test-service|service"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (),
+        (("x-api-key", ADMIN_KEY[:-1]),),
+        (("x-api-key", ADMIN_KEY + "x"),),
+        (("x-api-key", ""),),
+        (("x-api-key", "k" * 5000),),
+        (("x-api-key", ADMIN_KEY), ("x-api-key", SERVICE_KEY)),  # ambiguous
+        (("x-api-key", ADMIN_KEY), ("authorization", "Bearer x")),  # ambiguous
+        (("authorization", f"Bearer {ADMIN_KEY}"),),  # a key is no bearer token
+    ],
+)
+async def test_unary_wrong_key_is_unauthenticated(
+    settings_factory: SettingsFactory, metadata: tuple[tuple[str, str], ...]
+) -> None:
+    async with serving(settings_factory()) as (_, channel):
+        assert await whoami_code(channel, metadata) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_unary_table_keys_rotate_and_revoke(settings_factory: SettingsFactory) -> None:
+    settings = settings_factory()
+    async with serving(settings) as (_, channel):
+        old = cli(settings.database_url, "create", "crawler", "--role", "service")
+        assert await whoami(channel, api_key(old)) == "apikey|crawler|service"
+        new = cli(settings.database_url, "create", "crawler-2026", "--role", "service")
+        assert await whoami(channel, api_key(new)) == "apikey|crawler-2026|service"
+        assert await whoami(channel, api_key(old)) == "apikey|crawler|service"  # both active: rotation
+        listing = cli(settings.database_url, "list")
+        assert old not in listing and new not in listing
+        assert re.search(r"^crawler\twck_\S+\.\.\.\tservice\tactive", listing, re.M)
+        cli(settings.database_url, "revoke", "crawler")
+        assert await whoami_code(channel, api_key(old)) == grpc.StatusCode.UNAUTHENTICATED
+        assert await whoami(channel, api_key(new)) == "apikey|crawler-2026|service"
+        assert re.search(r"^crawler\t.*\trevoked\t", cli(settings.database_url, "list"), re.M)
+
+
+async def test_stream_needs_credentials_too(settings_factory: SettingsFactory) -> None:
+    async with serving(settings_factory()) as (_, channel):
+        stream = channel.unary_stream("/test.WhoAmI/Stream")
+        assert [r async for r in stream(b"", metadata=api_key())] == [b"0|apikey", b"1|apikey", b"2|apikey"]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            [r async for r in stream(b"")]
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_unary_dev_key_is_generated_once_and_printed(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/dev.db", "API_KEYS": ""}
+    first = start_server(env)
+    try:
+        found = re.search(r"generated development API key .*: (wck_\S+)", "".join(first.lines))
+        assert found is not None, "".join(first.lines)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
+            stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.GetProfile(pb.GetProfileRequest(), metadata=api_key(found.group(1)))
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED  # authenticated, but not a user
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.GetProfile(pb.GetProfileRequest(), metadata=bearer("x"))
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        first.close()
+    second = start_server(env)
+    second.close()
+    assert "generated development API key" not in "".join(second.lines)
+    assert found.group(1) not in "".join(second.lines)
+
+
+def test_prod_refuses_to_start_without_api_keys(tmp_path: Path) -> None:
+    env = {"APP_ENV": "prod", "SECRET_KEY": PROD_SECRET, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db"}
+    result = run_server(env, timeout=30)
+    assert result.returncode == 1
+    assert "APP_ENV=prod needs API keys" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": "a" * 40}, "SECRET_KEY"),  # long but not random
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"SECRET_KEY": PROD_SECRET, "API_KEYS": "svc:service:only-sixteen-chars"}, "API_KEYS"),
+        ({"SECRET_KEY": PROD_SECRET, "ARGON2_TIME_COST": "1"}, "ARGON2_TIME_COST"),
+    ],
+)
+def test_prod_refuses_weak_secrets(tmp_path: Path, env: dict[str, str], variable: str) -> None:
+    full = {"APP_ENV": "prod", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/w.db", **env}
+    result = run_server(full)
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert "only-sixteen-chars" not in result.stderr
+
+
+def test_cli_refuses_bad_or_taken_names(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert run_server({"DATABASE_URL": url}, "apikey", "create", "bad name", timeout=30).returncode == 2
+    cli(url, "create", "taken")
+    again = run_server({"DATABASE_URL": url}, "apikey", "create", "taken", timeout=30)
+    assert again.returncode == 1 and "exists already" in again.stderr and again.stdout == ""
+    missing = run_server({"DATABASE_URL": url}, "apikey", "revoke", "nobody", timeout=30)
+    assert missing.returncode == 1

@@ -1,0 +1,66 @@
+"""Credentials for tests: fixed API keys, cheap Argon2, and register/login through the real AuthService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from wuffchat_client.captcha import solve_captcha
+
+from server.config import ApiKeySpec
+
+ADMIN_KEY = "wck_test-admin-key-0123456789abcdefghijklmnopq"
+SERVICE_KEY = "wck_test-service-key-0123456789abcdefghijklmnop"
+TEST_API_KEYS = (ApiKeySpec("test-admin", "admin", ADMIN_KEY), ApiKeySpec("test-service", "service", SERVICE_KEY))
+PASSWORD = "Hundeleine im Regen 42"
+
+# Test servers hash cheaply and ask for little proof of work; production defaults are in config.py.
+FAST_AUTH: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8 * 1024,
+    "argon2_parallelism": 1,
+    "captcha_max_number": 1000,
+    "api_keys": TEST_API_KEYS,
+}
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(access_token: str) -> Metadata:
+    return (("authorization", f"Bearer {access_token}"),)
+
+
+def api_key(key: str = ADMIN_KEY) -> Metadata:
+    return (("x-api-key", key),)
+
+
+async def solved_captcha(stub: auth_service_pb2_grpc.AuthServiceStub) -> auth_service_pb2.CaptchaSolution:
+    """Fetch a challenge and solve it as the Python client does."""
+    c = await stub.GetCaptcha(auth_service_pb2.GetCaptchaRequest())
+    number = solve_captcha(c.challenge, c.salt, c.max_number, algorithm=c.algorithm)
+    return auth_service_pb2.CaptchaSolution(
+        algorithm=c.algorithm, challenge=c.challenge, salt=c.salt, number=number, signature=c.signature
+    )
+
+
+async def register(channel: grpc.aio.Channel, email: str, password: str = PASSWORD) -> str:
+    stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+    reply = await stub.Register(
+        auth_service_pb2.RegisterRequest(email=email, password=password, captcha=await solved_captcha(stub))
+    )
+    return reply.user_id
+
+
+async def login(channel: grpc.aio.Channel, email: str, password: str = PASSWORD) -> auth_service_pb2.TokenPair:
+    stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+    reply = await stub.Login(
+        auth_service_pb2.LoginRequest(email=email, password=password, captcha=await solved_captcha(stub))
+    )
+    return reply.tokens
+
+
+async def signed_up(channel: grpc.aio.Channel, email: str, password: str = PASSWORD) -> auth_service_pb2.TokenPair:
+    """Register `email` and log in: the token pair of a fresh user."""
+    await register(channel, email, password)
+    return await login(channel, email, password)
