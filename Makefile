@@ -31,7 +31,7 @@ proto: $(INSTALLED)
 
 # The server and, beside it, Envoy (browser chat on http://127.0.0.1:8080/ once `make web` has built it).
 # The server believes x-forwarded-for from Envoy's address only (TRUSTED_PROXIES, default 127.0.0.1).
-run: setup
+run: web
 	$(PY) scripts/render_envoy.py --env $(ENVOY_ENV) >/dev/null
 	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn & \
 	trap 'kill $$! 2>/dev/null' EXIT; \
