@@ -70,5 +70,13 @@ format: setup
 test: lint web
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Load benchmarks; each prints a table (README "Benchmarks" lists the figures measured here).
+bench: web
+	$(PY) bench/retrieval.py
+	$(PY) bench/login.py
+	$(PY) bench/chain.py
+	$(PY) bench/conversation.py
+	$(PY) -m bench.edge
+
 clean:
 	rm -rf gen build $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen
