@@ -28,7 +28,7 @@ class ServerProcess:
             self.process.stdout.close()
 
 
-def run_server(env: dict[str, str], *args: str, timeout: float = 5.0) -> subprocess.CompletedProcess[str]:
+def run_server(env: dict[str, str], *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run the server command to completion (for commands and start-up failures)."""
     return subprocess.run(
         [sys.executable, "-m", "server", *args],
