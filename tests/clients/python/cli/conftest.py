@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,11 @@ class Cli:
         return Result(process.returncode, out.decode(), err.decode())
 
 
+CliFactory = Callable[[str], "Cli"]
+
+
 @pytest.fixture
-def cli_for(tmp_path: Path) -> Any:
+def cli_for(tmp_path: Path) -> CliFactory:
     """cli_for(target) -> a Cli with its own HOME."""
 
     def make(target: str) -> Cli:
@@ -76,6 +80,5 @@ def cli_for(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def cli(target: str, cli_for: Any) -> Cli:
-    made: Cli = cli_for(target)
-    return made
+def cli(target: str, cli_for: CliFactory) -> Cli:
+    return cli_for(target)

@@ -7,7 +7,7 @@ import json
 import signal
 import uuid
 
-from tests.clients.python.cli.conftest import Cli
+from tests.clients.python.cli.conftest import Cli, CliFactory
 from tests.clients.python.conftest import Clock, StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
 
@@ -78,10 +78,10 @@ async def test_chat_ctrl_c_leaves_cleanly(cli: Cli) -> None:
 
 
 async def test_chat_expired_conversation_starts_a_new_one(
-    start_server: StartServer, clock: Clock, cli_for: object
+    start_server: StartServer, clock: Clock, cli_for: CliFactory
 ) -> None:
     server = await start_server(conversation_ttl_seconds=60)
-    cli: Cli = cli_for(f"127.0.0.1:{server.port}")  # type: ignore[operator]
+    cli: Cli = cli_for(f"127.0.0.1:{server.port}")
     process = await cli.spawn("--api-key", SERVICE_KEY, "--json", "chat")
     assert process.stdout is not None and process.stdin is not None
     first = await asyncio.wait_for(process.stdout.readline(), 30)

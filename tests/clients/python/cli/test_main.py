@@ -6,7 +6,7 @@ import json
 import stat
 import uuid
 
-from tests.clients.python.cli.conftest import Cli
+from tests.clients.python.cli.conftest import Cli, CliFactory
 from tests.clients.python.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
 from tests.support.net import free_port
@@ -88,7 +88,7 @@ async def test_export_then_delete_account(cli: Cli) -> None:
     assert again.code == 3
 
 
-async def test_exit_codes_and_one_line_errors(cli: Cli, cli_for: object) -> None:
+async def test_exit_codes_and_one_line_errors(cli: Cli) -> None:
     unauthenticated = await cli.run("chat", stdin="Hallo\n")
     assert unauthenticated.code == 3
     assert unauthenticated.stderr.count("\n") == 1 and unauthenticated.stderr.startswith(
@@ -116,9 +116,9 @@ async def test_exit_codes_and_one_line_errors(cli: Cli, cli_for: object) -> None
     assert bad_scheme.code == 2
 
 
-async def test_rate_limited_exit_code(start_server: StartServer, cli_for: object) -> None:
+async def test_rate_limited_exit_code(start_server: StartServer, cli_for: CliFactory) -> None:
     server = await start_server(rate_limits=(("SearchBehaviors", "1/minute"), ("default", "100000/minute")))
-    cli: Cli = cli_for(f"127.0.0.1:{server.port}")  # type: ignore[operator]
+    cli: Cli = cli_for(f"127.0.0.1:{server.port}")
     assert (await cli.run("--api-key", SERVICE_KEY, "search", "Leine")).code == 0
     limited = await cli.run("--api-key", SERVICE_KEY, "--lang", "en", "search", "Leine")
     assert limited.code == 5
