@@ -6,6 +6,7 @@ import uuid
 
 import grpc
 import pytest
+from google.rpc import status_pb2
 from wuffchat_client import (
     AlreadyExists,
     AsyncClient,
@@ -18,6 +19,7 @@ from wuffchat_client import (
     Unavailable,
     WuffChatError,
 )
+from wuffchat_client.errors import from_rpc_error
 
 from tests.clients.python.conftest import Clock, StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
@@ -118,3 +120,28 @@ async def test_unary_unavailable_when_nothing_listens() -> None:
         with pytest.raises(Unavailable) as caught:
             await client.health()
     assert isinstance(caught.value, WuffChatError)
+
+
+def rpc_error(code: grpc.StatusCode, message: str, *trailers: tuple[str, str | bytes]) -> grpc.aio.AioRpcError:
+    """A failed call as grpc.aio reports it (for the statuses the real server cannot be made to send)."""
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailers), details=message)
+
+
+def test_other_statuses_map_to_the_base_or_unavailable() -> None:
+    internal = from_rpc_error(rpc_error(grpc.StatusCode.INTERNAL, "Referenz: abc", ("x-request-id", "abc")))
+    assert type(internal) is WuffChatError and internal.request_id == "abc" and str(internal) == "Referenz: abc"
+    assert isinstance(from_rpc_error(rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "")), Unavailable)
+
+
+def test_rate_limit_without_retry_info_uses_the_retry_after_trailer() -> None:
+    error = from_rpc_error(rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", ("retry-after", "17")))
+    assert isinstance(error, RateLimited)
+    assert (error.retry_after, error.limit, error.remaining) == (17, None, None)
+
+
+def test_inconsistent_details_are_ignored() -> None:
+    status = status_pb2.Status(code=grpc.StatusCode.NOT_FOUND.value[0], message="other")
+    error = from_rpc_error(
+        rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "bad", ("grpc-status-details-bin", status.SerializeToString()))
+    )
+    assert isinstance(error, InvalidArgument) and error.field_violations == ()

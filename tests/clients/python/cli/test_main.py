@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import pty
+import select
 import stat
+import subprocess
 import uuid
 
-from tests.clients.python.cli.conftest import Cli, CliFactory
+from tests.clients.python.cli.conftest import WUFFCHAT, Cli, CliFactory
 from tests.clients.python.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
 from tests.support.net import free_port
@@ -123,3 +128,40 @@ async def test_rate_limited_exit_code(start_server: StartServer, cli_for: CliFac
     limited = await cli.run("--api-key", SERVICE_KEY, "--lang", "en", "search", "Leine")
     assert limited.code == 5
     assert "Too many requests" in limited.stderr and "try again in" in limited.stderr
+
+
+def drive_terminal(argv: list[str], env: dict[str, str], password: str) -> tuple[int, str]:
+    """Run `argv` on a pseudo-terminal, type `password` at the prompt; exit code and everything shown."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    shown = b""
+    typed = False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            assert ready, f"no output from the command: {shown!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the command closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not typed and b"Passwort:" in shown:
+                os.write(master, f"{password}\n".encode())
+                typed = True
+        return process.wait(30), shown.decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+async def test_login_password_prompt_does_not_echo(cli: Cli) -> None:
+    email = new_email()
+    assert (await cli.run("register", email, "--password-stdin", stdin=PASSWORD + "\n")).code == 0
+    argv = [str(WUFFCHAT), "--target", cli.target, "login", email]
+    code, shown = await asyncio.to_thread(drive_terminal, argv, cli.environment(), PASSWORD)
+    assert code == 0, shown
+    assert "Passwort:" in shown and f"Angemeldet als {email}" in shown
+    assert PASSWORD not in shown
+    assert stat.S_IMODE(cli.token_file.stat().st_mode) == 0o600
