@@ -8,26 +8,41 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto run envoy web test lint format migrate bench clean
+.PHONY: setup proto client run envoy web test lint format migrate bench clean
 
 setup: $(GENERATED)
 
 # Dependencies: direct ones pinned in pyproject.toml, the whole tree in requirements.lock.
-$(INSTALLED): pyproject.toml requirements.lock
+$(INSTALLED): pyproject.toml requirements.lock clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==26.3
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	# The Python client and its `wuffchat` command (its dependencies are the server's, already installed).
+	$(PY) -m pip install --quiet --no-deps -e clients/python
 	echo "$(CURDIR)/gen/python" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wuffchat-gen.pth"
 	touch $@
 
 # Generated code (Python, grpc, mypy stubs, buf image) is never edited by hand.
+# A copy made by `make client` is refreshed with it, so it never goes stale.
+CLIENT_SRC := clients/python/src
+COPY_CLIENT_GEN = rm -rf $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf && \
+	cp -r gen/python/wuffchat gen/python/buf $(CLIENT_SRC)/ && \
+	find $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf -name __pycache__ -prune -exec rm -rf {} +
 $(GENERATED): $(INSTALLED) $(PROTOS) scripts/protoc.py
 	$(PY) scripts/protoc.py
+	if [ -d $(CLIENT_SRC)/wuffchat ]; then $(COPY_CLIENT_GEN); fi
 	touch $@
 
 proto: $(INSTALLED)
 	$(PY) scripts/protoc.py
+	if [ -d $(CLIENT_SRC)/wuffchat ]; then $(COPY_CLIENT_GEN); fi
 	touch $(GENERATED)
+
+# The stand-alone client package: generated code copied beside wuffchat_client (git-ignored), so that
+# `pip install ./clients/python` works; the wheel goes to dist/.
+client: setup
+	$(COPY_CLIENT_GEN)
+	$(PY) -m pip wheel --quiet --no-deps -w dist ./clients/python
 
 # The server and, beside it, Envoy (browser chat on http://127.0.0.1:8080/ once `make web` has built it).
 # The server believes x-forwarded-for from Envoy's address only (TRUSTED_PROXIES, default 127.0.0.1).
@@ -79,4 +94,4 @@ bench: web
 	$(PY) -m bench.edge
 
 clean:
-	rm -rf gen build $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen
+	rm -rf gen build dist $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf

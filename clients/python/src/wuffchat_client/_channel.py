@@ -1,0 +1,110 @@
+"""The grpc.aio channel production services expect: keepalive, message sizes, retries, TLS when asked.
+
+Targets: `host:port` (plaintext), `http://host:port` (plaintext), `https://host[:port]` (TLS, port 443
+by default). `tls=True` forces TLS on a bare target; `ca_file` names a PEM bundle to trust instead of
+the system roots. Retries: the gRPC retry policy in the service config retries UNAVAILABLE on the
+idempotent (read-only) methods only; a Login, a message or a refresh is never sent twice by gRPC.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from wuffchat_client._version import __version__
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+MAX_RECEIVE_BYTES = 16 * 1024 * 1024  # an ExportMyData answer can be large
+MAX_SEND_BYTES = 1024 * 1024
+
+# Methods without side effects: safe to resend when the connection failed (UNAVAILABLE).
+IDEMPOTENT_METHODS: tuple[tuple[str, str], ...] = (
+    ("grpc.health.v1.Health", "Check"),
+    ("wuffchat.auth.v1.AuthService", "GetCaptcha"),
+    ("wuffchat.auth.v1.AuthService", "GetProfile"),
+    ("wuffchat.auth.v1.AuthService", "ExportMyData"),
+    ("wuffchat.conversation.v1.ConversationService", "GetConversation"),
+    ("wuffchat.conversation.v1.ConversationService", "ListConversations"),
+    ("wuffchat.knowledge.v1.KnowledgeService", "SearchBehaviors"),
+)
+
+RETRY_POLICY = {
+    "maxAttempts": 4,
+    "initialBackoff": "0.2s",
+    "maxBackoff": "2s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+
+
+class TargetError(ValueError):
+    """The target cannot be used (unknown scheme, unreadable CA file)."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to connect and whether with TLS."""
+
+    address: str
+    tls: bool
+    ca_file: str | None = None
+
+
+def parse_target(target: str, *, tls: bool = False, ca_file: str | None = None) -> Endpoint:
+    """Split a target into address and TLS choice (see the module docstring).
+
+    Raises:
+        TargetError: an unknown scheme, or `http://` together with `tls=True`.
+    """
+    scheme, sep, rest = target.partition("://")
+    if not sep:
+        return Endpoint(target, tls or ca_file is not None, ca_file)
+    rest = rest.rstrip("/")
+    if scheme == "https":
+        return Endpoint(rest if ":" in rest.rsplit("]", 1)[-1] else f"{rest}:443", True, ca_file)
+    if scheme == "http":
+        if tls or ca_file is not None:
+            raise TargetError("an http:// target cannot use TLS; use https:// or host:port")
+        return Endpoint(rest if ":" in rest.rsplit("]", 1)[-1] else f"{rest}:80", False)
+    raise TargetError(f"unsupported target scheme {scheme!r}; use host:port, http:// or https://")
+
+
+def service_config() -> str:
+    """The channel's service config: the retry policy for the idempotent methods."""
+    names = [{"service": service, "method": method} for service, method in IDEMPOTENT_METHODS]
+    return json.dumps({"methodConfig": [{"name": names, "retryPolicy": RETRY_POLICY}]})
+
+
+def channel_options() -> list[tuple[str, str | int]]:
+    return [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", service_config()),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.max_send_message_length", MAX_SEND_BYTES),
+        # Pings keep idle connections through NATs and load balancers; the server permits one per 10 s.
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.primary_user_agent", f"wuffchat-client/{__version__}"),
+    ]
+
+
+def open_channel(endpoint: Endpoint) -> grpc.aio.Channel:
+    """A grpc.aio channel for `endpoint`; must be called on the event loop that will use it.
+
+    Raises:
+        TargetError: the CA file cannot be read.
+    """
+    if not endpoint.tls:
+        return grpc.aio.insecure_channel(endpoint.address, options=channel_options())
+    roots = None
+    if endpoint.ca_file is not None:
+        try:
+            roots = Path(endpoint.ca_file).read_bytes()
+        except OSError as exc:
+            raise TargetError(f"cannot read CA file {endpoint.ca_file}: {exc.strerror}") from None
+    credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+    return grpc.aio.secure_channel(endpoint.address, credentials, options=channel_options())

@@ -1,0 +1,1 @@
+"""The `wuffchat` command line (entry point `wuffchat_client.cli.main:main`)."""

@@ -1,0 +1,94 @@
+"""`wuffchat chat`: the conversation at the terminal; the dog's answers stream in as they are generated.
+
+One line of input is one message. End of input (Ctrl-D) or Ctrl-C leaves cleanly (exit 0). An expired
+conversation is replaced by a new one; a rate limit or a rejected text is reported and the chat goes
+on. With --json every turn is one JSON line (the start included) and nothing else is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from wuffchat_client.cli.context import Context
+from wuffchat_client.cli.texts import hint
+from wuffchat_client.errors import ConversationExpired, InvalidArgument, RateLimited
+from wuffchat_client.models import Conversation, Turn
+from wuffchat_client.sync import Client
+
+
+class Chat:
+    def __init__(self, ctx: Context, client: Client) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.conversation_id = ""
+
+    def start(self) -> None:
+        conversation: Conversation = self.client.start_conversation(self.ctx.language)
+        self.conversation_id = conversation.id
+        for message in conversation.messages:
+            self.ctx.say(message.text)
+        self._hint(Turn(conversation.state, conversation.messages))
+        self.ctx.emit(conversation)
+
+    def resume(self, conversation_id: str) -> None:
+        conversation = self.client.history(conversation_id)
+        self.conversation_id = conversation.id
+        if conversation.messages:
+            self.ctx.say(conversation.messages[-1].text)
+        self.ctx.emit(conversation)
+
+    def _hint(self, turn: Turn) -> None:
+        text = hint(self.ctx.language, turn.state)
+        if text:
+            self.ctx.say(text)
+
+    def turn(self, text: str) -> None:
+        """Send one message and show the answer; recoverable errors are reported, not raised."""
+        try:
+            stream = self.client.stream_message(self.conversation_id, text)
+            for delta in stream:
+                if not self.ctx.json:
+                    sys.stdout.write(delta)
+                    sys.stdout.flush()
+            turn = stream.turn
+            self.ctx.say()
+            if turn is not None:
+                self._hint(turn)
+                self.ctx.emit({"conversation_id": self.conversation_id, **_turn_fields(turn)})
+        except ConversationExpired as exc:
+            self._notice(str(exc), "expired")
+            self.ctx.say(self.ctx.t("expired_new"))
+            self.start()
+        except RateLimited as exc:
+            self._notice(f"{exc} {self.ctx.t('retry_after', seconds=round(exc.retry_after))}", "rate_limited")
+        except InvalidArgument as exc:
+            self._notice(str(exc), "invalid_argument")
+
+    def _notice(self, message: str, kind: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        self.ctx.emit({"notice": kind, "message": message})
+
+
+def _turn_fields(turn: Turn) -> dict[str, object]:
+    return {"state": turn.state, "messages": list(turn.messages)}
+
+
+def chat(ctx: Context) -> int:
+    with ctx.client() as client:
+        session = Chat(ctx, client)
+        try:
+            if ctx.args.resume:
+                session.resume(ctx.args.resume)
+            else:
+                session.start()
+            ctx.say(ctx.t("chat_tip"))
+            while True:
+                line = ctx.read_line(f"{ctx.t('you')}> ")
+                if line is None:
+                    break
+                if line.strip():
+                    session.turn(line)
+        except KeyboardInterrupt:
+            ctx.say()
+        ctx.say(ctx.t("bye"))
+    return 0

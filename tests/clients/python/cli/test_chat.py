@@ -1,0 +1,94 @@
+"""`wuffchat chat` as a subprocess: a whole conversation fed from stdin, hints, Ctrl-C, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+
+from tests.clients.python.cli.conftest import Cli, CliFactory
+from tests.clients.python.conftest import Clock, StartServer
+from tests.support.auth import PASSWORD, SERVICE_KEY
+
+# The shortest path through all 11 states, back to GREETING with the thank-you (SPEC.md section 6).
+FLOW = [
+    ("Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.", "WAIT_FOR_CONFIRMATION"),
+    ("ja gerne", "WAIT_FOR_CONTEXT"),
+    ("Meistens morgens auf dem Feld, wenn er Wild riecht. Er ist ein Beagle.", "ASK_FOR_EXERCISE"),
+    ("ja", "END_OR_RESTART"),
+    ("nee", "FEEDBACK_Q1"),
+    ("ja, sehr", "FEEDBACK_Q2"),
+    ("spannend", "FEEDBACK_Q3"),
+    ("passt", "FEEDBACK_Q4"),
+    ("9", "FEEDBACK_Q5"),
+    ("nein", "GREETING"),
+]
+
+
+async def test_chat_whole_flow_as_a_user_json(cli: Cli) -> None:
+    email = f"chat-{uuid.uuid4().hex[:12]}@example.org"
+    assert (await cli.run("register", email, "--password-stdin", stdin=PASSWORD + "\n")).code == 0
+    assert (await cli.run("login", email, "--password-stdin", stdin=PASSWORD + "\n")).code == 0
+
+    result = await cli.run("chat", "--json", stdin="".join(f"{text}\n" for text, _ in FLOW))
+    assert result.code == 0, result.stderr
+    start, *turns = result.json_lines()
+    assert start["state"] == "WAIT_FOR_SYMPTOM" and len(start["id"]) == 43
+    assert [m["kind"] for m in start["messages"]] == ["GREETING", "QUESTION"]
+    assert [t["state"] for t in turns] == [state for _, state in FLOW]
+    assert {t["conversation_id"] for t in turns} == {start["id"]}
+    thanks = turns[-1]["messages"][-1]
+    assert (thanks["sender"], thanks["kind"]) == ("COMPANION", "GREETING")
+
+    history = await cli.run("history", start["id"], "--json")
+    assert history.code == 0, history.stderr
+    [conversation] = history.json_lines()
+    assert conversation["state"] == "GREETING"
+    assert sum(m["sender"] == "USER" for m in conversation["messages"]) == len(FLOW)
+
+
+async def test_chat_streams_text_with_hints(cli: Cli) -> None:
+    lines = "Mein Hund bellt jeden Besucher an der Haustür laut an.\n\nvielleicht\nneustart\n"
+    result = await cli.run("--api-key", SERVICE_KEY, "chat", stdin=lines)
+    assert result.code == 0, result.stderr
+    out = result.stdout
+    assert "(ja/nein)" in out  # after the dog's view: does the owner want to know more?
+    assert "(„neustart“ beginnt von vorne" in out and out.rstrip().endswith("Tschüss!")
+    assert "Willst du mehr erfahren" in out
+    english = await cli.run(
+        "--api-key", SERVICE_KEY, "--lang", "en", "chat", stdin="My dog keeps pulling on the leash on every walk.\n"
+    )
+    assert english.code == 0 and "(yes/no)" in english.stdout and english.stdout.rstrip().endswith("Bye!")
+
+
+async def test_chat_ctrl_c_leaves_cleanly(cli: Cli) -> None:
+    process = await cli.spawn("--api-key", SERVICE_KEY, "chat")
+    assert process.stdout is not None and process.stderr is not None
+    seen = ""
+    while "neustart" not in seen:  # the tip line follows the greeting: the chat waits for input now
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "chat ended before it waited for input"
+        seen += line.decode()
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert "Tschüss!" in out.decode()
+    assert "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
+
+
+async def test_chat_expired_conversation_starts_a_new_one(
+    start_server: StartServer, clock: Clock, cli_for: CliFactory
+) -> None:
+    server = await start_server(conversation_ttl_seconds=60)
+    cli: Cli = cli_for(f"127.0.0.1:{server.port}")
+    process = await cli.spawn("--api-key", SERVICE_KEY, "--json", "chat")
+    assert process.stdout is not None and process.stdin is not None
+    first = await asyncio.wait_for(process.stdout.readline(), 30)
+    clock.advance(61)
+    out, err = await asyncio.wait_for(process.communicate(b"Mein Hund zieht an der Leine.\n"), 30)
+    assert process.returncode == 0, err
+    events = [json.loads(first), *(json.loads(line) for line in out.decode().splitlines())]
+    assert events[1]["notice"] == "expired"
+    assert events[2]["state"] == "WAIT_FOR_SYMPTOM" and events[2]["id"] != events[0]["id"]
+    assert "abgelaufen" in err.decode()
