@@ -1,7 +1,7 @@
 """Throughput of the same trivial handler served bare and through the full interceptor chain.
 
 One run starts a server process with two grpc.aio servers on 127.0.0.1: "bare" (no interceptors)
-and "chain" (`build_chain` exactly as app.py builds it: memory rate limiter, audit log on a
+and "chain" (`build_chain` served as one `Chain`, exactly as app.py does it: memory rate limiter, audit log on a
 temporary SQLite file, JSON log lines rendered and written to /dev/null). Both serve the same
 trivial handler under two methods:
 
@@ -91,6 +91,7 @@ def _handlers() -> list[grpc.GenericRpcHandler[Any, Any]]:
 
 async def _serve(workdir: Path) -> None:
     from interceptors.chain import ChainDependencies, build_chain
+    from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
     from server.audit import AuditLog
     from server.auth.access import AccessTokenVerifier
@@ -120,7 +121,7 @@ async def _serve(workdir: Path) -> None:
     )
 
     servers, ports = [], {}
-    for name, interceptors in (("bare", []), ("chain", build_chain(deps))):
+    for name, interceptors in (("bare", []), ("chain", [Chain(build_chain(deps))])):
         server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
         server.add_generic_rpc_handlers(tuple(_handlers()))
         ports[name] = server.add_insecure_port("127.0.0.1:0")

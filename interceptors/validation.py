@@ -26,7 +26,7 @@ from google.rpc import error_details_pb2
 
 from server import errors
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
 # Unicode category Cc without \t (0x09) and \n (0x0a); \r is removed after CRLF became LF.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -88,6 +88,13 @@ class ValidationInterceptor(Interceptor):
     def __init__(self, *, applies: Callable[[str], bool] | None = None) -> None:
         super().__init__(applies=applies)
         self._validator = protovalidate.Validator()
+
+    def check_for(self, info: RpcInfo) -> Check | None:
+        # one request message: checking it before the call is all there is to do
+        return None if info.client_streaming else self._check_one
+
+    async def _check_one(self, info: RpcInfo, request: Any, context: Context) -> None:
+        await self._check(request, context)
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         if info.client_streaming:

@@ -8,10 +8,20 @@ Newlines inside values are escaped by the JSON encoder, so a log line can never 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+# One encoder for every line: `json.dumps` with non-default options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=repr)
+
+
+def _dumps(event_dict: Any, **_options: Any) -> str:
+    return _ENCODER.encode(event_dict)
+
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -20,7 +30,7 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 _RENDER: list[structlog.types.Processor] = [
     structlog.processors.format_exc_info,
-    structlog.processors.JSONRenderer(ensure_ascii=False),
+    structlog.processors.JSONRenderer(serializer=_dumps),
 ]
 
 
