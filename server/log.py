@@ -1,7 +1,9 @@
 """JSON log lines on stdout, one object per line, UTC timestamps.
 
-structlog loggers (the server's own, including the per-call audit line) take structlog's fast path:
-processors, then one write, with no stdlib `logging` machinery per call. Libraries that use stdlib
+structlog loggers (the server's own) take structlog's fast path: processors, then one write, with no
+stdlib `logging` machinery per call. The per-call audit line, written on every RPC, goes through
+`rpc_logger()`: the same line shape (fields, event, level, UTC timestamp) encoded and written
+directly, which costs a third of the processor chain. Libraries that use stdlib
 `logging` (alembic, grpc, asyncio) are rendered to the same JSON shape by a ProcessorFormatter.
 Newlines inside values are escaped by the JSON encoder, so a log line can never be split by input.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol, TextIO
 
 import structlog
 
@@ -34,6 +37,36 @@ _RENDER: list[structlog.types.Processor] = [
 ]
 
 
+class InfoLogger(Protocol):
+    def info(self, event: str, **fields: Any) -> Any: ...
+
+
+class JsonLineLogger:
+    """Writes `info` events as JSON lines shaped like structlog's, skipping its processor chain."""
+
+    def __init__(self, stream: TextIO, level: int) -> None:
+        self._stream = stream
+        self._enabled = level <= logging.INFO
+
+    def info(self, event: str, **fields: Any) -> None:
+        if not self._enabled:
+            return
+        fields["event"] = event
+        fields["level"] = "info"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self._stream.write(_ENCODER.encode(fields) + "\n")
+        self._stream.flush()
+
+
+_configured: dict[str, InfoLogger] = {}  # "rpc" -> the JsonLineLogger of configure_logging
+
+
+def rpc_logger() -> InfoLogger:
+    """The per-call line's logger: JsonLineLogger once logging is configured, else structlog's."""
+    configured = _configured.get("rpc")
+    return configured if configured is not None else structlog.get_logger("wuffchat.rpc")
+
+
 def configure_logging(level: str) -> None:
     """Route structlog and stdlib logging to JSON lines on stdout at `level`."""
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -51,3 +84,4 @@ def configure_logging(level: str) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         cache_logger_on_first_use=True,
     )
+    _configured["rpc"] = JsonLineLogger(sys.stdout, logging.getLevelNamesMapping()[level])
