@@ -1,14 +1,19 @@
 """Throughput of the same trivial handler served bare and through the full interceptor chain.
 
 One run starts a server process with two grpc.aio servers on 127.0.0.1: "bare" (no interceptors)
-and "chain" (`build_chain` exactly as app.py builds it: memory rate limiter, audit log on a
+and "chain" (`build_chain` served as one `Chain`, exactly as app.py does it: memory rate limiter, audit log on a
 temporary SQLite file, JSON log lines rendered and written to /dev/null). Both serve the same
-trivial handler under `/wuffchat.auth.v1.AuthService/GetCaptcha` (a public method, so every
-interceptor that applies to a public call runs: context, audit, errors, rate limit, validation).
-The client (this process) keeps 64 unary calls in flight for a bounded time against each in turn
-and prints RPS, p50, p99, the server's CPU time per call, and the ratio chain/bare.
+trivial handler under two methods:
 
-    .venv/bin/python bench/chain.py [--seconds 8] [--concurrency 64] [--rounds 4]
+- "public": `/wuffchat.auth.v1.AuthService/GetCaptcha`, the issue's setup: every step that applies
+  to a public call runs (context, audit, errors, rate limit, validation; auth and authz skip).
+- "apikey": `/wuffchat.knowledge.v1.KnowledgeService/SearchBehaviors` with an `x-api-key` from
+  API_KEYS, so authentication (and authorization) run too; the request carries a query to validate.
+
+The client (this process) keeps 64 unary calls in flight for a bounded time against each server and
+method in turn and prints RPS, p50, p99, the server's CPU time per call, and the ratio chain/bare.
+
+    .venv/bin/python bench/chain.py [--seconds 8] [--concurrency 64] [--rounds 4] [--cases public apikey]
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +35,68 @@ import grpc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-METHOD = "/wuffchat.auth.v1.AuthService/GetCaptcha"
+API_KEY = "wck_bench_0123456789abcdef0123456789"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One method the trivial handler is served under, and how the client calls it."""
+
+    name: str
+    method: str
+    metadata: tuple[tuple[str, str], ...]
+
+
+CASES = (
+    Case("public", "/wuffchat.auth.v1.AuthService/GetCaptcha", ()),
+    Case("apikey", "/wuffchat.knowledge.v1.KnowledgeService/SearchBehaviors", (("x-api-key", API_KEY),)),
+)
+
+
+def _messages(case: Case) -> tuple[Any, Any, Any]:
+    """(request class, response class, a request) of a case's method."""
+    from wuffchat.auth.v1 import auth_service_pb2
+    from wuffchat.knowledge.v1 import knowledge_service_pb2
+
+    if case.name == "public":
+        return (
+            auth_service_pb2.GetCaptchaRequest,
+            auth_service_pb2.GetCaptchaResponse,
+            auth_service_pb2.GetCaptchaRequest(),
+        )
+    return (
+        knowledge_service_pb2.SearchBehaviorsRequest,
+        knowledge_service_pb2.SearchBehaviorsResponse,
+        knowledge_service_pb2.SearchBehaviorsRequest(query="Mein Hund bellt, wenn es klingelt.", limit=5),
+    )
+
+
+def _handlers() -> list[grpc.GenericRpcHandler[Any, Any]]:
+    by_service: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
+    for case in CASES:
+        request_type, response_type, _ = _messages(case)
+        response = response_type()
+
+        async def trivial(request: Any, context: Any, response: Any = response) -> Any:
+            return response
+
+        service, method = case.method.strip("/").split("/")
+        by_service.setdefault(service, {})[method] = grpc.unary_unary_rpc_method_handler(
+            trivial,
+            request_deserializer=request_type.FromString,
+            response_serializer=response_type.SerializeToString,
+        )
+    return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
 
 
 async def _serve(workdir: Path) -> None:
-    from wuffchat.auth.v1 import auth_service_pb2
-
     from interceptors.chain import ChainDependencies, build_chain
+    from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
     from server.audit import AuditLog
+    from server.auth.access import AccessTokenVerifier
+    from server.auth.api_keys import ApiKeyChecker
+    from server.auth.tokens import JwtCodec
     from server.config import load_settings
     from server.log import configure_logging
     from server.storage import db, migrate
@@ -48,29 +106,24 @@ async def _serve(workdir: Path) -> None:
     await asyncio.to_thread(migrate.upgrade, url)
     engine = db.create_engine(url)
     # a window of one second keeps the moving-window log as short as a production limit's
-    settings = replace(load_settings({"RATE_LIMITS": "GetCaptcha=1000000/second"}), database_url=url)
+    env = {
+        "RATE_LIMITS": "GetCaptcha=1000000/second,default=1000000/second",
+        "API_KEYS": f"bench:service:{API_KEY}",
+    }
+    settings = replace(load_settings(env), database_url=url)
     limiter = Limiter()
-    chain = build_chain(ChainDependencies(settings=settings, audit=AuditLog(engine), limiter=limiter))
-
-    async def trivial(request: Any, context: Any) -> Any:
-        return auth_service_pb2.GetCaptchaResponse(algorithm="SHA-256")
-
-    def handler() -> grpc.GenericRpcHandler[Any, Any]:
-        return grpc.method_handlers_generic_handler(
-            "wuffchat.auth.v1.AuthService",
-            {
-                "GetCaptcha": grpc.unary_unary_rpc_method_handler(
-                    trivial,
-                    request_deserializer=auth_service_pb2.GetCaptchaRequest.FromString,
-                    response_serializer=auth_service_pb2.GetCaptchaResponse.SerializeToString,
-                )
-            },
-        )
+    deps = ChainDependencies(
+        settings=settings,
+        audit=AuditLog(engine),
+        limiter=limiter,
+        token_verifier=AccessTokenVerifier(JwtCodec.from_settings(settings), engine),
+        api_key_checker=ApiKeyChecker(engine, settings.api_keys),
+    )
 
     servers, ports = [], {}
-    for name, interceptors in (("bare", []), ("chain", chain)):
+    for name, interceptors in (("bare", []), ("chain", [Chain(build_chain(deps))])):
         server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
-        server.add_generic_rpc_handlers((handler(),))
+        server.add_generic_rpc_handlers(tuple(_handlers()))
         ports[name] = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         servers.append(server)
@@ -87,26 +140,24 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load(port: int, seconds: float, concurrency: int, pid: int) -> tuple[list[float], float, float]:
+async def _load(port: int, case: Case, seconds: float, concurrency: int, pid: int) -> tuple[list[float], float, float]:
     """Keep `concurrency` calls in flight for `seconds`; latencies, elapsed wall time, server CPU time."""
-    from wuffchat.auth.v1 import auth_service_pb2
-
-    request = auth_service_pb2.GetCaptchaRequest()
+    request_type, response_type, request = _messages(case)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = channel.unary_unary(
-            METHOD,
-            request_serializer=auth_service_pb2.GetCaptchaRequest.SerializeToString,
-            response_deserializer=auth_service_pb2.GetCaptchaResponse.FromString,
+            case.method,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
         )
         for _ in range(200):  # warm-up: connection, caches
-            await call(request)
+            await call(request, metadata=case.metadata)
         latencies: list[float] = []
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                await call(request)
+                await call(request, metadata=case.metadata)
                 latencies.append(time.perf_counter() - started)
 
         cpu_before, started = _cpu_seconds(pid), time.perf_counter()
@@ -136,32 +187,41 @@ def _spawn(workdir: str) -> subprocess.Popen[str]:
 
 
 async def _client(args: argparse.Namespace) -> None:
+    cases = [case for case in CASES if case.name in args.cases]
     with tempfile.TemporaryDirectory(prefix="wuffchat-bench-") as workdir:
         server = _spawn(workdir)
         assert server.stdin is not None and server.stderr is not None
         try:
             ports = json.loads(await asyncio.to_thread(server.stderr.readline))
-            # alternate short rounds so drift (warm-up, CPU clock, neighbours) hits both alike
-            totals: dict[str, tuple[list[float], float, float]] = {name: ([], 0.0, 0.0) for name in ports}
+            # alternate short rounds so drift (warm-up, CPU clock, neighbours) hits all alike
+            runs = [(case, name) for case in cases for name in ports]
+            totals: dict[tuple[str, str], tuple[list[float], float, float]] = {
+                (case.name, name): ([], 0.0, 0.0) for case, name in runs
+            }
             for _ in range(args.rounds):
-                for name, port in ports.items():
-                    lat, elapsed, cpu = await _load(port, args.seconds / args.rounds, args.concurrency, server.pid)
-                    all_lat, all_elapsed, all_cpu = totals[name]
-                    totals[name] = (all_lat + lat, all_elapsed + elapsed, all_cpu + cpu)
-            results = {name: _summary(*total) for name, total in totals.items()}
+                for case, name in runs:
+                    lat, elapsed, cpu = await _load(
+                        ports[name], case, args.seconds / args.rounds, args.concurrency, server.pid
+                    )
+                    all_lat, all_elapsed, all_cpu = totals[case.name, name]
+                    totals[case.name, name] = (all_lat + lat, all_elapsed + elapsed, all_cpu + cpu)
+            results = {key: _summary(*total) for key, total in totals.items()}
         finally:
             server.stdin.close()
             server.wait(30)
             server.stderr.close()
-    print(
-        f"{args.concurrency} in-flight unary calls, {args.seconds:g} s per server in {args.rounds} alternating rounds"
-    )
-    print("| server | RPS | p50 ms | p99 ms | server CPU us/call |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, r in results.items():
-        print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['server_cpu_us']:.0f} |")
-    ratio = results["chain"]["rps"] / results["bare"]["rps"]
-    print(f"chain/bare throughput: {ratio:.1%} (target >= 80%)")
+    print(f"{args.concurrency} in-flight unary calls, {args.seconds:g} s per row in {args.rounds} alternating rounds")
+    print("| method | server | RPS | p50 ms | p99 ms | server CPU us/call |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for (case_name, name), r in results.items():
+        print(
+            f"| {case_name} | {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['server_cpu_us']:.0f} |"
+        )
+    for case in cases:
+        ratio = results[case.name, "chain"]["rps"] / results[case.name, "bare"]["rps"]
+        target = " (target >= 80%)" if case.name == "public" else ""
+        print(f"{case.name}: chain/bare throughput {ratio:.1%}{target}")
 
 
 def main() -> None:
@@ -169,6 +229,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--cases", nargs="+", default=[case.name for case in CASES], choices=[c.name for c in CASES])
     parser.add_argument("--serve", metavar="WORKDIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

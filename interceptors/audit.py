@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 import structlog
 
-from server import call
+from server import call, log
 
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
@@ -52,7 +52,7 @@ class AuditInterceptor(Interceptor):
 
     def __init__(self, *, logger: Any = None) -> None:
         super().__init__()
-        self._log = logger or _log
+        self._log = logger  # None: server.log's rpc logger, looked up per line (logging may be configured later)
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         started = time.perf_counter()
@@ -81,7 +81,7 @@ class AuditInterceptor(Interceptor):
         try:
             state = call.current()
             principal = state.principal
-            self._log.info(
+            (self._log if self._log is not None else log.rpc_logger()).info(
                 "rpc",
                 request_id=state.request_id,
                 method=printable(info.method),

@@ -10,7 +10,7 @@ Public methods (health, reflection, GetCaptcha, Register, Login, RefreshToken) a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import grpc
@@ -18,7 +18,7 @@ import grpc
 from server import call, errors
 from server.call import Principal
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Gate, RpcInfo
 
 BEARER = "bearer "
 
@@ -33,7 +33,7 @@ class ApiKeyChecker(Protocol):
         """The principal of a valid API key, else None."""
 
 
-class AuthInterceptor(Interceptor):
+class AuthInterceptor(Gate):
     """Sets `call.current().principal`, or aborts with UNAUTHENTICATED."""
 
     def __init__(
@@ -43,10 +43,10 @@ class AuthInterceptor(Interceptor):
         self._tokens = tokens
         self._api_keys = api_keys
 
-    async def _principal(self, context: Context) -> Principal | None:
+    async def _principal(self, metadata: Sequence[tuple[str, Any]]) -> Principal | None:
         authorization: list[str] = []
         api_key: list[str] = []
-        for key, value in context.invocation_metadata() or ():
+        for key, value in metadata:
             if not isinstance(value, str):
                 continue
             if key == "authorization":
@@ -62,17 +62,10 @@ class AuthInterceptor(Interceptor):
             return await self._tokens.verify(token.strip())
         return await self._api_keys.check(api_key[0])
 
-    async def _authenticate(self, context: Context) -> None:
-        principal = await self._principal(context)
+    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+        """Set the principal, or abort with UNAUTHENTICATED."""
+        state = call.current()
+        principal = await self._principal(state.metadata)
         if principal is None:
             await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
-        call.current().principal = principal
-
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        await self._authenticate(context)
-        return await proceed(request)
-
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        await self._authenticate(context)
-        async for response in proceed(request):
-            yield response
+        state.principal = principal

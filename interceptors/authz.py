@@ -8,7 +8,7 @@ wants NOT_FOUND there, not PERMISSION_DENIED). chain.py applies it to methods th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
@@ -16,7 +16,7 @@ import grpc
 from server import call, errors
 from server.audit import AuditLog
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Gate, RpcInfo
 
 REQUIRED_ROLES: Mapping[str, str] = {
     "/wuffchat.knowledge.v1.KnowledgeService/UpsertBehavior": "admin",
@@ -24,7 +24,7 @@ REQUIRED_ROLES: Mapping[str, str] = {
 }
 
 
-class AuthorizationInterceptor(Interceptor):
+class AuthorizationInterceptor(Gate):
     """Checks the principal's roles against `required_roles`.
 
     Aborts with UNAUTHENTICATED when there is no principal at all (authentication did not run:
@@ -42,16 +42,7 @@ class AuthorizationInterceptor(Interceptor):
         self._audit = audit
         self._required = dict(required_roles)
 
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        await self._authorize(info, context)
-        return await proceed(request)
-
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        await self._authorize(info, context)
-        async for response in proceed(request):
-            yield response
-
-    async def _authorize(self, info: RpcInfo, context: Context) -> None:
+    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
         principal = call.principal()
         if principal is None:
             await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")

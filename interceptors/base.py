@@ -5,6 +5,10 @@ A subclass overrides `unary` (unary-unary and stream-unary: one response) and/or
 iterator of request messages for client streams. The `applies` predicate (see `selector.py`)
 decides per method whether the interceptor runs at all; chain.py passes it.
 
+A step that only checks or prepares before the call and then always proceeds with the same request
+subclasses `Gate` and overrides `check` instead: the composed chain (compose.py) then awaits the
+checks of neighbouring gates in a row rather than nesting one wrapper per step.
+
 Stream handlers may be async generators or coroutines that call `context.write` (as the health
 service's Watch does); both are adapted so a `stream` hook always sees an async iterator.
 """
@@ -18,15 +22,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
+from server import call
+
 Context = grpc.aio.ServicerContext[Any, Any]
 UnaryProceed = Callable[[Any], Awaitable[Any]]
+Check = Callable[["RpcInfo", Any, Context], Awaitable[None]]
 StreamProceed = Callable[[Any], AsyncIterator[Any]]
 HandlerCallDetails = grpc.HandlerCallDetails
 
 if TYPE_CHECKING:  # grpc-stubs make the class generic; at run time it is not subscriptable
-    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+    ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
 else:
-    _ServerInterceptor = grpc.aio.ServerInterceptor
+    ServerInterceptor = grpc.aio.ServerInterceptor
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class RpcInfo:
     server_streaming: bool
 
 
-async def _as_async_iter(result: Any) -> AsyncIterator[Any]:
+async def as_async_iter(result: Any) -> AsyncIterator[Any]:
     """Adapt whatever a stream behaviour returned (async iterator, iterator or coroutine) to an async iterator."""
     if inspect.isawaitable(result):
         result = await result
@@ -52,8 +59,8 @@ async def _as_async_iter(result: Any) -> AsyncIterator[Any]:
             yield response
 
 
-class Interceptor(_ServerInterceptor):
-    """Base class; see the module docstring."""
+class Interceptor(ServerInterceptor):
+    """Base class; see the module docstring. Also usable on its own as a grpc.aio interceptor."""
 
     _CACHE_LIMIT = 4096  # distinct (method, handler) pairs; a server has a few dozen
 
@@ -63,6 +70,14 @@ class Interceptor(_ServerInterceptor):
         # pair is built once. Inner interceptors hand back their cached objects, so the whole
         # chain resolves a method with dictionary look-ups after its first call.
         self._wrapped: dict[tuple[str, grpc.RpcMethodHandler[Any, Any]], grpc.RpcMethodHandler[Any, Any]] = {}
+
+    def applies(self, method: str) -> bool:
+        """Whether this step runs for `method` at all."""
+        return self._applies(method)
+
+    def check_for(self, info: RpcInfo) -> Check | None:
+        """A before-only hook that replaces `unary`/`stream` for this kind of RPC, or None (wrap the call)."""
+        return None
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         return await proceed(request)
@@ -78,16 +93,18 @@ class Interceptor(_ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
+        call.receive(handler_call_details.invocation_metadata or ())
         method = handler_call_details.method
         key = (method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
-            wrapped = self._wrap(handler, method) if self._applies(method) else handler
+            wrapped = self.wrap(handler, method) if self._applies(method) else handler
             if len(self._wrapped) < self._CACHE_LIMIT:
                 self._wrapped[key] = wrapped
         return wrapped
 
-    def _wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any]:
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any]:
+        """`handler` with this step's `unary`/`stream` around it."""
         info = RpcInfo(method, handler.request_streaming, handler.response_streaming)
         codec = {
             "request_deserializer": handler.request_deserializer,
@@ -110,7 +127,7 @@ class Interceptor(_ServerInterceptor):
 
         async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
             def proceed(req: Any) -> AsyncIterator[Any]:
-                return _as_async_iter(inner_stream(req, context))
+                return as_async_iter(inner_stream(req, context))
 
             async for response in self.stream(info, request, context, proceed):
                 yield response
@@ -118,3 +135,25 @@ class Interceptor(_ServerInterceptor):
         if handler.request_streaming:
             return grpc.stream_stream_rpc_method_handler(stream_behavior, **codec)
         return grpc.unary_stream_rpc_method_handler(stream_behavior, **codec)
+
+
+class Gate(Interceptor):
+    """A step that checks (or prepares) before the call and then proceeds with the unchanged request.
+
+    `check` may end the call (through `server.errors.abort`); streams run it before the first response.
+    """
+
+    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+        raise NotImplementedError
+
+    def check_for(self, info: RpcInfo) -> Check | None:
+        return self.check
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        await self.check(info, request, context)
+        return await proceed(request)
+
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        await self.check(info, request, context)
+        async for response in proceed(request):
+            yield response

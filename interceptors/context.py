@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
-from collections.abc import AsyncIterator, Sequence
+import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from server import call
 from server.call import CallState
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Gate, RpcInfo
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -68,7 +68,7 @@ def preferred_language(accept_language: str | None) -> str:
     return "de"
 
 
-class ContextInterceptor(Interceptor):
+class ContextInterceptor(Gate):
     """Creates the `CallState` of every call (see server/call.py)."""
 
     def __init__(self, *, trusted_proxies: Sequence[Network] = ()) -> None:
@@ -76,28 +76,24 @@ class ContextInterceptor(Interceptor):
         self._trusted = tuple(trusted_proxies)
 
     def _state(self, info: RpcInfo, context: Context) -> CallState:
-        metadata = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+        received = call.received()
+        if received is None:
+            received = tuple(context.invocation_metadata() or ())
+        metadata = {key: value for key, value in received if isinstance(value, str)}
         rid = metadata.get("x-request-id", "")
         return CallState(
             method=info.method,
-            request_id=rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex,
+            # same shape as uuid4().hex (128 random bits), at a quarter of the cost
+            request_id=rid if _REQUEST_ID.match(rid) else secrets.token_hex(16),
             client_ip=client_ip(context.peer(), metadata.get("x-forwarded-for"), self._trusted),
             language=preferred_language(metadata.get("accept-language")),
             user_agent=metadata.get("user-agent", "")[:200],
+            metadata=received,
         )
 
-    def _begin(self, info: RpcInfo, context: Context) -> None:
+    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
         state = self._state(info, context)
         call.bind(state)  # each RPC runs in its own task, so nothing leaks to other calls
         # In the trailers, not the headers: an early header send costs a write per call. Envoy
         # echoes the same id as a response header for browsers (always_set_request_id_in_response).
         call.add_trailing_metadata(context, (("x-request-id", state.request_id),))
-
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        self._begin(info, context)
-        return await proceed(request)
-
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        self._begin(info, context)
-        async for response in proceed(request):
-            yield response

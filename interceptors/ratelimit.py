@@ -15,7 +15,7 @@ audit event (at most one per key and method per minute, so a flood cannot flood 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -29,7 +29,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from server import call, errors
 from server.audit import AuditLog
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Gate, RpcInfo
 from .ratelimit_backend import Limiter
 
 _AUDIT_ONCE = limits.parse("1/minute")
@@ -60,7 +60,7 @@ class RateLimitPolicy:
         return cls(limits.parse(by_name["default"]), per_method)
 
 
-class RateLimitInterceptor(Interceptor):
+class RateLimitInterceptor(Gate):
     """Counts each call and refuses those over the limit; see the module docstring."""
 
     def __init__(
@@ -77,16 +77,7 @@ class RateLimitInterceptor(Interceptor):
         self._audit = audit
         self._audit_gate = MovingWindowRateLimiter(MemoryStorage())
 
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        await self._admit(info, context)
-        return await proceed(request)
-
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        await self._admit(info, context)
-        async for response in proceed(request):
-            yield response
-
-    async def _admit(self, info: RpcInfo, context: Context) -> None:
+    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
         """Count the call; abort with RESOURCE_EXHAUSTED when it is over the limit."""
         state = call.current()
         key = state.principal.owner_key if state.principal is not None else f"ip:{state.client_ip}"

@@ -8,7 +8,9 @@ characters other than tab and newline are removed. The `buf.validate` rules writ
 files then run on the normalized text, so "1 to 2,000 characters" counts what is stored.
 A message that breaks a rule ends the call with INVALID_ARGUMENT and a `google.rpc.BadRequest`
 whose field violations name the field path (`behavior.instincts.jagd`, `phrasings[2]`), the rule id
-(`reason`, e.g. `string.max_len`) and protovalidate's description.
+(`reason`, e.g. `string.max_len`) and protovalidate's description. A message type without fields
+and without message options (GetCaptchaRequest) can carry neither text nor a rule: it is passed
+without a call into protovalidate.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from google.rpc import error_details_pb2
 
 from server import errors
 
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
 # Unicode category Cc without \t (0x09) and \n (0x0a); \r is removed after CRLF became LF.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -69,6 +71,12 @@ def _normalize_map(field: descriptor.FieldDescriptor, mapping: Any) -> None:
             normalize(mapping[key])
 
 
+def _can_break_rules(message: Message) -> bool:
+    """False only for a message type with no fields and no options: nothing to normalize or check."""
+    message_type = message.DESCRIPTOR
+    return bool(message_type.fields) or message_type.GetOptions().ByteSize() > 0
+
+
 def field_path(violation: protovalidate.Violation) -> str:
     """`a.b[2].c["k"]` from a violation's field path (empty for message-level rules)."""
     path = violation.proto.field
@@ -88,6 +96,14 @@ class ValidationInterceptor(Interceptor):
     def __init__(self, *, applies: Callable[[str], bool] | None = None) -> None:
         super().__init__(applies=applies)
         self._validator = protovalidate.Validator()
+        self._checked_types: dict[str, bool] = {}  # message full name -> worth checking
+
+    def check_for(self, info: RpcInfo) -> Check | None:
+        # one request message: checking it before the call is all there is to do
+        return None if info.client_streaming else self._check_one
+
+    async def _check_one(self, info: RpcInfo, request: Any, context: Context) -> None:
+        await self._check(request, context)
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         if info.client_streaming:
@@ -111,6 +127,12 @@ class ValidationInterceptor(Interceptor):
     async def _check(self, request: Any, context: Context) -> None:
         """Normalize `request`; abort with INVALID_ARGUMENT + BadRequest when it breaks a rule."""
         if not isinstance(request, Message):
+            return
+        name = request.DESCRIPTOR.full_name
+        checked = self._checked_types.get(name)
+        if checked is None:
+            checked = self._checked_types[name] = _can_break_rules(request)
+        if not checked:
             return
         normalize(request)
         violations = self._validator.collect_violations(request)

@@ -24,7 +24,9 @@ from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2, conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
+from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, build_chain
+from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
@@ -119,7 +121,7 @@ async def start(
     settings: Settings,
     *,
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
-    chain_factory: Callable[[ChainDependencies], list[grpc.aio.ServerInterceptor[Any, Any]]] = build_chain,
+    chain_factory: Callable[[ChainDependencies], Sequence[Interceptor]] = build_chain,
     clock: Callable[[], datetime] = utcnow,
 ) -> RunningServer:
     """Open storage (with retries and migrations), load the knowledge base and the embedding model,
@@ -156,7 +158,8 @@ async def start(
         token_verifier=auth.token_verifier,
         api_key_checker=auth.api_key_checker,
     )
-    server = grpc.aio.server(interceptors=chain_factory(deps), options=_server_options(settings))
+    # the steps in their order, served as one interceptor (interceptors/compose.py)
+    server = grpc.aio.server(interceptors=[Chain(chain_factory(deps))], options=_server_options(settings))
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(auth.servicer, server)
     conversation_service = ConversationService(
         conversations,

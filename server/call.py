@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
@@ -40,9 +41,27 @@ class CallState:
     user_agent: str = ""
     principal: Principal | None = None
     trailing: list[tuple[str, str | bytes]] = field(default_factory=list)
+    # the call's invocation metadata as received, read once (grpc builds it anew on every read)
+    metadata: Sequence[tuple[str, Any]] = ()
 
 
 _current: contextvars.ContextVar[CallState] = contextvars.ContextVar("wuffchat_call")
+_received: contextvars.ContextVar[Sequence[tuple[str, Any]]] = contextvars.ContextVar("wuffchat_received")
+
+
+def receive(metadata: Sequence[tuple[str, Any]]) -> None:
+    """Keep the invocation metadata grpc handed to the interceptors for this call.
+
+    grpc.aio resolves the handler (interceptors included) and runs it in the same task, so the
+    context interceptor finds it here instead of asking `context.invocation_metadata()`, which
+    converts the whole metadata again on every read.
+    """
+    _received.set(metadata)
+
+
+def received() -> Sequence[tuple[str, Any]] | None:
+    """What `receive` kept for the running call, if anything."""
+    return _received.get(None)
 
 
 def bind(state: CallState) -> contextvars.Token[CallState]:
@@ -82,6 +101,8 @@ def add_trailing_metadata(
     if state is None:
         context.set_trailing_metadata(tuple(items))
         return
-    keys = {key for key, _ in items}
-    state.trailing = [(k, v) for k, v in state.trailing if k not in keys] + list(items)
+    if state.trailing:
+        keys = {key for key, _ in items}
+        state.trailing = [(k, v) for k, v in state.trailing if k not in keys]
+    state.trailing.extend(items)
     context.set_trailing_metadata(tuple(state.trailing))
