@@ -1,4 +1,5 @@
-"""Command line: `python -m server` serves; `migrate [up|down]`; `audit verify`; `apikey create|list|revoke`.
+"""Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
+`retention run`; `apikey create|list|revoke`.
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use) or audit chain broken,
 2 bad configuration.
@@ -13,7 +14,7 @@ import os
 import sys
 import traceback
 
-from server import audit
+from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
 from server.config import ConfigError, Settings, load_settings
@@ -26,6 +27,9 @@ EXIT_CONFIG = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="WuffChat gRPC server")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="server processes on one port (overrides WORKERS; >1 needs REDIS_URL)"
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the server (default)")
     migrate_cmd = commands.add_parser("migrate", help="apply or revert database migrations")
@@ -66,6 +70,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "apikey":
         return apikey_cli.run(args, settings)
+    if settings.workers > 1:
+        return workers.run(settings)
     asyncio.run(serve(settings))
     return 0
 
@@ -73,7 +79,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(os.environ)
+        env = dict(os.environ) if args.workers is None else {**os.environ, "WORKERS": str(args.workers)}
+        settings = load_settings(env)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, f"configuration error: {exc}")
     configure_logging(settings.log_level)

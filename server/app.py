@@ -2,7 +2,8 @@
 
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
 on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
-`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0.
+`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0. With `--workers N`, server/workers.py
+migrates once and runs `serve()` in N forked processes on one port.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ SERVICE_NAMES: tuple[str, ...] = (
     knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
 )
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 class StartupError(RuntimeError):
     """The server cannot start (database unreachable, port in use); the message is one line."""
@@ -74,7 +77,7 @@ class RunningServer:
         await self.engine.dispose()
 
 
-async def _open_storage(settings: Settings) -> AsyncEngine:
+async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
     engine = db.create_engine(settings.database_url)
     if not await db.wait_until_reachable(engine, settings.db_startup_timeout_seconds):
         await engine.dispose()
@@ -82,8 +85,20 @@ async def _open_storage(settings: Settings) -> AsyncEngine:
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    if migrate_schema:
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
     return engine
+
+
+async def prepare_storage(settings: Settings) -> None:
+    """Wait for the database and migrate it, then close every connection (`--workers` runs this
+    once in the parent, before forking).
+
+    Raises:
+        StartupError: the database stays unreachable.
+    """
+    engine = await _open_storage(settings)
+    await engine.dispose()
 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -121,16 +136,18 @@ async def start(
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
     chain_factory: Callable[[ChainDependencies], list[grpc.aio.ServerInterceptor[Any, Any]]] = build_chain,
     clock: Callable[[], datetime] = utcnow,
+    migrate_schema: bool = True,
 ) -> RunningServer:
     """Open storage (with retries and migrations), load the knowledge base and the embedding model,
     build the server, bind and start it. `chain_factory` builds the interceptor chain (tests may wrap
-    build_chain); `clock` lets tests move time past the conversation expiry.
+    build_chain); `clock` lets tests move time past the conversation expiry; `migrate_schema=False`
+    when the schema is known to be current (a `--workers` parent migrated it before forking).
 
     Raises:
         StartupError: the database stays unreachable, the knowledge base is invalid, or the
             address cannot be bound.
     """
-    engine = await _open_storage(settings)
+    engine = await _open_storage(settings, migrate_schema=migrate_schema)
     try:
         knowledge = await knowledge_factory.build(
             Path(settings.knowledge_dir), Path(settings.knowledge_overlay_dir), Path(settings.cache_dir)
@@ -200,13 +217,16 @@ async def start(
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start(settings)
+    running = await start(settings, migrate_schema=migrate_schema)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    # a --workers worker starts with these signals blocked (server/workers.py), so one sent while it
+    # was starting is held until now instead of killing it half-way
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
     log.info("shutting down", grace_seconds=settings.shutdown_grace_seconds)
     await running.stop(settings.shutdown_grace_seconds)

@@ -41,10 +41,10 @@ def run_server(env: dict[str, str], *args: str, timeout: float = 5.0) -> subproc
     )
 
 
-def start_server(env: dict[str, str], timeout: float = 30.0) -> ServerProcess:
-    """Start the server and wait for its `listening` log line."""
+def start_server(env: dict[str, str], *args: str, timeout: float = 30.0, listening: int = 1) -> ServerProcess:
+    """Start the server and wait for `listening` log lines (one per worker with --workers)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "server"],
+        [sys.executable, "-m", "server", *args],
         env={**os.environ, "GRPC_ADDR": "127.0.0.1:0", **env},
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -64,6 +64,8 @@ def start_server(env: dict[str, str], timeout: float = 30.0) -> ServerProcess:
         except json.JSONDecodeError:
             continue
         if record.get("event") == "listening":
+            listening -= 1
+        if listening == 0:
             return ServerProcess(process=process, port=int(record["port"]), lines=lines)
     ServerProcess(process=process, port=0, lines=lines).close()
     raise AssertionError("server did not start:\n" + "".join(lines))
