@@ -17,8 +17,10 @@ import traceback
 from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
+from server.auth.clock import system_clock
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
+from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
 
 EXIT_STARTUP = 1
@@ -37,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
     audit_cmd = commands.add_parser("audit", help="audit log tools")
     audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
+    retention_cmd = commands.add_parser("retention", help="data retention")
+    retention_cmd.add_argument("action", choices=("run",), help="run: delete what is past its retention now")
     apikey_cli.add_parser(commands)
     return parser
 
@@ -53,15 +57,29 @@ async def _verify_audit(settings: Settings) -> int:
     finally:
         await engine.dispose()
     if report.intact:
-        print(f"audit chain intact: {report.rows} rows")
+        start = " (it starts after rows removed by retention)" if report.pruned else ""
+        print(f"audit chain intact: {report.rows} rows{start}")
         return 0
     print(f"audit chain broken at row id {report.first_broken_id} ({report.rows} rows before it are intact)")
     return 1
 
 
+async def _run_retention(settings: Settings) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        job = Retention(engine, RetentionPolicy.from_settings(settings), audit.AuditLog(engine), clock=system_clock)
+        report = await job.run_once()
+    finally:
+        await engine.dispose()
+    print("retention: " + " ".join(f"{name}={count}" for name, count in report.counts().items()))
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "audit":
         return asyncio.run(_verify_audit(settings))
+    if args.command == "retention":
+        return asyncio.run(_run_retention(settings))
     if args.command == "migrate":
         if args.direction == "up":
             migrate.upgrade(settings.database_url, args.revision or "head")

@@ -1,5 +1,7 @@
 """Assemble and run the server, top to bottom: storage, servicers, health, reflection, bind, serve.
 
+Beside the calls, two background jobs run: the conversation sweeper and retention (server/retention.py).
+
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
 on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
 `SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0. With `--workers N`, server/workers.py
@@ -39,6 +41,7 @@ from server.health import HealthMonitor
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.service import KnowledgeService
+from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
 
 log = structlog.get_logger(__name__)
@@ -65,12 +68,14 @@ class RunningServer:
     health: HealthMonitor
     engine: AsyncEngine
     sweeper: Sweeper
+    retention: Retention
     limiter: Limiter
     auth: Auth
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.sweeper.stop()
+        await self.retention.stop()
         await self.server.stop(grace)
         await self.limiter.aclose()
         self.auth.close()
@@ -155,10 +160,17 @@ async def start(
     except KnowledgeError as exc:
         await engine.dispose()
         raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
-    conversations = ConversationStore(engine)
+    conversations = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
     audit = AuditLog(engine)
+    retention = Retention(
+        engine,
+        RetentionPolicy.from_settings(settings),
+        audit,
+        clock=clock,
+        interval=settings.retention_interval_seconds,
+    )
     try:
         auth = await build_auth(settings, engine, audit)
     except MissingApiKeysError as exc:
@@ -205,6 +217,7 @@ async def start(
     await server.start()
     await health.start()
     sweeper.start()
+    retention.start()
     log.info(
         "listening",
         addr=settings.grpc_addr,
@@ -213,7 +226,14 @@ async def start(
         database=db.safe_url(settings.database_url),
     )
     return RunningServer(
-        server=server, port=port, health=health, engine=engine, sweeper=sweeper, limiter=limiter, auth=auth
+        server=server,
+        port=port,
+        health=health,
+        engine=engine,
+        sweeper=sweeper,
+        retention=retention,
+        limiter=limiter,
+        auth=auth,
     )
 
 

@@ -85,6 +85,14 @@ def postgres_url(postgres: Postgres) -> Iterator[str]:
     postgres.drop_database(url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test once on a SQLite file and once on a fresh PostgreSQL database (not migrated)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'param.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture(scope="session")
 def redis_session() -> Iterator[RedisServer]:
     """A real Redis server for the session (see tests/support/redis.py)."""
