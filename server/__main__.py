@@ -1,8 +1,8 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
 `retention run`; `apikey create|list|revoke`.
 
-Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use) or audit chain broken,
-2 bad configuration.
+Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, or audit
+chain broken, 2 bad configuration.
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
 

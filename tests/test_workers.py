@@ -61,7 +61,7 @@ async def test_unary_two_workers_share_port_secret_and_limits_then_sigterm_exits
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     env = _env(tmp_path, redis_server, RATE_LIMITS="default=100000/minute,GetCaptcha=12/minute")
-    proc = start_server(env, "--workers", "2", timeout=60, listening=2)
+    proc = start_server(env, "--workers", "2", timeout=60, count=2)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
             tokens = await signed_up(channel, "workers@example.org")  # 2 of the 12 GetCaptcha calls
@@ -96,7 +96,7 @@ async def test_unary_two_workers_share_port_secret_and_limits_then_sigterm_exits
 
 
 async def test_worker_death_is_reported_and_parent_exits_1(tmp_path: Path, redis_server: RedisServer) -> None:
-    proc = start_server(_env(tmp_path, redis_server), "--workers", "2", timeout=60, listening=2)
+    proc = start_server(_env(tmp_path, redis_server), "--workers", "2", timeout=60, count=2)
     try:
         started = [r for r in _records(proc.lines) if r.get("event") == "worker started"]
         victim = int(started[0]["pid"])  # type: ignore[call-overload]
@@ -108,6 +108,18 @@ async def test_worker_death_is_reported_and_parent_exits_1(tmp_path: Path, redis
     died = [r for r in records if r.get("event") == "worker exited unexpectedly"]
     assert [(r["pid"], r["exit_code"]) for r in died] == [(victim, -signal.SIGKILL)]
     assert sum(r.get("event") == "stopped" for r in records) == 1, "the other worker was stopped gracefully"
+
+
+async def test_sigterm_while_workers_start_is_held_then_drained(tmp_path: Path, redis_server: RedisServer) -> None:
+    """Workers take seconds to load the model; a SIGTERM in that time must stop them cleanly, not kill them."""
+    proc = start_server(_env(tmp_path, redis_server), "--workers", "2", timeout=60, ready="workers started")
+    try:
+        proc.process.send_signal(signal.SIGTERM)
+        code, records = await _finish(proc)
+    finally:
+        proc.close()
+    assert code == 0
+    assert sum(r.get("event") == "stopped" for r in records) == 2
 
 
 def test_workers_without_redis_is_a_config_error(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ class ServerProcess:
             self.process.stdout.close()
 
 
-def run_server(env: dict[str, str], *args: str, timeout: float = 5.0) -> subprocess.CompletedProcess[str]:
+def run_server(env: dict[str, str], *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run the server command to completion (for commands and start-up failures)."""
     return subprocess.run(
         [sys.executable, "-m", "server", *args],
@@ -41,8 +41,10 @@ def run_server(env: dict[str, str], *args: str, timeout: float = 5.0) -> subproc
     )
 
 
-def start_server(env: dict[str, str], *args: str, timeout: float = 30.0, listening: int = 1) -> ServerProcess:
-    """Start the server and wait for `listening` log lines (one per worker with --workers)."""
+def start_server(
+    env: dict[str, str], *args: str, timeout: float = 30.0, ready: str = "listening", count: int = 1
+) -> ServerProcess:
+    """Start the server and wait for `count` log lines with event `ready` (one `listening` per worker)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "server", *args],
         env={**os.environ, "GRPC_ADDR": "127.0.0.1:0", **env},
@@ -63,9 +65,9 @@ def start_server(env: dict[str, str], *args: str, timeout: float = 30.0, listeni
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if record.get("event") == "listening":
-            listening -= 1
-        if listening == 0:
-            return ServerProcess(process=process, port=int(record["port"]), lines=lines)
+        if record.get("event") == ready:
+            count -= 1
+        if count == 0:
+            return ServerProcess(process=process, port=int(record.get("port", 0)), lines=lines)
     ServerProcess(process=process, port=0, lines=lines).close()
     raise AssertionError("server did not start:\n" + "".join(lines))
