@@ -1,7 +1,8 @@
-"""Command line: `python -m server` serves; `migrate [up|down]`; `audit verify`; `apikey create|list|revoke`.
+"""Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
+`retention run`; `apikey create|list|revoke`.
 
-Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use) or audit chain broken,
-2 bad configuration.
+Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, or audit
+chain broken, 2 bad configuration.
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
 
@@ -13,11 +14,13 @@ import os
 import sys
 import traceback
 
-from server import audit
+from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
+from server.auth.clock import system_clock
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
+from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
 
 EXIT_STARTUP = 1
@@ -26,6 +29,9 @@ EXIT_CONFIG = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="WuffChat gRPC server")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="server processes on one port (overrides WORKERS; >1 needs REDIS_URL)"
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the server (default)")
     migrate_cmd = commands.add_parser("migrate", help="apply or revert database migrations")
@@ -33,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("--revision", default=None, help="target revision (default: head / base)")
     audit_cmd = commands.add_parser("audit", help="audit log tools")
     audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
+    retention_cmd = commands.add_parser("retention", help="data retention")
+    retention_cmd.add_argument("action", choices=("run",), help="run: delete what is past its retention now")
     apikey_cli.add_parser(commands)
     return parser
 
@@ -49,15 +57,29 @@ async def _verify_audit(settings: Settings) -> int:
     finally:
         await engine.dispose()
     if report.intact:
-        print(f"audit chain intact: {report.rows} rows")
+        start = " (it starts after rows removed by retention)" if report.pruned else ""
+        print(f"audit chain intact: {report.rows} rows{start}")
         return 0
     print(f"audit chain broken at row id {report.first_broken_id} ({report.rows} rows before it are intact)")
     return 1
 
 
+async def _run_retention(settings: Settings) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        job = Retention(engine, RetentionPolicy.from_settings(settings), audit.AuditLog(engine), clock=system_clock)
+        report = await job.run_once()
+    finally:
+        await engine.dispose()
+    print("retention: " + " ".join(f"{name}={count}" for name, count in report.counts().items()))
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "audit":
         return asyncio.run(_verify_audit(settings))
+    if args.command == "retention":
+        return asyncio.run(_run_retention(settings))
     if args.command == "migrate":
         if args.direction == "up":
             migrate.upgrade(settings.database_url, args.revision or "head")
@@ -66,6 +88,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "apikey":
         return apikey_cli.run(args, settings)
+    if settings.workers > 1:
+        return workers.run(settings)
     asyncio.run(serve(settings))
     return 0
 
@@ -73,7 +97,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(os.environ)
+        env = dict(os.environ) if args.workers is None else {**os.environ, "WORKERS": str(args.workers)}
+        settings = load_settings(env)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, f"configuration error: {exc}")
     configure_logging(settings.log_level)

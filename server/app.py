@@ -1,8 +1,11 @@
 """Assemble and run the server, top to bottom: storage, servicers, health, reflection, bind, serve.
 
+Beside the calls, two background jobs run: the conversation sweeper and retention (server/retention.py).
+
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
 on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
-`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0.
+`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0. With `--workers N`, server/workers.py
+migrates once and runs `serve()` in N forked processes on one port.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from server.health import HealthMonitor
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.service import KnowledgeService
+from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
 
 log = structlog.get_logger(__name__)
@@ -49,6 +53,8 @@ SERVICE_NAMES: tuple[str, ...] = (
     conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name,
     knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"].full_name,
 )
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StartupError(RuntimeError):
@@ -64,19 +70,21 @@ class RunningServer:
     health: HealthMonitor
     engine: AsyncEngine
     sweeper: Sweeper
+    retention: Retention
     limiter: Limiter
     auth: Auth
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
         await self.sweeper.stop()
+        await self.retention.stop()
         await self.server.stop(grace)
         await self.limiter.aclose()
         self.auth.close()
         await self.engine.dispose()
 
 
-async def _open_storage(settings: Settings) -> AsyncEngine:
+async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
     engine = db.create_engine(settings.database_url)
     if not await db.wait_until_reachable(engine, settings.db_startup_timeout_seconds):
         await engine.dispose()
@@ -84,8 +92,20 @@ async def _open_storage(settings: Settings) -> AsyncEngine:
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    if migrate_schema:
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
     return engine
+
+
+async def prepare_storage(settings: Settings) -> None:
+    """Wait for the database and migrate it, then close every connection (`--workers` runs this
+    once in the parent, before forking).
+
+    Raises:
+        StartupError: the database stays unreachable.
+    """
+    engine = await _open_storage(settings)
+    await engine.dispose()
 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -123,16 +143,18 @@ async def start(
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
     chain_factory: Callable[[ChainDependencies], Sequence[Interceptor]] = build_chain,
     clock: Callable[[], datetime] = utcnow,
+    migrate_schema: bool = True,
 ) -> RunningServer:
     """Open storage (with retries and migrations), load the knowledge base and the embedding model,
     build the server, bind and start it. `chain_factory` builds the interceptor chain (tests may wrap
-    build_chain); `clock` lets tests move time past the conversation expiry.
+    build_chain); `clock` lets tests move time past the conversation expiry; `migrate_schema=False`
+    when the schema is known to be current (a `--workers` parent migrated it before forking).
 
     Raises:
         StartupError: the database stays unreachable, the knowledge base is invalid, or the
             address cannot be bound.
     """
-    engine = await _open_storage(settings)
+    engine = await _open_storage(settings, migrate_schema=migrate_schema)
     try:
         knowledge = await knowledge_factory.build(
             Path(settings.knowledge_dir), Path(settings.knowledge_overlay_dir), Path(settings.cache_dir)
@@ -140,10 +162,17 @@ async def start(
     except KnowledgeError as exc:
         await engine.dispose()
         raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
-    conversations = ConversationStore(engine)
+    conversations = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
     audit = AuditLog(engine)
+    retention = Retention(
+        engine,
+        RetentionPolicy.from_settings(settings),
+        audit,
+        clock=clock,
+        interval=settings.retention_interval_seconds,
+    )
     try:
         auth = await build_auth(settings, engine, audit)
     except MissingApiKeysError as exc:
@@ -191,6 +220,7 @@ async def start(
     await server.start()
     await health.start()
     sweeper.start()
+    retention.start()
     log.info(
         "listening",
         addr=settings.grpc_addr,
@@ -199,17 +229,27 @@ async def start(
         database=db.safe_url(settings.database_url),
     )
     return RunningServer(
-        server=server, port=port, health=health, engine=engine, sweeper=sweeper, limiter=limiter, auth=auth
+        server=server,
+        port=port,
+        health=health,
+        engine=engine,
+        sweeper=sweeper,
+        retention=retention,
+        limiter=limiter,
+        auth=auth,
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start(settings)
+    running = await start(settings, migrate_schema=migrate_schema)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    # a --workers worker starts with these signals blocked (server/workers.py), so one sent while it
+    # was starting is held until now instead of killing it half-way
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
     log.info("shutting down", grace_seconds=settings.shutdown_grace_seconds)
     await running.stop(settings.shutdown_grace_seconds)

@@ -24,6 +24,11 @@ from server.storage.models import AuditEvent
 log = structlog.get_logger("audit")
 
 GENESIS = "0" * 64
+# Retention (server/retention.py) deletes the oldest rows; before it does, it records this event with
+# the hash of the last row it deletes under AUDIT_CUT_KEY, so `verify` can tell an explained cut from
+# rows removed by hand.
+RETENTION_EVENT = "sensitive_delete"
+AUDIT_CUT_KEY = "audit_cut_hash"
 SEVERITIES = ("info", "warning", "critical")
 _PG_LOCK_KEY = 0x57554646  # "WUFF": serializes chain appends across processes on PostgreSQL
 
@@ -120,10 +125,12 @@ class AuditLog:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The outcome of `verify`: rows checked, and the id of the first row that breaks the chain."""
+    """The outcome of `verify`: rows checked, the id of the first row that breaks the chain, and
+    whether the chain starts after rows that retention removed."""
 
     rows: int
     first_broken_id: int | None
+    pruned: bool = False
 
     @property
     def intact(self) -> bool:
@@ -133,11 +140,14 @@ class ChainReport:
 async def verify(engine: AsyncEngine, *, batch: int = 1000) -> ChainReport:
     """Recompute the chain in id order; report the first row whose hash or link does not match.
 
-    The oldest remaining row anchors the chain (its `prev_hash` is GENESIS unless retention pruned
-    older rows); every later row must link to its predecessor's stored hash.
+    The oldest remaining row anchors the chain: its `prev_hash` is GENESIS, or the cut hash named by a
+    retention event later in the chain (retention pruned the rows before it); otherwise the oldest
+    row counts as broken. Every later row must link to its predecessor's stored hash.
     """
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     checked, prev, last_id = 0, None, 0
+    anchor: tuple[int, str] | None = None  # (id, prev_hash) of the oldest row
+    cuts: set[str] = set()
     async with sessions() as session:
         while True:
             rows = list(
@@ -146,10 +156,19 @@ async def verify(engine: AsyncEngine, *, batch: int = 1000) -> ChainReport:
                 )
             )
             if not rows:
-                return ChainReport(rows=checked, first_broken_id=None)
+                break
             for row in rows:
                 if (prev is not None and row.prev_hash != prev) or row_hash(row) != row.hash:
                     return ChainReport(rows=checked, first_broken_id=row.id)
+                if anchor is None:
+                    anchor = (row.id, row.prev_hash)
+                if row.event == RETENTION_EVENT and isinstance(row.details.get(AUDIT_CUT_KEY), str):
+                    cuts.add(row.details[AUDIT_CUT_KEY])
                 prev, last_id = row.hash, row.id
                 checked += 1
             session.expunge_all()
+    if anchor is None or anchor[1] == GENESIS:
+        return ChainReport(rows=checked, first_broken_id=None)
+    if anchor[1] in cuts:
+        return ChainReport(rows=checked, first_broken_id=None, pruned=True)
+    return ChainReport(rows=0, first_broken_id=anchor[0])

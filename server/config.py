@@ -86,6 +86,11 @@ class Settings:
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 15.0
     rate_limits: tuple[tuple[str, str], ...] = DEFAULT_RATE_LIMITS
+    # retention (SPEC.md section 10), enforced by server/retention.py
+    retention_conversation_days: int = 180
+    retention_contact_days: int = 90
+    retention_audit_days: int = 365
+    retention_interval_seconds: float = 3600.0
     # authentication (issue 3); secrets never appear in repr()
     secret_key: bytes = field(default=b"", repr=False)  # load_settings makes a random one in dev when unset
     secret_key_is_ephemeral: bool = False
@@ -357,6 +362,21 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "OPENAI_TIMEOUT_SECONDS", lambda v: _float("OPENAI_TIMEOUT_SECONDS", v, low=0.1, high=120), 15.0
         ),
         rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
+        retention_conversation_days=_get(
+            env, "RETENTION_CONVERSATION_DAYS", lambda v: _int("RETENTION_CONVERSATION_DAYS", v, low=1, high=3650), 180
+        ),
+        retention_contact_days=_get(
+            env, "RETENTION_CONTACT_DAYS", lambda v: _int("RETENTION_CONTACT_DAYS", v, low=1, high=3650), 90
+        ),
+        retention_audit_days=_get(
+            env, "RETENTION_AUDIT_DAYS", lambda v: _int("RETENTION_AUDIT_DAYS", v, low=1, high=3650), 365
+        ),
+        retention_interval_seconds=_get(
+            env,
+            "RETENTION_INTERVAL_SECONDS",
+            lambda v: _float("RETENTION_INTERVAL_SECONDS", v, low=0.05, high=7 * 86400),
+            3600.0,
+        ),
     )
     settings = _with_auth(env, settings)
     if settings.workers > 1 and settings.redis_url is None:

@@ -32,17 +32,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_databases` run twice: their settings_factory gives SQLite, then PostgreSQL."""
+    if metafunc.definition.get_closest_marker("both_databases") and "database_backend" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "database_backend",
+            ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+            indirect=True,
+        )
+
+
 @pytest.fixture
-def settings_factory(tmp_path: Path) -> SettingsFactory:
-    """Settings for a test server: free port, its own SQLite file, fast health probes, cheap Argon2,
-    a small CAPTCHA, the API keys of tests/support/auth.py, and rate limits high enough that only the
-    tests about limits (which set their own) ever meet one."""
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """The database settings_factory uses: SQLite, unless a `both_databases` test asks for PostgreSQL."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> SettingsFactory:
+    """Settings for a test server: free port, its own SQLite file (or a fresh PostgreSQL database for
+    `both_databases` tests), fast health probes, cheap Argon2, a small CAPTCHA, the API keys of
+    tests/support/auth.py, and rate limits high enough that only the tests about limits (which set their
+    own) ever meet one."""
+    if database_backend == "postgresql":
+        database_url = str(request.getfixturevalue("postgres_url"))
+    else:
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
     def make(**overrides: Any) -> Settings:
         base = load_settings({})
         defaults: dict[str, Any] = {
             "grpc_addr": "127.0.0.1:0",
-            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
+            "database_url": database_url,
             "health_check_interval_seconds": 0.1,
             "db_startup_timeout_seconds": 5.0,
             "shutdown_grace_seconds": 2.0,
@@ -83,6 +104,14 @@ def postgres_url(postgres: Postgres) -> Iterator[str]:
     url = postgres.create_database()
     yield url
     postgres.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test once on a SQLite file and once on a fresh PostgreSQL database (not migrated)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'param.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture(scope="session")

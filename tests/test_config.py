@@ -15,6 +15,8 @@ def test_defaults() -> None:
     assert settings.grpc_addr == "127.0.0.1:50051"
     assert settings.database_url.startswith("sqlite+aiosqlite:///var/")
     assert settings.app_env == "dev"
+    retention = (settings.retention_conversation_days, settings.retention_contact_days, settings.retention_audit_days)
+    assert retention == (180, 90, 365)  # SPEC.md section 10
 
 
 @pytest.mark.parametrize(
@@ -36,6 +38,10 @@ def test_defaults() -> None:
         ({"TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "TRUSTED_PROXIES"),
         ({"CORS_ORIGINS": "https://a.example/path"}, "CORS_ORIGINS"),
         ({"APP_ENV": "prod", "CORS_ORIGINS": "http://localhost:3000"}, "CORS_ORIGINS"),
+        ({"RETENTION_CONVERSATION_DAYS": "0"}, "RETENTION_CONVERSATION_DAYS"),
+        ({"RETENTION_CONTACT_DAYS": "ninety"}, "RETENTION_CONTACT_DAYS"),
+        ({"RETENTION_AUDIT_DAYS": "-365"}, "RETENTION_AUDIT_DAYS"),
+        ({"RETENTION_INTERVAL_SECONDS": "0"}, "RETENTION_INTERVAL_SECONDS"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], names: str) -> None:
@@ -50,6 +56,14 @@ def test_parsed_values() -> None:
     assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert settings.cors_origins == ("https://chat.example",)
     assert settings.log_level == "DEBUG"
+
+
+def test_retention_values() -> None:
+    settings = load_settings(
+        {"RETENTION_CONVERSATION_DAYS": "30", "RETENTION_CONTACT_DAYS": "7", "RETENTION_AUDIT_DAYS": "730"}
+    )
+    assert (settings.retention_conversation_days, settings.retention_contact_days) == (30, 7)
+    assert settings.retention_audit_days == 730
 
 
 @pytest.mark.parametrize("app_env", ["dev", "prod"])

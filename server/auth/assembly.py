@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.audit import AuditLog
 from server.auth.access import AccessTokenVerifier
 from server.auth.accounts import UserStore
-from server.auth.api_keys import ApiKeyChecker, ApiKeyStore
+from server.auth.api_keys import ApiKeyChecker, ApiKeyNameTakenError, ApiKeyStore
 from server.auth.captcha import Captcha
 from server.auth.clock import Clock, system_clock
 from server.auth.lockout import IpThrottle, LockoutPolicy
@@ -67,7 +67,12 @@ async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiK
         raise MissingApiKeysError(
             "APP_ENV=prod needs API keys: set API_KEYS or run `python -m server apikey create NAME --role service`"
         )
-    key = await store.create(DEV_KEY_NAME, "admin")
+    try:
+        key = await store.create(DEV_KEY_NAME, "admin")
+    except ApiKeyNameTakenError:
+        # another --workers process created it a moment ago, or an operator revoked it: never a crash
+        log.info("development API key exists already", name=DEV_KEY_NAME)
+        return
     # stderr, once: the key is stored only as a hash and never logged
     print(f"wuffchat: generated development API key (role admin, shown only now): {key}", file=sys.stderr)
 

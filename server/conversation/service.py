@@ -28,8 +28,7 @@ from server.knowledge.store import KnowledgeStore
 from server.storage.models import Conversation
 
 from . import flow, text_input
-from .responders.interface import Responder
-from .responders.openai import StreamFallback
+from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
 from .store import ConversationStore, NewMessage, aware
 
 Context = grpc.aio.ServicerContext[object, object]

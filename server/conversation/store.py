@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.storage import db
 from server.storage.models import Conversation, Feedback, Message
 
-CONTACT_RETENTION = timedelta(days=90)
+CONTACT_RETENTION = timedelta(days=90)  # RETENTION_CONTACT_DAYS; server/retention.py clears it
 
 
 def new_id() -> str:
@@ -42,8 +42,9 @@ class NewMessage:
 class ConversationStore:
     """All conversation persistence; `engine` is the application's database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, contact_retention: timedelta = CONTACT_RETENTION) -> None:
         self._sessions = db.session_factory(engine)
+        self._contact_retention = contact_retention
         # SQLite has one writer; queueing writers here is far faster than its busy-wait back-off
         # (which sleeps up to 100 ms per retry). PostgreSQL needs no such lock.
         self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
@@ -120,7 +121,7 @@ class ConversationStore:
                         exercise_fit=feedback.get("exercise_fit"),
                         score=feedback.get("score"),
                         contact=contact,
-                        contact_delete_after=now + CONTACT_RETENTION if contact else None,
+                        contact_delete_after=now + self._contact_retention if contact else None,
                         created_at=now,
                     )
                 )

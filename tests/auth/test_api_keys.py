@@ -62,6 +62,7 @@ async def test_unary_wrong_key_is_unauthenticated(
         assert await whoami_code(channel, metadata) == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.both_databases
 async def test_unary_table_keys_rotate_and_revoke(settings_factory: SettingsFactory) -> None:
     settings = settings_factory()
     async with serving(settings) as (_, channel):

@@ -86,6 +86,7 @@ async def test_unary_expired(settings_factory: SettingsFactory) -> None:
         await assert_captcha_refused(stub, register_request("late@example.org", solution))
 
 
+@pytest.mark.both_databases
 async def test_unary_replayed(stub: auth_service_pb2_grpc.AuthServiceStub) -> None:
     solution = await solved_captcha(stub)
     await stub.Register(register_request("first@example.org", solution))

@@ -54,6 +54,7 @@ async def test_unary_wrong_password_and_unknown_email_answer_identically(
     assert answer(wrong_password) == answer(unknown_email) == answer(malformed_email)
 
 
+@pytest.mark.both_databases
 async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(login_lockout_seconds=1.0)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
@@ -69,6 +70,7 @@ async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: Se
         assert (await login(channel, "target@example.org")).access_token
 
 
+@pytest.mark.both_databases
 async def test_unary_ip_throttle(settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(login_max_failures_per_ip=3, login_lockout_seconds=60)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)

@@ -58,6 +58,7 @@ async def count(running: RunningServer, model: type, *where: object) -> int:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
 
 
+@pytest.mark.both_databases
 async def test_unary_export_holds_everything_and_no_secrets(
     server: RunningServer, channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:
@@ -81,6 +82,7 @@ async def test_unary_export_holds_everything_and_no_secrets(
     assert "argon2" not in reply.json and tokens.refresh_token not in reply.json
 
 
+@pytest.mark.both_databases
 async def test_unary_delete_account_erases_rows_and_keeps_pseudonymous_audit(
     server: RunningServer, channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:

@@ -38,6 +38,7 @@ async def assert_access(stub: auth_service_pb2_grpc.AuthServiceStub, token: str,
     assert code == grpc.StatusCode.OK
 
 
+@pytest.mark.both_databases
 async def test_unary_reuse_kills_the_family(settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(refresh_grace_seconds=0)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
@@ -59,6 +60,7 @@ async def test_unary_reuse_kills_the_family(settings_factory: SettingsFactory) -
         assert first.refresh_token not in repr(reuse.details)
 
 
+@pytest.mark.both_databases
 async def test_unary_grace_window_returns_the_same_successor(
     channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:
@@ -73,6 +75,7 @@ async def test_unary_grace_window_returns_the_same_successor(
     await assert_refused(stub, third.refresh_token)
 
 
+@pytest.mark.both_databases
 async def test_unary_concurrent_refreshes_of_one_token(
     channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:
@@ -92,6 +95,7 @@ async def test_unary_refresh_tokens_are_stored_hashed(
     assert len(tokens.refresh_token) >= 43  # 32 random bytes, base64url
 
 
+@pytest.mark.both_databases
 async def test_unary_absolute_lifetime(settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(refresh_token_ttl_seconds=2)) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)

@@ -11,6 +11,7 @@ from tests.auth.conftest import field_violations
 from tests.support.auth import PASSWORD, api_key, bearer, login, register, signed_up
 
 
+@pytest.mark.both_databases
 async def test_unary_register_login_refresh_logout(
     channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:
@@ -38,6 +39,7 @@ async def test_unary_register_login_refresh_logout(
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.both_databases
 async def test_unary_logout_ends_only_this_session_unless_all(
     channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:
@@ -60,6 +62,7 @@ async def test_unary_logout_ends_only_this_session_unless_all(
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.both_databases
 async def test_unary_change_password_ends_other_sessions(
     channel: grpc.aio.Channel, stub: auth_service_pb2_grpc.AuthServiceStub
 ) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import grpc
+import pytest
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from tests.conversation.helpers import ALICE, say, start, walk_to
 
 
+@pytest.mark.both_databases
 async def test_unary_conversation_continues_after_restart(start_server) -> None:  # type: ignore[no-untyped-def]
     first = await start_server()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as chan:

@@ -27,6 +27,7 @@ async def test_unary_start_greets_with_two_messages(conversations: Stub) -> None
     assert "Wuff" in response.messages[0].text
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("language", ["de", "en"])
 async def test_unary_full_walk_through_every_state(
     conversations: Stub, conv_server: RunningServer, language: str
@@ -116,6 +117,7 @@ async def test_unary_jagd_is_not_ja(conversations: Stub) -> None:
     assert (await say(conversations, cid, "Jagd")).state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
 
 
+@pytest.mark.both_databases
 async def test_unary_expired_conversation_is_failed_precondition(conversations: Stub, clock: Clock) -> None:
     cid = await start(conversations)
     clock.advance(29 * 60)
@@ -135,6 +137,7 @@ async def test_unary_expired_conversation_is_failed_precondition(conversations: 
     assert len(history.messages) == 6
 
 
+@pytest.mark.both_databases
 async def test_unary_sweeper_purges_expired_state(
     conversations: Stub, conv_server: RunningServer, clock: Clock
 ) -> None:
@@ -146,6 +149,7 @@ async def test_unary_sweeper_purges_expired_state(
     assert history.state == pb.CONVERSATION_STATE_UNSPECIFIED and len(history.messages) == 7
 
 
+@pytest.mark.both_databases
 async def test_unary_other_principal_gets_not_found(conversations: Stub) -> None:
     cid = await start(conversations)
     calls = [
@@ -185,6 +189,7 @@ async def test_unary_bad_text_is_invalid_argument_with_details(conversations: St
     assert len(history.messages) == 2  # nothing stored
 
 
+@pytest.mark.both_databases
 async def test_stream_deltas_then_final_turn(conversations: Stub) -> None:
     cid = await start(conversations)
     events = [
@@ -202,6 +207,7 @@ async def test_stream_deltas_then_final_turn(conversations: Stub) -> None:
     assert [m.text for m in history.messages[-2:]] == [m.text for m in done.messages]
 
 
+@pytest.mark.both_databases
 async def test_unary_list_pages_and_delete(conversations: Stub) -> None:
     ids = [await start(conversations) for _ in range(3)]
     first = await conversations.ListConversations(pb.ListConversationsRequest(page_size=2), metadata=ALICE)

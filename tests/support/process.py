@@ -41,10 +41,12 @@ def run_server(env: dict[str, str], *args: str, timeout: float = 60.0) -> subpro
     )
 
 
-def start_server(env: dict[str, str], timeout: float = 30.0) -> ServerProcess:
-    """Start the server and wait for its `listening` log line."""
+def start_server(
+    env: dict[str, str], *args: str, timeout: float = 30.0, ready: str = "listening", count: int = 1
+) -> ServerProcess:
+    """Start the server and wait for `count` log lines with event `ready` (one `listening` per worker)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "server"],
+        [sys.executable, "-m", "server", *args],
         env={**os.environ, "GRPC_ADDR": "127.0.0.1:0", **env},
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -63,7 +65,9 @@ def start_server(env: dict[str, str], timeout: float = 30.0) -> ServerProcess:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if record.get("event") == "listening":
-            return ServerProcess(process=process, port=int(record["port"]), lines=lines)
+        if record.get("event") == ready:
+            count -= 1
+        if count == 0:
+            return ServerProcess(process=process, port=int(record.get("port", 0)), lines=lines)
     ServerProcess(process=process, port=0, lines=lines).close()
     raise AssertionError("server did not start:\n" + "".join(lines))

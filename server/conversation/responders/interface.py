@@ -29,3 +29,11 @@ class Responder(Protocol):
         """The answer as deltas; their concatenation is the answer the turn stores, unless a
         failure mid-stream replaces it with the offline text (the final turn is authoritative)."""
         ...
+
+
+class StreamFallback(Exception):  # noqa: N818  (a signal, not an error)
+    """Raised after a stream broke off; `text` is the offline text the turn stores instead."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("stream fell back to the offline text")
+        self.text = text

@@ -16,7 +16,7 @@ import openai
 import structlog
 from openai.types.chat import ChatCompletionMessageParam
 
-from .interface import Composition
+from .interface import Composition, StreamFallback
 
 log = structlog.get_logger(__name__)
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
@@ -91,11 +91,3 @@ class OpenAIResponder:
             if not produced:
                 yield composition.offline_text
             raise StreamFallback(composition.offline_text) from None
-
-
-class StreamFallback(Exception):  # noqa: N818  (a signal, not an error)
-    """Raised after a stream broke off; `text` is the offline text the turn stores instead."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__("stream fell back to the offline text")
-        self.text = text

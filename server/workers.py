@@ -1,0 +1,160 @@
+"""`--workers N`: N server processes on one port (grpc's SO_REUSEPORT pattern), watched by the parent.
+
+The parent migrates the database once, reserves the port (so `GRPC_ADDR=host:0` resolves to one port
+for all), then forks the workers before any gRPC or asyncio object exists in it (grpc's
+examples/python/multiprocessing); each worker runs `serve()` with `grpc.so_reuseport` on, and the
+kernel spreads new connections over them. SIGTERM or SIGINT to the parent is forwarded to every
+worker, which drains like a single server; the parent exits 0 once all exited cleanly. A worker that
+exits on its own (crash, kill, failed start) is reported, the others are stopped, and the parent
+exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import cast
+
+import structlog
+
+from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
+from server.config import Settings
+
+log = structlog.get_logger(__name__)
+
+EXIT_FAILED = 1
+# after the workers' own grace period, how long the parent waits before it kills what is left
+KILL_AFTER_GRACE_SECONDS = 15.0
+
+
+@contextlib.contextmanager
+def reserve_port(addr: str) -> Iterator[str]:
+    """Bind (without listening) a SO_REUSEPORT socket on `addr`, yield `host:port` with the real port.
+
+    Raises:
+        StartupError: the address is taken by a socket without SO_REUSEPORT, or not available.
+    """
+    host, _, port = addr.rpartition(":")
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError:
+        raise StartupError(f"cannot listen on {addr} (address not available)") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(sockaddr)
+    except OSError:
+        sock.close()
+        raise StartupError(f"cannot listen on {addr} (address in use or not available)") from None
+    with sock:
+        yield f"{host}:{sock.getsockname()[1]}"
+
+
+def _worker(index: int, settings: Settings) -> None:
+    """The body of one forked worker: serve until SIGTERM (the parent migrated already)."""
+    structlog.contextvars.bind_contextvars(worker=index)  # every log line says which worker wrote it
+    log.info("worker started", pid=os.getpid())
+    try:
+        asyncio.run(serve(settings, migrate_schema=False))
+    except StartupError as exc:
+        print(f"wuffchat: worker {index} cannot start: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+
+
+def _fork_workers(settings: Settings) -> list[BaseProcess]:
+    context = multiprocessing.get_context("fork")
+    workers: list[BaseProcess] = []
+    try:
+        for index in range(settings.workers):
+            worker = context.Process(target=_worker, args=(index, settings), name=f"worker-{index}")
+            worker.start()
+            workers.append(worker)
+    except OSError:
+        for started in workers:
+            started.kill()
+            started.join()
+        raise StartupError("cannot fork the workers (out of processes or memory)") from None
+    return workers
+
+
+class _Supervisor:
+    """Waits for the workers; the first stop signal or unexpected exit stops them all."""
+
+    def __init__(self, workers: list[BaseProcess], grace: float) -> None:
+        self._workers = workers
+        self._grace = grace
+        self._stopping = False
+        self.failed = False
+
+    def stop_all(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if signum is not None and not self._stopping:
+            log.info("stopping workers", signal=signal.Signals(signum).name)
+        self._stopping = True
+        for worker in self._workers:
+            if worker.exitcode is None:
+                worker.terminate()  # SIGTERM: the worker drains within its grace period
+
+    def run(self) -> int:
+        alive = {worker.sentinel: worker for worker in self._workers}
+        while alive:
+            timeout = self._grace + KILL_AFTER_GRACE_SECONDS if self._stopping else None
+            ready = wait(list(alive), timeout)
+            if not ready:
+                self._kill(list(alive.values()))
+                continue
+            for sentinel in ready:
+                self._reap(alive.pop(cast(int, sentinel)))
+        return EXIT_FAILED if self.failed else 0
+
+    def _reap(self, worker: BaseProcess) -> None:
+        worker.join()
+        if self._stopping and worker.exitcode == 0:
+            log.info("worker stopped", worker=worker.name, pid=worker.pid)
+            return
+        log.error("worker exited unexpectedly", worker=worker.name, pid=worker.pid, exit_code=worker.exitcode)
+        self.failed = True
+        self.stop_all()
+
+    def _kill(self, workers: list[BaseProcess]) -> None:
+        for worker in workers:
+            log.error("worker did not stop in time, killing it", worker=worker.name, pid=worker.pid)
+            worker.kill()
+        self.failed = True
+
+
+def run(settings: Settings) -> int:
+    """Migrate, fork `settings.workers` workers on one port and supervise them; the exit code.
+
+    Raises:
+        StartupError: the database stays unreachable, or the address cannot be bound.
+    """
+    asyncio.run(prepare_storage(settings))
+    if threading.active_count() > 1:  # a thread would be copied into every worker half-alive
+        raise StartupError("internal: threads left running before forking the workers")
+    with reserve_port(settings.grpc_addr) as addr:
+        # Held from before the fork until the parent's handlers exist: workers inherit the blocked mask
+        # and serve() unblocks once its own handlers exist, so a SIGTERM during start-up is delayed,
+        # never lost and never fatal half-way.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            workers = _fork_workers(replace(settings, grpc_addr=addr))
+            supervisor = _Supervisor(workers, settings.shutdown_grace_seconds)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, supervisor.stop_all)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        log.info("workers started", addr=addr, pids=[worker.pid for worker in workers])
+        return supervisor.run()
