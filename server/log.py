@@ -51,6 +51,9 @@ class JsonLineLogger:
     def info(self, event: str, **fields: Any) -> None:
         if not self._enabled:
             return
+        bound = structlog.contextvars.get_contextvars()  # e.g. the worker index, as structlog would merge
+        if bound:
+            fields = {**bound, **fields}
         fields["event"] = event
         fields["level"] = "info"
         fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
