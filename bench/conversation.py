@@ -4,7 +4,7 @@ The server runs in this process with the full interceptor chain (build_chain, as
 Each of the `concurrency` workers authenticates with an API key of its own (real x-api-key
 authentication); rate limits are raised so the bench measures throughput, not the limiter. Each conversation
 walks the whole flow: start, symptom, yes, context, yes (exercise), no, five feedback answers.
-Run: .venv/bin/python bench/conversation.py [--conversations 256] [--concurrency 32]
+Run: .venv/bin/python bench/conversation.py [--conversations 256] [--concurrency 32] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, worke
         latencies.append(time.perf_counter() - t0)
 
 
-async def main(total: int, concurrency: int) -> None:
+async def main(total: int, concurrency: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         keys = ",".join(f"bench-{w}:service:{key(w)}" for w in range(concurrency))
         limits = "default=1000000/minute,StartConversation=1000000/minute,SendMessage=1000000/minute"
         settings = replace(
             load_settings({"API_KEYS": keys, "RATE_LIMITS": limits}),
             grpc_addr="127.0.0.1:0",
-            database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
+            database_url=database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
             knowledge_overlay_dir=f"{tmp}/overlay",
             cache_dir=f"{tmp}/cache",
         )
@@ -88,13 +88,17 @@ async def main(total: int, concurrency: int) -> None:
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
     print(f"{'conversations':>13} {'concurrency':>11} {'conv/s':>8} {'SendMessage p50 ms':>19} {'p99 ms':>8}")
     print(f"{total:>13} {concurrency:>11} {total / elapsed:>8.1f} {p50:>19.1f} {p99:>8.1f}")
-    print(f"(SQLite, offline responder, {len(TURNS)} SendMessage calls per conversation, {len(ordered)} in total)")
+    backend = "PostgreSQL" if database_url else "SQLite"
+    print(f"({backend}, offline responder, {len(TURNS)} SendMessage calls per conversation, {len(ordered)} in total)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=256)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--database-url", help="an empty postgresql+asyncpg:// database (default: SQLite in a temp dir)"
+    )
     args = parser.parse_args()
     configure_logging("WARNING")  # the per-call JSON lines would dominate the measurement
-    asyncio.run(main(args.conversations, args.concurrency))
+    asyncio.run(main(args.conversations, args.concurrency, args.database_url))
