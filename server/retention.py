@@ -11,19 +11,17 @@ it at once only repeat each other's work.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Delete, Update, delete, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.audit import AUDIT_CUT_KEY, RETENTION_EVENT, AuditLog
 from server.config import Settings
+from server.periodic import Periodic
 from server.storage.db import session_factory
 from server.storage.models import (
     AuditEvent,
@@ -96,17 +94,13 @@ class Retention:
         self._policy = policy
         self._audit = audit
         self._clock = clock
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("retention", self.run_once, interval=interval)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._periodic.stop()
 
     async def run_once(self) -> PurgeReport:
         """Delete everything past its retention at the clock's now; the counts.
@@ -178,11 +172,3 @@ class Retention:
         if not doomed:
             return 0
         return await self._execute(delete(AuditEvent).where(AuditEvent.id < first_kept))
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("retention run failed", error=type(exc).__name__)
