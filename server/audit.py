@@ -33,17 +33,12 @@ SEVERITIES = ("info", "warning", "critical")
 _PG_LOCK_KEY = 0x57554646  # "WUFF": serializes chain appends across processes on PostgreSQL
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written as UTC
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def row_hash(row: AuditEvent) -> str:
     """The chain hash of one row: SHA-256 over the canonical JSON of its content and `prev_hash`."""
     content = json.dumps(
         [
             row.prev_hash,
-            _utc(row.created_at).isoformat(),
+            row.created_at.astimezone(UTC).isoformat(),
             row.event,
             row.severity,
             row.principal,

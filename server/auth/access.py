@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.clock import Clock, as_utc, system_clock
+from server.auth.clock import Clock, system_clock
 from server.auth.tokens import LEEWAY_SECONDS, InvalidTokenError, JwtCodec
 from server.call import Principal
 from server.storage.db import session_factory
@@ -46,7 +46,7 @@ class AccessTokenVerifier:
             family is None
             or family.user_id != claims.subject
             or family.revoked_at is not None
-            or as_utc(family.expires_at) <= self._clock()
+            or family.expires_at <= self._clock()
         ):
             return None
         return Principal(

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.clock import Clock, as_utc, system_clock
+from server.auth.clock import Clock, system_clock
 from server.call import Principal
 from server.config import ApiKeySpec
 from server.storage.db import session_factory
@@ -86,7 +86,7 @@ class ApiKeyChecker:
             if row is None or not hmac.compare_digest(row.key_hash, presented):
                 return None
             now = self._clock()
-            if row.last_used_at is None or now - as_utc(row.last_used_at) > LAST_USED_RESOLUTION:
+            if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
                 row.last_used_at = now  # at most one write per key and minute, not one per call
             return Principal(id=row.name, kind="apikey", roles=frozenset({row.role}))
 

@@ -1,4 +1,4 @@
-"""Time for the auth code: one injectable clock, and UTC for datetimes SQLite hands back naive."""
+"""Time for the auth code: one injectable clock (datetimes from the database are aware UTC already)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,3 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` as an aware UTC datetime (SQLite returns naive datetimes that were written as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth.accounts import owner_key, roles_of
-from server.auth.clock import as_utc
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent, Conversation, Feedback, Message, RefreshTokenFamily, User
 
@@ -22,7 +21,7 @@ EXPORT_VERSION = 1
 
 
 def _time(moment: datetime | None) -> str | None:
-    return as_utc(moment).isoformat() if moment else None
+    return moment.isoformat() if moment else None
 
 
 def _conversation(conversation: Conversation, messages: list[Message], feedback: list[Feedback]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.clock import Clock, as_utc, system_clock
+from server.auth.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import LoginThrottle
 
@@ -41,7 +41,7 @@ def locked_until(counter: Counter, now: datetime) -> datetime | None:
     """When the lock ends, if `counter` is locked at `now`."""
     if counter.locked_until is None:
         return None
-    until = as_utc(counter.locked_until)
+    until = counter.locked_until
     return until if until > now else None
 
 
@@ -53,7 +53,7 @@ def lock_duration(lock_count: int, policy: LockoutPolicy) -> timedelta:
 def record_failure(counter: Counter, now: datetime, policy: LockoutPolicy) -> bool:
     """Count one failure at `now`; True when it locks the counter."""
     first = counter.first_failed_at
-    if first is None or now - as_utc(first) > policy.window:
+    if first is None or now - first > policy.window:
         counter.failed_logins = 0
         counter.first_failed_at = now
     counter.failed_logins += 1

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.auth.clock import Clock, as_utc, system_clock
+from server.auth.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import RefreshToken, RefreshTokenFamily
 
@@ -135,10 +135,10 @@ class RefreshStore:
             raise InvalidRefreshError
         family = await session.get(RefreshTokenFamily, row.family_id, with_for_update=True)
         now = self._clock()
-        if family is None or family.revoked_at is not None or as_utc(family.expires_at) <= now:
+        if family is None or family.revoked_at is not None or family.expires_at <= now:
             raise InvalidRefreshError
         if row.used_at is None:
-            successor, successor_row = self._new_token(family.id, as_utc(family.expires_at), now)
+            successor, successor_row = self._new_token(family.id, family.expires_at, now)
             session.add(successor_row)
             await session.flush()
             spent = await session.execute(
@@ -149,7 +149,7 @@ class RefreshStore:
             )
             if getattr(spent, "rowcount", 0) != 1:
                 raise _LostRaceError
-            return Session(family.user_id, family.id, successor, as_utc(family.expires_at))
+            return Session(family.user_id, family.id, successor, family.expires_at)
         return await self._reuse(session, token, row, family, now)
 
     async def _reuse(
@@ -158,14 +158,14 @@ class RefreshStore:
         assert row.used_at is not None
         successor = await session.get(RefreshToken, row.successor_id) if row.successor_id else None
         if (
-            now - as_utc(row.used_at) <= self._grace
+            now - row.used_at <= self._grace
             and successor is not None
             and successor.used_at is None
             and row.successor_sealed is not None
         ):
             again = unseal(token, row.successor_sealed, row.id)
             if again is not None:
-                return Session(family.user_id, family.id, again, as_utc(family.expires_at))
+                return Session(family.user_id, family.id, again, family.expires_at)
         family.revoked_at = now
         family.revoke_reason = "reuse"
         return RefreshReuseError(family.user_id, family.id)

@@ -29,7 +29,7 @@ from server.storage.models import Conversation
 
 from . import flow, text_input
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
-from .store import ConversationStore, NewMessage, aware
+from .store import ConversationStore, NewMessage
 
 Context = grpc.aio.ServicerContext[object, object]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -43,7 +43,7 @@ def utcnow() -> datetime:
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(aware(moment))
+    stamp.FromDatetime(moment)
     return stamp
 
 
@@ -92,7 +92,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         row = await self._store.get(conversation_id, owner)
         if row is None:
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
-        if live and (aware(row.expires_at) <= self._clock() or row.state == 0):
+        if live and (row.expires_at <= self._clock() or row.state == 0):
             await errors.abort(context, grpc.StatusCode.FAILED_PRECONDITION, "conversation_expired")
         return row
 

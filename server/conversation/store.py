@@ -10,7 +10,7 @@ import contextlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -25,11 +25,6 @@ CONTACT_RETENTION = timedelta(days=90)  # RETENTION_CONTACT_DAYS; server/retenti
 def new_id() -> str:
     """32 random bytes, URL-safe base64 without padding (43 characters)."""
     return secrets.token_urlsafe(32)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
