@@ -17,7 +17,7 @@ import traceback
 from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
-from server.auth.clock import system_clock
+from server.clock import system_clock
 from server.config import ConfigError, Settings, load_settings
 from server.log import configure_logging
 from server.retention import Retention, RetentionPolicy

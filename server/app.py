@@ -14,7 +14,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,11 @@ from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
+from server.clock import Clock, system_clock
 from server.config import Settings
 from server.conversation.responders.interface import Responder
 from server.conversation.responders.offline import OfflineResponder
-from server.conversation.service import ConversationService, utcnow
+from server.conversation.service import ConversationService
 from server.conversation.store import ConversationStore
 from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor
@@ -142,7 +143,7 @@ async def start(
     *,
     extra_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
     chain_factory: Callable[[ChainDependencies], Sequence[Interceptor]] = build_chain,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = system_clock,
     migrate_schema: bool = True,
 ) -> RunningServer:
     """Open storage (with retries and migrations), load the knowledge base and the embedding model,

@@ -11,7 +11,6 @@ it at once only repeat each other's work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from sqlalchemy import Delete, Update, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.audit import AUDIT_CUT_KEY, RETENTION_EVENT, AuditLog
+from server.clock import Clock
 from server.config import Settings
 from server.periodic import Periodic
 from server.storage.db import session_factory
@@ -87,7 +87,7 @@ class Retention:
         policy: RetentionPolicy,
         audit: AuditLog,
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
         interval: float = 3600.0,
     ) -> None:
         self._sessions = session_factory(engine)

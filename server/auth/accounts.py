@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth import lockout
-from server.auth.clock import Clock, system_clock
+from server.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import Conversation, User
 

@@ -14,7 +14,6 @@ from server.auth.access import AccessTokenVerifier
 from server.auth.accounts import UserStore
 from server.auth.api_keys import ApiKeyChecker, ApiKeyNameTakenError, ApiKeyStore
 from server.auth.captcha import Captcha
-from server.auth.clock import Clock, system_clock
 from server.auth.lockout import IpThrottle, LockoutPolicy
 from server.auth.login import PasswordLogin
 from server.auth.passwords import PasswordHasher, PasswordPolicy
@@ -22,6 +21,7 @@ from server.auth.refresh import RefreshStore
 from server.auth.service import AuthParts, AuthService
 from server.auth.sessions import SessionIssuer
 from server.auth.tokens import JwtCodec
+from server.clock import Clock, system_clock
 from server.config import Settings
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.clock import Clock, system_clock
+from server.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import CaptchaUse
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.clock import Clock, system_clock
+from server.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import LoginThrottle
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from server.audit import AuditLog
 from server.auth import lockout
 from server.auth.accounts import UserStore, owner_key
-from server.auth.clock import Clock, system_clock
 from server.auth.emails import InvalidEmailError, normalize_email
 from server.auth.passwords import PasswordHasher
+from server.clock import Clock, system_clock
 from server.storage.models import User
 
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.auth.clock import Clock, system_clock
+from server.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import RefreshToken, RefreshTokenFamily
 

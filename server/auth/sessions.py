@@ -5,9 +5,9 @@ from __future__ import annotations
 from wuffchat.auth.v1 import auth_service_pb2
 
 from server.auth.accounts import UserStore, roles_of
-from server.auth.clock import Clock, system_clock
 from server.auth.refresh import InvalidRefreshError, RefreshStore, Session
 from server.auth.tokens import JwtCodec
+from server.clock import Clock, system_clock
 from server.storage.models import User
 
 TOKEN_TYPE = "Bearer"  # noqa: S105  (the scheme name, not a secret)

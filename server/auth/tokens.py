@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from server.auth.clock import Clock, system_clock
+from server.clock import Clock, system_clock
 from server.config import Settings
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ")

@@ -12,8 +12,8 @@ import base64
 import binascii
 import re
 import weakref
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 import grpc
@@ -23,6 +23,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from server import call, errors
+from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore
 from server.storage.models import Conversation
@@ -35,10 +36,6 @@ Context = grpc.aio.ServicerContext[object, object]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 DEFAULT_PAGE = 20
 CONTACT_PLACEHOLDER = "[contact]"  # the contact answer lives only in feedback (deleted after 90 days)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
@@ -68,7 +65,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         responder: Responder,
         *,
         ttl: timedelta,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = system_clock,
     ) -> None:
         self._store = store
         self._knowledge = knowledge

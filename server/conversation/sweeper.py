@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 import structlog
 
+from server.clock import Clock
 from server.periodic import Periodic
 
 from .store import ConversationStore
@@ -17,7 +15,7 @@ log = structlog.get_logger(__name__)
 class Sweeper:
     """`start()` sweeps every `interval` seconds (server/periodic.py); `stop()` ends that."""
 
-    def __init__(self, store: ConversationStore, clock: Callable[[], datetime], *, interval: float) -> None:
+    def __init__(self, store: ConversationStore, clock: Clock, *, interval: float) -> None:
         self._store = store
         self._clock = clock
         self._periodic = Periodic("conversation-sweeper", self.sweep_once, interval=interval)

@@ -1,4 +1,4 @@
-"""Time for the auth code: one injectable clock (datetimes from the database are aware UTC already)."""
+"""Time: one injectable clock for the whole server (datetimes from the database are aware UTC already)."""
 
 from __future__ import annotations
 
