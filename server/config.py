@@ -315,6 +315,14 @@ def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: 
     return parse(raw.strip())
 
 
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    return _get(env, name, lambda v: _int(name, v, low=low, high=high), default)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _get(env, name, lambda v: _float(name, v, low=low, high=high), default)
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build `Settings` from environment variables.
 
@@ -328,54 +336,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_url=_get(env, "DATABASE_URL", _database_url, d.database_url),
         redis_url=_get(env, "REDIS_URL", _redis_url, d.redis_url),
         log_level=_get(env, "LOG_LEVEL", lambda v: _choice("LOG_LEVEL", v.upper(), LOG_LEVELS), d.log_level),
-        workers=_get(env, "WORKERS", lambda v: _int("WORKERS", v, low=1, high=64), d.workers),
-        shutdown_grace_seconds=_get(
-            env, "SHUTDOWN_GRACE_SECONDS", lambda v: _float("SHUTDOWN_GRACE_SECONDS", v, low=0, high=300), 10.0
+        workers=_integer(env, "WORKERS", d.workers, 1, 64),
+        shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, 0, 300),
+        db_startup_timeout_seconds=_number(env, "DB_STARTUP_TIMEOUT_SECONDS", d.db_startup_timeout_seconds, 0, 600),
+        health_check_interval_seconds=_number(
+            env, "HEALTH_CHECK_INTERVAL_SECONDS", d.health_check_interval_seconds, 0.05, 300
         ),
-        db_startup_timeout_seconds=_get(
-            env, "DB_STARTUP_TIMEOUT_SECONDS", lambda v: _float("DB_STARTUP_TIMEOUT_SECONDS", v, low=0, high=600), 30.0
-        ),
-        health_check_interval_seconds=_get(
-            env,
-            "HEALTH_CHECK_INTERVAL_SECONDS",
-            lambda v: _float("HEALTH_CHECK_INTERVAL_SECONDS", v, low=0.05, high=300),
-            5.0,
-        ),
-        max_request_bytes=_get(
-            env, "MAX_REQUEST_BYTES", lambda v: _int("MAX_REQUEST_BYTES", v, low=1024, high=16 * 1024 * 1024), 65536
-        ),
+        max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", d.max_request_bytes, 1024, 16 * 1024 * 1024),
         cors_origins=_get(env, "CORS_ORIGINS", _origins, d.cors_origins),
         trusted_proxies=_get(env, "TRUSTED_PROXIES", _networks, d.trusted_proxies),
         knowledge_dir=_get(env, "KNOWLEDGE_DIR", _directory("KNOWLEDGE_DIR"), d.knowledge_dir),
         knowledge_overlay_dir=_get(env, "KNOWLEDGE_OVERLAY_DIR", str, d.knowledge_overlay_dir),
         cache_dir=_get(env, "CACHE_DIR", str, d.cache_dir),
-        conversation_ttl_seconds=_get(
-            env, "CONVERSATION_TTL_SECONDS", lambda v: _float("CONVERSATION_TTL_SECONDS", v, low=1, high=86400), 1800.0
-        ),
-        sweep_interval_seconds=_get(
-            env, "SWEEP_INTERVAL_SECONDS", lambda v: _float("SWEEP_INTERVAL_SECONDS", v, low=0.05, high=86400), 300.0
-        ),
+        conversation_ttl_seconds=_number(env, "CONVERSATION_TTL_SECONDS", d.conversation_ttl_seconds, 1, 86400),
+        sweep_interval_seconds=_number(env, "SWEEP_INTERVAL_SECONDS", d.sweep_interval_seconds, 0.05, 86400),
         openai_api_key=_get(env, "OPENAI_API_KEY", str, d.openai_api_key),
         openai_model=_get(env, "OPENAI_MODEL", str, d.openai_model),
         openai_base_url=_get(env, "OPENAI_BASE_URL", _http_url("OPENAI_BASE_URL"), d.openai_base_url),
-        openai_timeout_seconds=_get(
-            env, "OPENAI_TIMEOUT_SECONDS", lambda v: _float("OPENAI_TIMEOUT_SECONDS", v, low=0.1, high=120), 15.0
-        ),
+        openai_timeout_seconds=_number(env, "OPENAI_TIMEOUT_SECONDS", d.openai_timeout_seconds, 0.1, 120),
         rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
-        retention_conversation_days=_get(
-            env, "RETENTION_CONVERSATION_DAYS", lambda v: _int("RETENTION_CONVERSATION_DAYS", v, low=1, high=3650), 180
+        retention_conversation_days=_integer(
+            env, "RETENTION_CONVERSATION_DAYS", d.retention_conversation_days, 1, 3650
         ),
-        retention_contact_days=_get(
-            env, "RETENTION_CONTACT_DAYS", lambda v: _int("RETENTION_CONTACT_DAYS", v, low=1, high=3650), 90
-        ),
-        retention_audit_days=_get(
-            env, "RETENTION_AUDIT_DAYS", lambda v: _int("RETENTION_AUDIT_DAYS", v, low=1, high=3650), 365
-        ),
-        retention_interval_seconds=_get(
-            env,
-            "RETENTION_INTERVAL_SECONDS",
-            lambda v: _float("RETENTION_INTERVAL_SECONDS", v, low=0.05, high=7 * 86400),
-            3600.0,
+        retention_contact_days=_integer(env, "RETENTION_CONTACT_DAYS", d.retention_contact_days, 1, 3650),
+        retention_audit_days=_integer(env, "RETENTION_AUDIT_DAYS", d.retention_audit_days, 1, 3650),
+        retention_interval_seconds=_number(
+            env, "RETENTION_INTERVAL_SECONDS", d.retention_interval_seconds, 0.05, 7 * 86400
         ),
     )
     settings = _with_auth(env, settings)
@@ -396,12 +382,6 @@ def _with_auth(env: Mapping[str, str], d: Settings) -> Settings:
     """`d` with the authentication settings (SECRET_KEY, JWT, API keys, CAPTCHA, Argon2, lockout)."""
     secret = _get(env, "SECRET_KEY", lambda v: _secret("SECRET_KEY", v), None)
 
-    def integer(name: str, default: int, low: int, high: int) -> int:
-        return _get(env, name, lambda v: _int(name, v, low=low, high=high), default)
-
-    def number(name: str, default: float, low: float, high: float) -> float:
-        return _get(env, name, lambda v: _float(name, v, low=low, high=high), default)
-
     return replace(
         d,
         secret_key=secret if secret is not None else secrets.token_bytes(MIN_SECRET_BYTES),
@@ -414,21 +394,23 @@ def _with_auth(env: Mapping[str, str], d: Settings) -> Settings:
         jwt_public_keys_pem=_get(env, "JWT_PUBLIC_KEY_FILES", _ed25519_publics, d.jwt_public_keys_pem),
         jwt_issuer=_get(env, "JWT_ISSUER", str, d.jwt_issuer),
         jwt_audience=_get(env, "JWT_AUDIENCE", str, d.jwt_audience),
-        access_token_ttl_seconds=integer("ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, 60, 3600),
-        refresh_token_ttl_seconds=integer("REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, 300, 90 * 86400),
-        refresh_grace_seconds=number("REFRESH_GRACE_SECONDS", d.refresh_grace_seconds, 0, 120),
-        api_keys=_get(env, "API_KEYS", _api_keys, d.api_keys),
-        captcha_max_number=integer("CAPTCHA_MAX_NUMBER", d.captcha_max_number, 10, 100_000_000),
-        captcha_ttl_seconds=integer("CAPTCHA_TTL_SECONDS", d.captcha_ttl_seconds, 1, 3600),
-        argon2_time_cost=integer("ARGON2_TIME_COST", d.argon2_time_cost, 1, 20),
-        argon2_memory_kib=integer("ARGON2_MEMORY_KIB", d.argon2_memory_kib, 8 * 1024, 4 * 1024 * 1024),
-        argon2_parallelism=integer("ARGON2_PARALLELISM", d.argon2_parallelism, 1, 16),
-        password_hash_workers=integer("PASSWORD_HASH_WORKERS", d.password_hash_workers, 1, 64),
-        login_max_failures=integer("LOGIN_MAX_FAILURES", d.login_max_failures, 1, 100),
-        login_max_failures_per_ip=integer("LOGIN_MAX_FAILURES_PER_IP", d.login_max_failures_per_ip, 1, 10_000),
-        login_failure_window_seconds=number(
-            "LOGIN_FAILURE_WINDOW_SECONDS", d.login_failure_window_seconds, 1, 7 * 86400
+        access_token_ttl_seconds=_integer(env, "ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, 60, 3600),
+        refresh_token_ttl_seconds=_integer(
+            env, "REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, 300, 90 * 86400
         ),
-        login_lockout_seconds=number("LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, 1, 86400),
-        login_lockout_max_seconds=number("LOGIN_LOCKOUT_MAX_SECONDS", d.login_lockout_max_seconds, 1, 30 * 86400),
+        refresh_grace_seconds=_number(env, "REFRESH_GRACE_SECONDS", d.refresh_grace_seconds, 0, 120),
+        api_keys=_get(env, "API_KEYS", _api_keys, d.api_keys),
+        captcha_max_number=_integer(env, "CAPTCHA_MAX_NUMBER", d.captcha_max_number, 10, 100_000_000),
+        captcha_ttl_seconds=_integer(env, "CAPTCHA_TTL_SECONDS", d.captcha_ttl_seconds, 1, 3600),
+        argon2_time_cost=_integer(env, "ARGON2_TIME_COST", d.argon2_time_cost, 1, 20),
+        argon2_memory_kib=_integer(env, "ARGON2_MEMORY_KIB", d.argon2_memory_kib, 8 * 1024, 4 * 1024 * 1024),
+        argon2_parallelism=_integer(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 16),
+        password_hash_workers=_integer(env, "PASSWORD_HASH_WORKERS", d.password_hash_workers, 1, 64),
+        login_max_failures=_integer(env, "LOGIN_MAX_FAILURES", d.login_max_failures, 1, 100),
+        login_max_failures_per_ip=_integer(env, "LOGIN_MAX_FAILURES_PER_IP", d.login_max_failures_per_ip, 1, 10_000),
+        login_failure_window_seconds=_number(
+            env, "LOGIN_FAILURE_WINDOW_SECONDS", d.login_failure_window_seconds, 1, 7 * 86400
+        ),
+        login_lockout_seconds=_number(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, 1, 86400),
+        login_lockout_max_seconds=_number(env, "LOGIN_LOCKOUT_MAX_SECONDS", d.login_lockout_max_seconds, 1, 30 * 86400),
     )
