@@ -6,7 +6,6 @@ The overall status ("") and each service's status follow a `SELECT 1` probe ever
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.periodic import Periodic
 from server.storage.db import ping
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,7 @@ class HealthMonitor:
         self.servicer = HealthServicer()
         self._engine = engine
         self._services = ("", *services)
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._probe = Periodic("health-probe", self.check_now, interval=interval)
         self._serving: bool | None = None
 
     async def _set_all(self, serving: bool) -> None:
@@ -50,18 +49,11 @@ class HealthMonitor:
         await self._set_all(reachable)
         return reachable
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.check_now()
-
     async def start(self) -> None:
         await self.check_now()
-        self._task = asyncio.create_task(self._loop(), name="health-probe")
+        self._probe.start()
 
     async def shutdown(self) -> None:
         """NOT_SERVING for every service from now on; Watch streams see the change."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._probe.stop()
         await self.servicer.enter_graceful_shutdown()

@@ -1,4 +1,4 @@
-"""A background job that runs every `interval` seconds until stopped (sweeper, retention)."""
+"""A background job that runs every `interval` seconds until stopped (health probe, sweeper, retention)."""
 
 from __future__ import annotations
 
