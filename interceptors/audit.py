@@ -58,7 +58,7 @@ class AuditInterceptor(Interceptor):
         started = time.perf_counter()
         failure: BaseException | None = None
         try:
-            return await proceed(request)
+            return await proceed(request, context)
         except BaseException as exc:
             failure = exc
             raise
@@ -69,7 +69,7 @@ class AuditInterceptor(Interceptor):
         started = time.perf_counter()
         failure: BaseException | None = None
         try:
-            async for response in proceed(request):
+            async for response in proceed(request, context):
                 yield response
         except BaseException as exc:
             failure = exc

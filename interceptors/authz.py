@@ -8,7 +8,7 @@ wants NOT_FOUND there, not PERMISSION_DENIED). chain.py applies it to methods th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -42,13 +42,16 @@ class AuthorizationInterceptor(Gate):
         self._audit = audit
         self._required = dict(required_roles)
 
-    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
         principal = call.principal()
         if principal is None:
-            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+            return errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
         role = self._required.get(info.method)
         if role is None or role in principal.roles:
-            return
+            return None
+        return self._deny(info, role, context)
+
+    async def _deny(self, info: RpcInfo, role: str, context: Context) -> None:
         await self._audit.record_safely(
             "authz_fail", severity="warning", details={"method": info.method, "required_role": role}
         )

@@ -1,13 +1,17 @@
 """The one mechanism every interceptor uses: wrap a method handler's behaviour, for all four RPC kinds.
 
-A subclass overrides `unary` (unary-unary and stream-unary: one response) and/or `stream`
-(unary-stream and stream-stream: many responses). `request` is the request message, or the async
-iterator of request messages for client streams. The `applies` predicate (see `selector.py`)
-decides per method whether the interceptor runs at all; chain.py passes it.
+A subclass overrides `unary` (unary-unary and stream-unary: one response; an `async def`) and/or
+`stream` (unary-stream and stream-stream: many responses). `request` is the request message, or the
+async iterator of request messages for client streams; `proceed(request, context)` runs the rest of
+the call. The `applies` predicate (see `selector.py`) decides per method whether the interceptor runs
+at all; chain.py passes it.
 
 A step that only checks or prepares before the call and then always proceeds with the same request
-subclasses `Gate` and overrides `check` instead: the composed chain (compose.py) then awaits the
-checks of neighbouring gates in a row rather than nesting one wrapper per step.
+subclasses `Gate` and overrides `check` instead: the composed chain (compose.py) then runs the
+checks of neighbouring gates in a row rather than nesting one wrapper per step. A check is either an
+`async def`, or a plain function that returns None when it is done and an awaitable only when it has
+to wait (I/O, or ending the call with `server.errors.abort`): most calls then pass most gates
+without creating a coroutine.
 
 Stream handlers may be async generators or coroutines that call `context.write` (as the health
 service's Watch does); both are adapted so a `stream` hook always sees an async iterator.
@@ -15,6 +19,7 @@ service's Watch does); both are adapted so a `stream` hook always sees an async 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -25,9 +30,9 @@ import grpc
 from server import call
 
 Context = grpc.aio.ServicerContext[Any, Any]
-UnaryProceed = Callable[[Any], Awaitable[Any]]
-Check = Callable[["RpcInfo", Any, Context], Awaitable[None]]
-StreamProceed = Callable[[Any], AsyncIterator[Any]]
+UnaryProceed = Callable[[Any, "Context"], Awaitable[Any]]
+Check = Callable[["RpcInfo", Any, Context], Awaitable[None] | None]  # see the module docstring
+StreamProceed = Callable[[Any, "Context"], AsyncIterator[Any]]
 HandlerCallDetails = grpc.HandlerCallDetails
 
 if TYPE_CHECKING:  # grpc-stubs make the class generic; at run time it is not subscriptable
@@ -80,10 +85,10 @@ class Interceptor(ServerInterceptor):
         return None
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        return await proceed(request)
+        return await proceed(request, context)
 
     def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        return proceed(request)
+        return proceed(request, context)
 
     async def intercept_service(  # type: ignore[override]  # grpc-stubs forget the None of unknown methods
         self,
@@ -98,7 +103,7 @@ class Interceptor(ServerInterceptor):
         key = (method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
-            wrapped = self.wrap(handler, method) if self._applies(method) else handler
+            wrapped = self.wrap(handler, method) if self.applies(method) else handler
             if len(self._wrapped) < self._CACHE_LIMIT:
                 self._wrapped[key] = wrapped
         return wrapped
@@ -111,24 +116,20 @@ class Interceptor(ServerInterceptor):
             "response_serializer": handler.response_serializer,
         }
         if not handler.response_streaming:
-            inner_unary = cast(Any, handler.unary_unary or handler.stream_unary)
-
-            async def unary_behavior(request: Any, context: Context) -> Any:
-                async def proceed(req: Any) -> Any:
-                    return await inner_unary(req, context)
-
-                return await self.unary(info, request, context, proceed)
-
+            # grpc awaits behavior(request, context): that is `unary` itself, with this method's facts
+            # bound once here, so a step adds no wrapper frame or closure per call
+            inner_unary = cast(UnaryProceed, handler.unary_unary or handler.stream_unary)
+            behavior = functools.partial(type(self).unary, self, info, proceed=inner_unary)
             if handler.request_streaming:
-                return grpc.stream_unary_rpc_method_handler(unary_behavior, **codec)
-            return grpc.unary_unary_rpc_method_handler(unary_behavior, **codec)
+                return grpc.stream_unary_rpc_method_handler(behavior, **codec)
+            return grpc.unary_unary_rpc_method_handler(behavior, **codec)
 
         inner_stream = cast(Any, handler.unary_stream or handler.stream_stream)
 
-        async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
-            def proceed(req: Any) -> AsyncIterator[Any]:
-                return as_async_iter(inner_stream(req, context))
+        def proceed(request: Any, context: Context) -> AsyncIterator[Any]:
+            return as_async_iter(inner_stream(request, context))
 
+        async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
             async for response in self.stream(info, request, context, proceed):
                 yield response
 
@@ -143,17 +144,22 @@ class Gate(Interceptor):
     `check` may end the call (through `server.errors.abort`); streams run it before the first response.
     """
 
-    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+        """None when done; an awaitable to await when the check has to wait (see the module docstring)."""
         raise NotImplementedError
 
     def check_for(self, info: RpcInfo) -> Check | None:
         return self.check
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        await self.check(info, request, context)
-        return await proceed(request)
+        pending = self.check(info, request, context)
+        if pending is not None:
+            await pending
+        return await proceed(request, context)
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        await self.check(info, request, context)
-        async for response in proceed(request):
+        pending = self.check(info, request, context)
+        if pending is not None:
+            await pending
+        async for response in proceed(request, context):
             yield response

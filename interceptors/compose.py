@@ -25,7 +25,7 @@ else:
 
 
 def _gated(handler: Handler, info: RpcInfo, checks: Sequence[Check]) -> Handler:
-    """`handler` preceded by `checks`, awaited in order (any may end the call)."""
+    """`handler` preceded by `checks`, run in order (any may end the call)."""
     codec = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
     checks = tuple(checks)
     if not handler.response_streaming:
@@ -33,7 +33,9 @@ def _gated(handler: Handler, info: RpcInfo, checks: Sequence[Check]) -> Handler:
 
         async def unary_behavior(request: Any, context: Context) -> Any:
             for check in checks:
-                await check(info, request, context)
+                pending = check(info, request, context)
+                if pending is not None:
+                    await pending
             return await inner_unary(request, context)
 
         if handler.request_streaming:
@@ -44,7 +46,9 @@ def _gated(handler: Handler, info: RpcInfo, checks: Sequence[Check]) -> Handler:
 
     async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
         for check in checks:
-            await check(info, request, context)
+            pending = check(info, request, context)
+            if pending is not None:
+                await pending
         async for response in as_async_iter(inner_stream(request, context)):
             yield response
 

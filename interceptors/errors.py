@@ -52,7 +52,7 @@ class ErrorScrubbingInterceptor(Interceptor):
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         try:
-            response = await proceed(request)
+            response = await proceed(request, context)
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
@@ -62,7 +62,7 @@ class ErrorScrubbingInterceptor(Interceptor):
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         try:
-            async for response in proceed(request):
+            async for response in proceed(request, context):
                 yield response
         except grpc.aio.AbortError:
             raise

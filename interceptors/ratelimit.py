@@ -15,7 +15,7 @@ audit event (at most one per key and method per minute, so a flood cannot flood 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -30,7 +30,7 @@ from server import call, errors
 from server.audit import AuditLog
 
 from .base import Context, Gate, RpcInfo
-from .ratelimit_backend import Limiter
+from .ratelimit_backend import Limiter, Verdict
 
 _AUDIT_ONCE = limits.parse("1/minute")
 
@@ -76,13 +76,40 @@ class RateLimitInterceptor(Gate):
         self._policy = policy
         self._audit = audit
         self._audit_gate = MovingWindowRateLimiter(MemoryStorage())
+        self._rules: dict[str, tuple[RateLimitItem, str]] = {}  # method -> (limit, counter key prefix)
 
-    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
-        """Count the call; abort with RESOURCE_EXHAUSTED when it is over the limit."""
+    def _rule(self, method: str) -> tuple[RateLimitItem, str]:
+        rule = self._rules.get(method)
+        if rule is None:  # once per method: limits builds the key prefix with escaping and joins
+            item = self._policy.for_method(method)
+            rule = self._rules[method] = (item, item.key_for(method))
+        return rule
+
+    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+        """Count the call; abort with RESOURCE_EXHAUSTED when it is over the limit.
+
+        Synchronous while the count needs no I/O (memory backend) and the call is admitted.
+        """
         state = call.current()
         key = state.principal.owner_key if state.principal is not None else f"ip:{state.client_ip}"
-        item = self._policy.for_method(info.method)
-        verdict = await self._limiter.hit(item, info.method, key)
+        item, prefix = self._rule(info.method)
+        counter = f"{prefix}/{key}"
+        verdict = self._limiter.hit_nowait(item, counter)
+        if verdict is None:
+            return self._check_waiting(info, context, item, key, counter)
+        return self._apply(info, context, item, key, verdict)
+
+    async def _check_waiting(
+        self, info: RpcInfo, context: Context, item: RateLimitItem, key: str, counter: str
+    ) -> None:
+        pending = self._apply(info, context, item, key, await self._limiter.hit(item, counter))
+        if pending is not None:
+            await pending
+
+    def _apply(
+        self, info: RpcInfo, context: Context, item: RateLimitItem, key: str, verdict: Verdict
+    ) -> Awaitable[None] | None:
+        """Add the headers of `verdict`; the refusal to await when it is over the limit."""
         reset = math.ceil(verdict.reset_after)
         headers: list[tuple[str, str | bytes]] = [
             ("x-ratelimit-limit", str(verdict.limit)),
@@ -91,8 +118,19 @@ class RateLimitInterceptor(Gate):
         ]
         if verdict.allowed:
             call.add_trailing_metadata(context, headers)
-            return
-        retry_after = max(1, reset)
+            return None
+        return self._refuse(info, context, item, key, headers=headers, retry_after=max(1, reset))
+
+    async def _refuse(
+        self,
+        info: RpcInfo,
+        context: Context,
+        item: RateLimitItem,
+        key: str,
+        *,
+        headers: list[tuple[str, str | bytes]],
+        retry_after: int,
+    ) -> None:
         call.add_trailing_metadata(context, [*headers, ("retry-after", str(retry_after))])
         if await self._audit_gate.hit(_AUDIT_ONCE, info.method, key):
             await self._audit.record_safely(

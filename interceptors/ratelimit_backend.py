@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import structlog
 from limits import RateLimitItem
@@ -33,9 +33,8 @@ KEY_PREFIX = "wuffchat-rl"
 _REDIS_FAILURES = (StorageError, OSError, asyncio.TimeoutError)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One admission decision and the window it was made in."""
+class Verdict(NamedTuple):
+    """One admission decision and the window it was made in (a tuple: made on every call)."""
 
     allowed: bool
     limit: int
@@ -67,6 +66,11 @@ class _SweepingMemoryStorage(MemoryStorage):
 
     def close(self) -> None:
         self.timer.cancel()
+
+
+# limits wraps these two in an error translator again for every subclass: keep the parent's one layer
+_SweepingMemoryStorage.acquire_entry = MemoryStorage.acquire_entry  # type: ignore[method-assign]
+_SweepingMemoryStorage.get_moving_window = MemoryStorage.get_moving_window  # type: ignore[method-assign]
 
 
 def _verdict(item: RateLimitItem, allowed: bool, window: tuple[float, int]) -> Verdict:
@@ -122,19 +126,30 @@ class Limiter:
             return "memory"
         return "memory-fallback" if self._degraded else "redis"
 
-    async def hit(self, item: RateLimitItem, *identifiers: str) -> Verdict:
-        """Count one call against `item` for `identifiers`; never raises for a failing Redis."""
-        key = item.key_for(*identifiers)
+    def hit_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
+        """The verdict when counting needs no I/O (memory, or Redis down); None: use `hit`, nothing counted."""
         if self._redis is not None:
             if not self._degraded:
-                try:
-                    return await self._decide_redis(self._redis, item, key)
-                except _REDIS_FAILURES as exc:
-                    await self._degrade(exc)
-            else:
-                self._maybe_probe()
-        allowed = self._memory.acquire_entry(key, item.amount, item.get_expiry())
-        return _verdict(item, allowed, self._memory.get_moving_window(key, item.amount, item.get_expiry()))
+                return None
+            self._maybe_probe()
+        return self._hit_memory(item, key)
+
+    async def hit(self, item: RateLimitItem, key: str) -> Verdict:
+        """Count one call against `item` under `key`; never raises for a failing Redis."""
+        verdict = self.hit_nowait(item, key)
+        if verdict is not None:
+            return verdict
+        assert self._redis is not None
+        try:
+            return await self._decide_redis(self._redis, item, key)
+        except _REDIS_FAILURES as exc:
+            await self._degrade(exc)
+        return self._hit_memory(item, key)
+
+    def _hit_memory(self, item: RateLimitItem, key: str) -> Verdict:
+        expiry = item.get_expiry()
+        allowed = self._memory.acquire_entry(key, item.amount, expiry)
+        return _verdict(item, allowed, self._memory.get_moving_window(key, item.amount, expiry))
 
     @staticmethod
     async def _decide_redis(storage: RedisStorage, item: RateLimitItem, key: str) -> Verdict:

@@ -9,20 +9,20 @@ files then run on the normalized text, so "1 to 2,000 characters" counts what is
 A message that breaks a rule ends the call with INVALID_ARGUMENT and a `google.rpc.BadRequest`
 whose field violations name the field path (`behavior.instincts.jagd`, `phrasings[2]`), the rule id
 (`reason`, e.g. `string.max_len`) and protovalidate's description. A message type without fields
-and without message options (GetCaptchaRequest) can carry neither text nor a rule: it is passed
-without a call into protovalidate.
+and without message options (GetCaptchaRequest) can carry neither text nor a rule: a method with
+such a request is not wrapped at all, and such a message is passed without a call into protovalidate.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 import protovalidate
-from google.protobuf import descriptor
+from google.protobuf import descriptor, descriptor_pool
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
@@ -71,10 +71,19 @@ def _normalize_map(field: descriptor.FieldDescriptor, mapping: Any) -> None:
             normalize(mapping[key])
 
 
-def _can_break_rules(message: Message) -> bool:
+def _can_break_rules(message_type: Any) -> bool:  # a Descriptor, pure-Python or upb
     """False only for a message type with no fields and no options: nothing to normalize or check."""
-    message_type = message.DESCRIPTOR
     return bool(message_type.fields) or message_type.GetOptions().ByteSize() > 0
+
+
+def _request_can_break_rules(method: str) -> bool:
+    """Whether the request type of `method` ("/pkg.Service/Method") can; True when it is not known."""
+    service, _, name = method.lstrip("/").partition("/")
+    try:
+        request_type = descriptor_pool.Default().FindMethodByName(f"{service}.{name}").input_type
+    except KeyError:
+        return True
+    return _can_break_rules(request_type)
 
 
 def field_path(violation: protovalidate.Violation) -> str:
@@ -98,47 +107,56 @@ class ValidationInterceptor(Interceptor):
         self._validator = protovalidate.Validator()
         self._checked_types: dict[str, bool] = {}  # message full name -> worth checking
 
+    def applies(self, method: str) -> bool:
+        # a method whose request type can carry neither text nor a rule (GetCaptcha) is not wrapped
+        return super().applies(method) and _request_can_break_rules(method)
+
     def check_for(self, info: RpcInfo) -> Check | None:
         # one request message: checking it before the call is all there is to do
         return None if info.client_streaming else self._check_one
 
-    async def _check_one(self, info: RpcInfo, request: Any, context: Context) -> None:
-        await self._check(request, context)
+    def _check_one(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+        return self._check(request, context)
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         if info.client_streaming:
-            return await proceed(self._each(request, context))
-        await self._check(request, context)
-        return await proceed(request)
+            return await proceed(self._each(request, context), context)
+        await self._checked(request, context)
+        return await proceed(request, context)
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         if info.client_streaming:
             request = self._each(request, context)
         else:
-            await self._check(request, context)
-        async for response in proceed(request):
+            await self._checked(request, context)
+        async for response in proceed(request, context):
             yield response
 
     async def _each(self, requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for request in requests:
-            await self._check(request, context)
+            await self._checked(request, context)
             yield request
 
-    async def _check(self, request: Any, context: Context) -> None:
-        """Normalize `request`; abort with INVALID_ARGUMENT + BadRequest when it breaks a rule."""
+    async def _checked(self, request: Any, context: Context) -> None:
+        refusal = self._check(request, context)
+        if refusal is not None:
+            await refusal
+
+    def _check(self, request: Any, context: Context) -> Awaitable[None] | None:
+        """Normalize `request`; the INVALID_ARGUMENT + BadRequest abort to await when it breaks a rule."""
         if not isinstance(request, Message):
-            return
+            return None
         name = request.DESCRIPTOR.full_name
         checked = self._checked_types.get(name)
         if checked is None:
-            checked = self._checked_types[name] = _can_break_rules(request)
+            checked = self._checked_types[name] = _can_break_rules(request.DESCRIPTOR)
         if not checked:
-            return
+            return None
         normalize(request)
         violations = self._validator.collect_violations(request)
         if not violations:
-            return
-        await errors.abort(
+            return None
+        return errors.abort(
             context,
             grpc.StatusCode.INVALID_ARGUMENT,
             "invalid_argument",

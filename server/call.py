@@ -30,7 +30,7 @@ class Principal:
         return f"{self.kind}:{self.id}"
 
 
-@dataclass
+@dataclass(slots=True)
 class CallState:
     """Mutable facts of one call, shared by every interceptor and the handler."""
 

@@ -30,6 +30,7 @@ import structlog
 
 from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
 from server.config import Settings
+from server.log import bind_process
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +66,7 @@ def reserve_port(addr: str) -> Iterator[str]:
 
 def _worker(index: int, settings: Settings) -> None:
     """The body of one forked worker: serve until SIGTERM (the parent migrated already)."""
-    structlog.contextvars.bind_contextvars(worker=index)  # every log line says which worker wrote it
+    bind_process(worker=index)  # every log line says which worker wrote it
     log.info("worker started", pid=os.getpid())
     try:
         asyncio.run(serve(settings, migrate_schema=False))

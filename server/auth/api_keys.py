@@ -36,9 +36,8 @@ class ApiKeyNameTakenError(ValueError):
 
 @dataclass(frozen=True)
 class _Known:
-    name: str
-    role: str
     key_hash: str
+    principal: Principal  # built once: a configured key always stands for the same principal
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,10 @@ class ApiKeyChecker:
     def __init__(self, engine: AsyncEngine, configured: Sequence[ApiKeySpec], *, clock: Clock = system_clock) -> None:
         self._engine = engine
         self._sessions = session_factory(engine)
-        self._configured = [_Known(spec.name, spec.role, hash_key(spec.key)) for spec in configured]
+        self._configured = [
+            _Known(hash_key(spec.key), Principal(id=f"env:{spec.name}", kind="apikey", roles=frozenset({spec.role})))
+            for spec in configured
+        ]
         self._clock = clock
 
     async def check(self, key: str) -> Principal | None:
@@ -80,7 +82,7 @@ class ApiKeyChecker:
             if hmac.compare_digest(known.key_hash, presented):
                 match = known
         if match is not None:
-            return Principal(id=f"env:{match.name}", kind="apikey", roles=frozenset({match.role}))
+            return match.principal
         async with self._sessions() as session, session.begin():
             row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == presented, ApiKey.revoked_at.is_(None)))
             if row is None or not hmac.compare_digest(row.key_hash, presented):

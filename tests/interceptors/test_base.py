@@ -22,11 +22,11 @@ class Recorder(Interceptor):
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         self.seen.append((info.method, info.client_streaming, info.server_streaming))
-        return b"<" + await proceed(request) + b">"
+        return b"<" + await proceed(request, context) + b">"
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         self.seen.append((info.method, info.client_streaming, info.server_streaming))
-        async for response in proceed(request):
+        async for response in proceed(request, context):
             yield b"<" + response + b">"
 
 

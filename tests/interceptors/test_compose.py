@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import grpc
@@ -78,3 +78,32 @@ async def test_applies_selects_steps_per_method() -> None:
     async with echo_server([chain]) as channel:
         assert (await channel.unary_unary("/test.Echo/Unary")(b"hi")).startswith(b"hi|")
     assert log == [] and skipped.seen == []
+
+
+class PlainMarker(Gate):
+    """A gate whose check is a plain function: None when done, the abort to await when it refuses."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+        self.log.append(info.method)
+        if isinstance(request, bytes) and request.endswith(b"deny"):
+            return errors.abort(context, grpc.StatusCode.PERMISSION_DENIED, "permission_denied")
+        return None
+
+
+@pytest.mark.parametrize("composed", [True, False], ids=["in-chain", "alone"])
+async def test_plain_function_gate_passes_and_refuses(composed: bool) -> None:
+    log: list[str] = []
+    inner = Recorder()
+    steps = [ContextInterceptor(), PlainMarker(log), inner]
+    async with echo_server([Chain(steps)] if composed else steps) as channel:
+        assert (await channel.unary_unary("/test.Echo/Unary")(b"hi")).startswith(b"<hi|")
+        assert [r async for r in channel.unary_stream("/test.Echo/ServerStream")(b"1")] == [b"<0>"]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await channel.unary_unary("/test.Echo/Unary")(b"deny")
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert log == ["/test.Echo/Unary", "/test.Echo/ServerStream", "/test.Echo/Unary"]
+    assert [method for method, _, _ in inner.seen] == ["/test.Echo/Unary", "/test.Echo/ServerStream"]  # not the refused

@@ -153,3 +153,12 @@ async def test_stream_every_client_message_is_checked() -> None:
             await collect(requests("gut", "", "nie gelesen"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert _violations(err.value) == [("text", "string.min_len")]
+
+
+def test_methods_whose_request_cannot_break_a_rule_are_not_wrapped() -> None:
+    validation = ValidationInterceptor()
+    assert not validation.applies("/wuffchat.auth.v1.AuthService/GetCaptcha")  # GetCaptchaRequest has no fields
+    assert validation.applies("/wuffchat.auth.v1.AuthService/Login")
+    assert validation.applies("/wuffchat.knowledge.v1.KnowledgeService/SearchBehaviors")
+    assert validation.applies("/test.Echo/Unary")  # unknown to the descriptor pool: checked, to be safe
+    assert not ValidationInterceptor(applies=lambda method: False).applies("/wuffchat.auth.v1.AuthService/Login")

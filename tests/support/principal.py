@@ -32,9 +32,9 @@ class PrincipalFromMetadata(Interceptor):
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         self._bind(context)
-        return await proceed(request)
+        return await proceed(request, context)
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         self._bind(context)
-        async for response in proceed(request):
+        async for response in proceed(request, context):
             yield response
