@@ -19,7 +19,7 @@ that work costs however it is arranged; chain vs inline is what the interceptor 
 The client (this process) keeps 64 unary calls in flight for a bounded time against each server and
 method in turn and prints RPS, p50, p99, the server's CPU time per call, and the ratio to bare.
 
-    .venv/bin/python bench/chain.py [--seconds 8] [--concurrency 64] [--rounds 8] [--cases public apikey]
+    .venv/bin/python bench/chain.py [--seconds 16] [--concurrency 64] [--rounds 8] [--cases public apikey]
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ async def _serve(workdir: Path) -> None:
     from interceptors.chain import ChainDependencies, build_chain
     from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
+    from server.app import freeze_startup_objects
     from server.audit import AuditLog
     from server.auth.access import AccessTokenVerifier
     from server.auth.api_keys import ApiKeyChecker
@@ -188,6 +189,7 @@ async def _serve(workdir: Path) -> None:
         ports[name] = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         servers.append(server)
+    freeze_startup_objects()  # as serve() does once the server is up
     print(json.dumps(ports), file=sys.stderr, flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # the client closes stdin when done
     for server in servers:
@@ -300,7 +302,7 @@ async def _client(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=16.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--cases", nargs="+", default=[case.name for case in CASES], choices=[c.name for c in CASES])
