@@ -110,6 +110,10 @@ class WeaviateRetriever:
     async def close(self) -> None:
         await self._client.close()
 
+    async def drop(self) -> None:
+        """Delete the collection (tests against a shared server clean up with it)."""
+        await self._client.collections.delete(self._name)
+
     async def load(self, behaviors: Sequence[Behavior]) -> int:
         """Drop and recreate the collection, then store `behaviors` (`make kb-load`); the passage count.
 
