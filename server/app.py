@@ -44,7 +44,7 @@ from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.loader import KnowledgeError
-from server.knowledge.retrieval.weaviate import WeaviateUnavailableError
+from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.knowledge.service import KnowledgeService
 from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
@@ -176,7 +176,7 @@ async def start(
     except KnowledgeError as exc:
         await engine.dispose()
         raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
-    except WeaviateUnavailableError as exc:
+    except RetrieverUnavailableError as exc:
         await engine.dispose()
         raise StartupError(str(exc)) from None
     conversations = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import loader
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
 from .retrieval.interface import Retriever
-from .retrieval.weaviate import WeaviateRetriever, connect
 from .search import DEFAULT_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
+
+if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
+    from .retrieval.weaviate import WeaviateRetriever
 
 # Retrieval is CPU work; a small pool keeps it off the event loop (numpy releases the GIL).
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieval")
@@ -36,11 +40,12 @@ class Knowledge:
     store: KnowledgeStore
     search: KnowledgeSearch
     retriever: Retriever
+    close_retriever: Callable[[], Awaitable[None]] | None = None  # the Weaviate client's close
 
     async def aclose(self) -> None:
         """Close the retriever's connections (the Weaviate client; the embedded one has none)."""
-        if isinstance(self.retriever, WeaviateRetriever):
-            await self.retriever.close()
+        if self.close_retriever is not None:
+            await self.close_retriever()
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ async def weaviate_retriever(target: WeaviateTarget, cache: EmbeddingCache) -> W
     Raises:
         WeaviateUnavailableError: Weaviate cannot be reached or is not ready.
     """
+    from .retrieval.weaviate import WeaviateRetriever, connect
+
     return WeaviateRetriever(await connect(target.url, target.grpc_port), cache, _EXECUTOR)
 
 
@@ -78,22 +85,24 @@ async def build(
 
     Raises:
         loader.KnowledgeError: the base breaks its schema.
-        WeaviateUnavailableError: `weaviate` is given and cannot be reached, or refuses the passages.
+        RetrieverUnavailableError: `weaviate` is given and cannot be reached, or refuses the passages.
     """
     base = await asyncio.to_thread(loader.load, knowledge_dir, overlay_dir)
     cache = await embedding_cache(cache_dir)
-    retriever: EmbeddedRetriever | WeaviateRetriever
+    retriever: Retriever
+    close: Callable[[], Awaitable[None]] | None = None
     if weaviate is None:
         retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion)
     else:
-        retriever = await weaviate_retriever(weaviate, cache)
+        remote = await weaviate_retriever(weaviate, cache)
+        retriever, close = remote, remote.close
     store = KnowledgeStore(base, retriever, overlay_dir)
     try:
         await store.start()
     except Exception:
-        if isinstance(retriever, WeaviateRetriever):
-            await retriever.close()
+        if close is not None:
+            await close()
         raise
     breed_words = [alias for group in base.breed_groups for alias in (*group.aliases, *group.breeds)]
     topic = Topic(breed_words, threshold=DEFAULT_THRESHOLD, weak_threshold=DEFAULT_WEAK_THRESHOLD)
-    return Knowledge(store=store, search=KnowledgeSearch(retriever, topic), retriever=retriever)
+    return Knowledge(store=store, search=KnowledgeSearch(retriever, topic), retriever=retriever, close_retriever=close)

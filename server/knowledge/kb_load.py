@@ -13,7 +13,7 @@ from pathlib import Path
 from server.config import Settings
 
 from . import factory, loader
-from .retrieval.weaviate import WeaviateUnavailableError
+from .retrieval.interface import RetrieverUnavailableError
 
 
 class KbLoadError(RuntimeError):
@@ -40,7 +40,7 @@ async def run(settings: Settings) -> int:
             count = await retriever.load(list(base.behaviors.values()))
         finally:
             await retriever.close()
-    except WeaviateUnavailableError as exc:
+    except RetrieverUnavailableError as exc:
         raise KbLoadError(str(exc)) from None
     print(f"kb-load: {len(base.behaviors)} behaviours, {count} passages in {settings.weaviate_url}")
     return 0

@@ -13,6 +13,10 @@ from typing import Protocol
 from server.knowledge.types import Behavior
 
 
+class RetrieverUnavailableError(RuntimeError):
+    """A backend behind a server (Weaviate) cannot be reached or refuses work; the message is one line."""
+
+
 @dataclass(frozen=True)
 class Match:
     """One ranked behaviour; `score` is a confidence in 0..1 (higher is better)."""

@@ -40,15 +40,15 @@ from server.knowledge.types import Behavior
 from .cache import EmbeddingCache
 from .embedded import BM25_SATURATION, DENSE_WEIGHT
 from .encoder import Vectors
-from .interface import Match
+from .interface import Match, RetrieverUnavailableError
 from .weaviate_schema import COLLECTION, PROPERTIES, GermanTerms, Passage, passages
 
 VECTOR = "default"
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the embedded backend uses
 
 
-class WeaviateUnavailableError(RuntimeError):
-    """Weaviate cannot be reached or is not ready; the message is one line."""
+class WeaviateUnavailableError(RetrieverUnavailableError):
+    """Weaviate cannot be reached, is not ready, or refuses passages; the message is one line."""
 
 
 async def connect(url: str, grpc_port: int) -> weaviate.WeaviateAsyncClient:

@@ -10,6 +10,7 @@ lexical tokens. Object ids are UUIDv5 of (behaviour id, passage number), so a re
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,15 +45,20 @@ class Passage:
 
 
 class GermanTerms:
-    """Stemmed German tokens without stop words, joined by spaces (the same tokens as the embedded BM25)."""
+    """Stemmed German tokens without stop words, joined by spaces (the same tokens as the embedded BM25).
+
+    Called from the retrieval executor's threads; a PyStemmer stemmer is not thread-safe, so each
+    thread gets its own.
+    """
 
     def __init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer("german")
+        self._local = threading.local()
 
     def __call__(self, texts: Sequence[str]) -> list[str]:
-        tokens = bm25s.tokenize(
-            list(texts), stopwords="de", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer("german")
+        tokens = bm25s.tokenize(list(texts), stopwords="de", stemmer=stemmer, return_ids=False, show_progress=False)
         return [" ".join(words) for words in tokens]
 
 
