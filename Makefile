@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto client run envoy web test lint format migrate bench clean
+.PHONY: setup proto client run envoy web test lint format migrate kb-load bench clean
 
 setup: $(GENERATED)
 
@@ -69,6 +69,11 @@ web: setup $(WEB)/node_modules/.installed
 
 migrate: setup
 	$(PY) -m server migrate
+
+# Create the Weaviate collection and load data/knowledge into it (WEAVIATE_URL, WEAVIATE_GRPC_PORT);
+# re-running replaces it. Only for the Weaviate backend: the embedded default indexes at start.
+kb-load: setup
+	$(PY) -m server kb-load
 
 lint: setup
 	$(BIN)/ruff format --check .

@@ -1,8 +1,9 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
-`retention run`; `apikey create|list|revoke`.
+`retention run`; `apikey create|list|revoke`; `kb-load` (knowledge base into Weaviate).
 
-Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, or audit
-chain broken, 2 bad configuration.
+Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, audit
+chain broken, or kb-load failed (Weaviate unreachable), 2 bad configuration (kb-load without
+WEAVIATE_URL too).
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
 
@@ -19,6 +20,7 @@ from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
 from server.clock import system_clock
 from server.config import ConfigError, Settings, load_settings
+from server.knowledge import kb_load
 from server.log import configure_logging
 from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
     retention_cmd = commands.add_parser("retention", help="data retention")
     retention_cmd.add_argument("action", choices=("run",), help="run: delete what is past its retention now")
+    commands.add_parser("kb-load", help="create the Weaviate collection and load the knowledge base (WEAVIATE_URL)")
     apikey_cli.add_parser(commands)
     return parser
 
@@ -75,11 +78,21 @@ async def _run_retention(settings: Settings) -> int:
     return 0
 
 
+def _load_knowledge(settings: Settings) -> int:
+    if settings.weaviate_url is None:
+        return _fail(EXIT_CONFIG, "configuration error: kb-load needs WEAVIATE_URL")
+    try:
+        return asyncio.run(kb_load.run(settings))
+    except kb_load.KbLoadError as exc:
+        return _fail(EXIT_STARTUP, f"kb-load failed: {exc}")
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "audit":
-        return asyncio.run(_verify_audit(settings))
-    if args.command == "retention":
-        return asyncio.run(_run_retention(settings))
+    if args.command == "kb-load":
+        return _load_knowledge(settings)
+    one_shot = {"audit": _verify_audit, "retention": _run_retention}
+    if args.command in one_shot:
+        return asyncio.run(one_shot[args.command](settings))
     if args.command == "migrate":
         if args.direction == "up":
             migrate.upgrade(settings.database_url, args.revision or "head")

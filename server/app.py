@@ -44,6 +44,7 @@ from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.loader import KnowledgeError
+from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.knowledge.service import KnowledgeService
 from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
@@ -75,6 +76,7 @@ class RunningServer:
     retention: Retention
     limiter: Limiter
     auth: Auth
+    knowledge: knowledge_factory.Knowledge
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
@@ -83,7 +85,14 @@ class RunningServer:
         await self.server.stop(grace)
         await self.limiter.aclose()
         self.auth.close()
+        await self.knowledge.aclose()
         await self.engine.dispose()
+
+
+def _weaviate(settings: Settings) -> knowledge_factory.WeaviateTarget | None:
+    if settings.weaviate_url is None:
+        return None
+    return knowledge_factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
 
 
 async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
@@ -159,11 +168,17 @@ async def start(
     engine = await _open_storage(settings, migrate_schema=migrate_schema)
     try:
         knowledge = await knowledge_factory.build(
-            Path(settings.knowledge_dir), Path(settings.knowledge_overlay_dir), Path(settings.cache_dir)
+            Path(settings.knowledge_dir),
+            Path(settings.knowledge_overlay_dir),
+            Path(settings.cache_dir),
+            weaviate=_weaviate(settings),
         )
     except KnowledgeError as exc:
         await engine.dispose()
         raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
+    except RetrieverUnavailableError as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     conversations = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
@@ -178,6 +193,7 @@ async def start(
     try:
         auth = await build_auth(settings, engine, audit)
     except MissingApiKeysError as exc:
+        await knowledge.aclose()
         await engine.dispose()
         raise StartupError(str(exc)) from None
     limiter = Limiter(settings.redis_url, audit=audit)
@@ -216,6 +232,7 @@ async def start(
     if port == 0:
         await limiter.aclose()
         auth.close()
+        await knowledge.aclose()
         await engine.dispose()
         raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
@@ -239,6 +256,7 @@ async def start(
         retention=retention,
         limiter=limiter,
         auth=auth,
+        knowledge=knowledge,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import limits
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -85,6 +86,9 @@ class Settings:
     openai_model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 15.0
+    # the Weaviate retrieval backend (SPEC.md section 7): unset means the embedded retriever
+    weaviate_url: str | None = None
+    weaviate_grpc_port: int = 50051
     rate_limits: tuple[tuple[str, str], ...] = DEFAULT_RATE_LIMITS
     # retention (SPEC.md section 10), enforced by server/retention.py
     retention_conversation_days: int = 180
@@ -207,6 +211,17 @@ def _http_url(name: str) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _weaviate_url(raw: str) -> str:
+    url = urlsplit(raw)
+    try:
+        port = url.port
+    except ValueError:
+        raise ConfigError(f"WEAVIATE_URL has an invalid port: {raw!r}") from None
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/") or port == 0:
+        raise ConfigError(f"WEAVIATE_URL must look like http[s]://host[:port], got {raw!r}")
+    return raw
 
 
 def _rpc_names() -> frozenset[str]:
@@ -354,6 +369,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         openai_model=_get(env, "OPENAI_MODEL", str, d.openai_model),
         openai_base_url=_get(env, "OPENAI_BASE_URL", _http_url("OPENAI_BASE_URL"), d.openai_base_url),
         openai_timeout_seconds=_number(env, "OPENAI_TIMEOUT_SECONDS", d.openai_timeout_seconds, 0.1, 120),
+        weaviate_url=_get(env, "WEAVIATE_URL", _weaviate_url, d.weaviate_url),
+        weaviate_grpc_port=_integer(env, "WEAVIATE_GRPC_PORT", d.weaviate_grpc_port, 1, 65535),
         rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
         retention_conversation_days=_integer(
             env, "RETENTION_CONVERSATION_DAYS", d.retention_conversation_days, 1, 3650

@@ -42,6 +42,10 @@ def test_defaults() -> None:
         ({"RETENTION_CONTACT_DAYS": "ninety"}, "RETENTION_CONTACT_DAYS"),
         ({"RETENTION_AUDIT_DAYS": "-365"}, "RETENTION_AUDIT_DAYS"),
         ({"RETENTION_INTERVAL_SECONDS": "0"}, "RETENTION_INTERVAL_SECONDS"),
+        ({"WEAVIATE_URL": "localhost:8080"}, "WEAVIATE_URL"),
+        ({"WEAVIATE_URL": "http://weaviate:80a"}, "WEAVIATE_URL"),
+        ({"WEAVIATE_URL": "http://weaviate:8080/v1"}, "WEAVIATE_URL"),
+        ({"WEAVIATE_GRPC_PORT": "0"}, "WEAVIATE_GRPC_PORT"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], names: str) -> None:
@@ -64,6 +68,12 @@ def test_retention_values() -> None:
     )
     assert (settings.retention_conversation_days, settings.retention_contact_days) == (30, 7)
     assert settings.retention_audit_days == 730
+
+
+def test_weaviate_values() -> None:
+    assert (load_settings({}).weaviate_url, load_settings({}).weaviate_grpc_port) == (None, 50051)
+    settings = load_settings({"WEAVIATE_URL": "https://weaviate.example:8443", "WEAVIATE_GRPC_PORT": "50052"})
+    assert (settings.weaviate_url, settings.weaviate_grpc_port) == ("https://weaviate.example:8443", 50052)
 
 
 @pytest.mark.parametrize("app_env", ["dev", "prod"])

@@ -1,20 +1,29 @@
-"""Build the knowledge stack once per process: base, encoder, retriever, store, search."""
+"""Build the knowledge stack once per process: base, encoder, retriever, store, search.
+
+The retriever is the embedded one unless a Weaviate URL is given (`WEAVIATE_URL`), then Weaviate's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import loader
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
+from .retrieval.interface import Retriever
 from .search import DEFAULT_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
+
+if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
+    from .retrieval.weaviate import WeaviateRetriever
 
 # Retrieval is CPU work; a small pool keeps it off the event loop (numpy releases the GIL).
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieval")
@@ -30,22 +39,70 @@ def shared_encoder() -> Encoder:
 class Knowledge:
     store: KnowledgeStore
     search: KnowledgeSearch
+    retriever: Retriever
+    close_retriever: Callable[[], Awaitable[None]] | None = None  # the Weaviate client's close
+
+    async def aclose(self) -> None:
+        """Close the retriever's connections (the Weaviate client; the embedded one has none)."""
+        if self.close_retriever is not None:
+            await self.close_retriever()
+
+
+@dataclass(frozen=True)
+class WeaviateTarget:
+    """Where the Weaviate backend is (`WEAVIATE_URL` for REST, `WEAVIATE_GRPC_PORT` on the same host)."""
+
+    url: str
+    grpc_port: int
+
+
+async def embedding_cache(cache_dir: Path | None) -> EmbeddingCache:
+    """The shared encoder (loaded off the loop) behind the on-disk embedding cache."""
+    encoder = await asyncio.get_running_loop().run_in_executor(_EXECUTOR, shared_encoder)
+    return await asyncio.to_thread(EmbeddingCache, encoder, cache_dir)
+
+
+async def weaviate_retriever(target: WeaviateTarget, cache: EmbeddingCache) -> WeaviateRetriever:
+    """A retriever on a connected Weaviate client.
+
+    Raises:
+        WeaviateUnavailableError: Weaviate cannot be reached or is not ready.
+    """
+    from .retrieval.weaviate import WeaviateRetriever, connect
+
+    return WeaviateRetriever(await connect(target.url, target.grpc_port), cache, _EXECUTOR)
 
 
 async def build(
-    knowledge_dir: Path, overlay_dir: Path, cache_dir: Path | None, *, fusion: Fusion = "convex"
+    knowledge_dir: Path,
+    overlay_dir: Path,
+    cache_dir: Path | None,
+    *,
+    fusion: Fusion = "convex",
+    weaviate: WeaviateTarget | None = None,
 ) -> Knowledge:
     """Load and validate the base, load the model (off the loop) and index the behaviours.
 
     Raises:
         loader.KnowledgeError: the base breaks its schema.
+        RetrieverUnavailableError: `weaviate` is given and cannot be reached, or refuses the passages.
     """
     base = await asyncio.to_thread(loader.load, knowledge_dir, overlay_dir)
-    encoder = await asyncio.get_running_loop().run_in_executor(_EXECUTOR, shared_encoder)
-    cache = await asyncio.to_thread(EmbeddingCache, encoder, cache_dir)
-    retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion)
+    cache = await embedding_cache(cache_dir)
+    retriever: Retriever
+    close: Callable[[], Awaitable[None]] | None = None
+    if weaviate is None:
+        retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion)
+    else:
+        remote = await weaviate_retriever(weaviate, cache)
+        retriever, close = remote, remote.close
     store = KnowledgeStore(base, retriever, overlay_dir)
-    await store.start()
+    try:
+        await store.start()
+    except Exception:
+        if close is not None:
+            await close()
+        raise
     breed_words = [alias for group in base.breed_groups for alias in (*group.aliases, *group.breeds)]
     topic = Topic(breed_words, threshold=DEFAULT_THRESHOLD, weak_threshold=DEFAULT_WEAK_THRESHOLD)
-    return Knowledge(store=store, search=KnowledgeSearch(retriever, topic))
+    return Knowledge(store=store, search=KnowledgeSearch(retriever, topic), retriever=retriever, close_retriever=close)

@@ -1,1 +1,1 @@
-"""Retrieval backends behind one interface (embedded now; Weaviate later)."""
+"""Retrieval backends behind one interface: embedded (default) and Weaviate (`WEAVIATE_URL`)."""

@@ -1,7 +1,7 @@
 """The `Retriever` protocol: what the flow and KnowledgeService need from any retrieval backend.
 
-A Weaviate backend (weaviate-client v4, hybrid search, `WEAVIATE_URL`) will implement the same
-protocol; nothing above this interface changes when it is added.
+The embedded backend (embedded.py) and the Weaviate backend (weaviate.py, `WEAVIATE_URL`) implement
+it; nothing above this interface depends on which one runs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.knowledge.types import Behavior
+
+
+class RetrieverUnavailableError(RuntimeError):
+    """A backend behind a server (Weaviate) cannot be reached or refuses work; the message is one line."""
 
 
 @dataclass(frozen=True)

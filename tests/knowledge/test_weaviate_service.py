@@ -1,0 +1,56 @@
+"""KnowledgeService on a server whose retriever is Weaviate (WEAVIATE_URL set), through the REAL
+weaviate-client against a local stand-in: the same contract tests as the embedded backend.
+
+No Weaviate server can run on these machines, so tests/support/weaviate_fake.py speaks Weaviate's REST
+and gRPC wire protocols and really stores and ranks what the client sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from server.app import RunningServer, StartupError
+from server.knowledge.retrieval.weaviate_schema import COLLECTION
+from tests.knowledge import contract
+from tests.support.weaviate_fake import FakeWeaviate
+
+StartServer = Callable[..., Awaitable[RunningServer]]
+
+
+def _on(fake: FakeWeaviate) -> dict[str, Any]:
+    return {"weaviate_url": fake.url, "weaviate_grpc_port": fake.grpc_port}
+
+
+async def test_unary_search_ranks_and_rejects_off_topic(weaviate_fake: FakeWeaviate, start_server: StartServer) -> None:
+    """Uses the wire-protocol fake (no Weaviate server here): the server indexes into Weaviate at start
+    and answers from it, keeping the embedded backend's search contract."""
+    server = await start_server(**_on(weaviate_fake))
+    assert weaviate_fake.objects[COLLECTION], "the server did not index into Weaviate"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        await contract.service_ranks_and_rejects_off_topic(contract.Stub(channel))
+    assert "grpc Search" in weaviate_fake.calls
+
+
+async def test_unary_upsert_takes_effect_and_survives_restart(
+    weaviate_fake: FakeWeaviate, start_server: StartServer
+) -> None:
+    """Uses the wire-protocol fake (no Weaviate server here): admin upserts and deletes reach Weaviate at
+    once (index() after each), and a restarted server brings Weaviate back in step."""
+    server = await start_server(**_on(weaviate_fake))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        await contract.service_upsert_takes_effect_and_survives_restart(
+            contract.Stub(channel), lambda: start_server(**_on(weaviate_fake))
+        )
+    ids = {obj.properties["behavior_id"] for obj in weaviate_fake.objects[COLLECTION].values()}
+    assert "sofa-kratzen" in ids and "leinenziehen" not in ids
+
+
+async def test_start_fails_when_weaviate_is_unreachable(weaviate_fake: FakeWeaviate, start_server: StartServer) -> None:
+    """Uses the wire-protocol fake's stopped ports (no Weaviate server here): start-up fails with one line."""
+    await weaviate_fake.stop()
+    with pytest.raises(StartupError, match="Weaviate unreachable"):
+        await start_server(**_on(weaviate_fake))
