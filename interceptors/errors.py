@@ -6,8 +6,9 @@ unary call or half-way through a stream, is caught here:
 
 - `grpc.aio.AbortError` (a deliberate status, already sent by `context.abort`) passes untouched;
   `server.errors.abort` has already dropped details whose type is off the allow-list.
-- Database errors (SQLAlchemy, asyncpg, sqlite3) become UNAVAILABLE; nothing of the SQL is sent
-  or logged, only the error types.
+- Database errors (SQLAlchemy, asyncpg, sqlite3) and an unreachable retrieval backend (Weaviate,
+  `RetrieverUnavailableError`) become UNAVAILABLE; nothing of the SQL or the backend's answer is
+  sent or logged, only the error types.
 - Any other exception becomes INTERNAL with the localized "internal" message carrying the request
   id as reference (and a `google.rpc.RequestInfo`); the traceback goes to the log only.
 - A handler that ends with `set_code` and trailing `grpc-status-details-bin` holding a detail type
@@ -27,6 +28,7 @@ from google.rpc import error_details_pb2
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import call, errors
+from server.knowledge.retrieval.interface import RetrieverUnavailableError
 
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
@@ -38,6 +40,8 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     sqlite3.Error,
 )
+# a backing service the call needs is down: the client may retry, nothing is wrong with the request
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, RetrieverUnavailableError)
 
 
 def _request_id() -> str:
@@ -74,11 +78,11 @@ class ErrorScrubbingInterceptor(Interceptor):
         """Abort with UNAVAILABLE (database) or INTERNAL (anything else)."""
         rid = _request_id()
         reference = error_details_pb2.RequestInfo(request_id=rid)
-        if isinstance(exc, DATABASE_ERRORS):
+        if isinstance(exc, UNAVAILABLE_ERRORS):
             cause = getattr(exc, "orig", None)
             # the message of a database error may hold SQL and bound parameters: types only
             log.error(
-                "database_error",
+                "database_error" if isinstance(exc, DATABASE_ERRORS) else "backend_unavailable",
                 method=info.method,
                 request_id=rid,
                 error_type=type(exc).__name__,

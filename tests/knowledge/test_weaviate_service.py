@@ -12,6 +12,8 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 
 from server.app import RunningServer, StartupError
 from server.knowledge.retrieval.weaviate_schema import COLLECTION
@@ -54,3 +56,24 @@ async def test_start_fails_when_weaviate_is_unreachable(weaviate_fake: FakeWeavi
     await weaviate_fake.stop()
     with pytest.raises(StartupError, match="Weaviate unreachable"):
         await start_server(**_on(weaviate_fake))
+
+
+async def test_unary_weaviate_down_mid_run_is_unavailable_without_internals(
+    weaviate_fake: FakeWeaviate, start_server: StartServer
+) -> None:
+    """Uses the wire-protocol fake (no Weaviate server here), stopped while the server runs: a search
+    ends with UNAVAILABLE (the client may retry), not INTERNAL, and says nothing of Weaviate; health
+    and the other services keep answering."""
+    server = await start_server(**_on(weaviate_fake))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = contract.Stub(channel)
+        query = pb.SearchBehaviorsRequest(query=contract.DOORBELL)
+        assert (await stub.SearchBehaviors(query, metadata=contract.SERVICE)).matches
+        await weaviate_fake.stop()
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SearchBehaviors(query, metadata=contract.SERVICE)
+        health = health_pb2_grpc.HealthStub(channel)
+        assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    text = f"{err.value.details()} {err.value.debug_error_string()}".lower()
+    assert "weaviate" not in text and "grpc search" not in text

@@ -170,11 +170,14 @@ class WeaviateRetriever:
         loop = asyncio.get_running_loop()
         vector = await loop.run_in_executor(self._executor, self._cache.encoder.encode, [query])
         terms = (await loop.run_in_executor(self._executor, self._terms, [query]))[0]
-        fused = await self._hybrid(terms, vector[0], limit)
-        if not fused:
-            return []
-        top_id, top_fused = fused[0][0], fused[0][2]
-        confidence = await self._confidence(top_id, terms, vector[0])
+        try:
+            fused = await self._hybrid(terms, vector[0], limit)
+            if not fused:
+                return []
+            top_id, top_fused = fused[0][0], fused[0][2]
+            confidence = await self._confidence(top_id, terms, vector[0])
+        except weaviate.exceptions.WeaviateBaseError as exc:  # the client wraps gRPC and HTTP failures
+            raise WeaviateUnavailableError(f"Weaviate search failed: {type(exc).__name__}") from exc
         scale = confidence / top_fused if top_fused > 0 else 0.0
         return [Match(id_, title, round(min(1.0, score * scale), 4)) for id_, title, score in fused]
 
