@@ -149,7 +149,6 @@ async def _serve(workdir: Path) -> None:
     from interceptors.chain import ChainDependencies, build_chain
     from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
-    from server.app import freeze_startup_objects
     from server.audit import AuditLog
     from server.auth.access import AccessTokenVerifier
     from server.auth.api_keys import ApiKeyChecker
@@ -189,7 +188,6 @@ async def _serve(workdir: Path) -> None:
         ports[name] = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         servers.append(server)
-    freeze_startup_objects()  # as serve() does once the server is up
     print(json.dumps(ports), file=sys.stderr, flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # the client closes stdin when done
     for server in servers:

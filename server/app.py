@@ -11,7 +11,6 @@ migrates once and runs `serve()` in N forked processes on one port.
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -260,21 +259,9 @@ async def start(
     )
 
 
-def freeze_startup_objects() -> None:
-    """Move everything alive after startup out of the garbage collector's sight (`gc.freeze`).
-
-    Modules, the knowledge base, the retrieval model and the ORM live as long as the process; left
-    in the collector's view, every full collection walks them all while the event loop waits (tens
-    of milliseconds that show up in p99). Frozen, a collection walks only what calls allocate.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     running = await start(settings, migrate_schema=migrate_schema)
-    freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
