@@ -99,9 +99,18 @@ class _Supervisor:
         self._workers = workers
         self._grace = grace
         self._stopping = False
+        self._requested: int | None = None  # a stop signal noted by `request_stop`, acted on by the loop
         self.failed = False
 
-    def stop_all(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+    def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
+        """The stop signals' handler: only notes the signal.
+
+        A handler may interrupt the main thread anywhere, a log write holding the logger's lock
+        included; logging or terminating from here deadlocked (seen). The supervising loop acts on it.
+        """
+        self._requested = signum
+
+    def stop_all(self, signum: int | None = None) -> None:
         if signum is not None and not self._stopping:
             log.info("stopping workers", signal=signal.Signals(signum).name)
         self._stopping = True
@@ -110,16 +119,34 @@ class _Supervisor:
                 worker.terminate()  # SIGTERM: the worker drains within its grace period
 
     def run(self) -> int:
+        # The wait also watches the wake-up descriptor the signal module writes to (from whichever
+        # thread the kernel picked): a stop signal ends the wait at once and the loop acts on it.
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        previous = signal.set_wakeup_fd(wake_write)
+        try:
+            self._supervise(wake_read)
+        finally:
+            signal.set_wakeup_fd(previous)
+            os.close(wake_read)
+            os.close(wake_write)
+        return EXIT_FAILED if self.failed else 0
+
+    def _supervise(self, wake_read: int) -> None:
         alive = {worker.sentinel: worker for worker in self._workers}
         while alive:
+            if self._requested is not None and not self._stopping:
+                self.stop_all(self._requested)
             timeout = self._grace + KILL_AFTER_GRACE_SECONDS if self._stopping else None
-            ready = wait(list(alive), timeout)
+            ready = wait([*alive, wake_read], timeout)
             if not ready:
                 self._kill(list(alive.values()))
                 continue
             for sentinel in ready:
-                self._reap(alive.pop(cast(int, sentinel)))
-        return EXIT_FAILED if self.failed else 0
+                if sentinel == wake_read:
+                    os.read(wake_read, 512)  # a signal arrived; its handler has run by now
+                else:
+                    self._reap(alive.pop(cast(int, sentinel)))
 
     def _reap(self, worker: BaseProcess) -> None:
         worker.join()
@@ -159,7 +186,7 @@ def run(settings: Settings) -> int:
             workers = _fork_workers(replace(settings, grpc_addr=addr))
             supervisor = _Supervisor(workers, settings.shutdown_grace_seconds)
             for signum in STOP_SIGNALS:
-                signal.signal(signum, supervisor.stop_all)
+                signal.signal(signum, supervisor.request_stop)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         log.info("workers started", addr=addr, pids=[worker.pid for worker in workers])
