@@ -171,9 +171,8 @@ def run(settings: Settings) -> int:
         StartupError: the database stays unreachable, or the address cannot be bound.
     """
     asyncio.run(prepare_storage(settings))
-    # Finalize the start-up's garbage here, once: left for a worker's collector, a finalizer closes
-    # its descriptor number there too, which by then the worker may have reused (its event loop's
-    # signal wake-up socket: a SIGTERM would go unnoticed).
+    # Finalize the start-up's garbage (the migration's loop and connections) here, once, rather than
+    # in every worker's collector at some later moment, on descriptors the worker inherited.
     gc.collect()
     if threading.active_count() > 1:  # a thread would be copied into every worker half-alive
         raise StartupError("internal: threads left running before forking the workers")
