@@ -23,8 +23,14 @@ CONTACT_RETENTION = timedelta(days=90)  # RETENTION_CONTACT_DAYS; server/retenti
 
 
 def new_id() -> str:
-    """32 random bytes, URL-safe base64 without padding (43 characters)."""
-    return secrets.token_urlsafe(32)
+    """32 random bytes, URL-safe base64 without padding (43 characters), never starting with "-".
+
+    An id with a leading "-" is read as an option on a command line (`wuffchat history <id>`).
+    """
+    while True:
+        candidate = secrets.token_urlsafe(32)
+        if not candidate.startswith("-"):
+            return candidate
 
 
 @dataclass(frozen=True)
