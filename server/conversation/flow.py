@@ -1,9 +1,12 @@
 """The dog's 11-state conversation flow (SPEC.md section 6): the whole transition table in one place.
 
-`TABLE[(state, intent)]` names the action and the next state; an action may refuse the input
-(too short, not about a dog, no match, no valid score), then the conversation stays where it was
-and the bot re-asks. Restart words lead from every state to WAIT_FOR_SYMPTOM. `advance` is pure
-apart from the knowledge search: it returns a `Plan` the service renders, streams and stores.
+`TABLE[(state, intent)]` names the action and the next state; an action may refuse the input (too
+short, not a behaviour, no valid score), then the conversation stays where it was and the bot says
+how to go on. A whole-message restart command leads from every state to WAIT_FOR_SYMPTOM. Before a
+description is matched it is sorted (knowledge/triage.py): health signs get a vet answer, dog questions
+that are no behaviour a scope answer, vague ones a targeted question. A new description while the dog
+waits for yes or no is a correction: diagnosed again. `advance` is pure apart from the knowledge search:
+it returns a `Plan` the service renders, streams and stores.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Any
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 
 from server.knowledge.search import KnowledgeSearch
-from server.knowledge.types import KnowledgeBase
+from server.knowledge.triage import Category
+from server.knowledge.types import Behavior, KnowledgeBase
 
-from . import instincts, texts
+from . import compose, instincts, texts
+from .profile import Profile, extract
 from .responders.interface import Composition
-from .words import Intent, intent
+from .words import Intent, intent, is_insult, is_question, words
 
 
 class State(IntEnum):
@@ -42,17 +47,29 @@ DOG, COMPANION = pb.SENDER_DOG, pb.SENDER_COMPANION
 GREETING, QUESTION, ANSWER = pb.MESSAGE_KIND_GREETING, pb.MESSAGE_KIND_QUESTION, pb.MESSAGE_KIND_ANSWER
 INSTRUCTION, ERROR = pb.MESSAGE_KIND_INSTRUCTION, pb.MESSAGE_KIND_ERROR
 MIN_SYMPTOM_CHARS = 10
+MIN_CONTEXT_CHARS = 3
+SHORT_REPLY_WORDS = 4  # "nein danke, das wars": a reply, not a new description
 ANY = None  # matches every intent that has no entry of its own
+SLOTS = ("behavior_id", "behavior_title", "symptom", "situation", "instinct", "exercise_id")
+AGGRESSION = re.compile(r"aggress|agress|aggres|böse|beißt|beisst|bissig|knurr|schnapp|angriff|bite|biting|growl|snap|attack")
+# Which question each yes/no state asked, for re-asks and clarifying questions.
+ASKED = {"WAIT_FOR_CONFIRMATION": "confirm", "ASK_FOR_EXERCISE": "exercise", "END_OR_RESTART": "another"}
 
 
 @dataclass(frozen=True)
 class Part:
-    """One bot message: a fixed `text`, or a `composition` the responder renders."""
+    """One bot message: fixed `text`, or `prefix` + a `composition` the responder renders + `suffix`.
+
+    `steps` are an exercise's steps; the suffix then ends with them, one numbered line each.
+    """
 
     sender: int
     kind: int
     text: str = ""
     composition: Composition | None = None
+    prefix: str = ""
+    suffix: str = ""
+    steps: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,8 +81,16 @@ class Plan:
     context: dict[str, Any] = field(default_factory=dict)
     feedback: dict[str, Any] | None = None
 
+    @property
+    def language(self) -> str:
+        return str(self.context.get("language") or "de")
+
+    def line(self, key: str, **params: object) -> str:
+        """A phrasing of `key` not said before in this conversation."""
+        return texts.pick(self.language, key, self.context.setdefault("said", {}), **params)
+
     def say(self, key: str, *, sender: int = DOG, kind: int = QUESTION, **params: object) -> None:
-        self.parts.append(Part(sender, kind, texts.text(self.context["language"], key, **params)))
+        self.parts.append(Part(sender, kind, self.line(key, **params)))
 
 
 @dataclass(frozen=True)
@@ -77,35 +102,116 @@ class Turn:
     search: KnowledgeSearch
     base: KnowledgeBase
 
+    def behavior(self) -> Behavior | None:
+        return self.base.behaviors.get(self.context.get("behavior_id") or "")
 
-Action = Callable[[Turn, Plan], Awaitable[bool]]  # False: input refused, stay and re-ask
+
+Action = Callable[[Turn, Plan], Awaitable[bool]]  # False: input refused, stay and say how to go on
+
+
+def _profile(turn: Turn, plan: Plan) -> Profile:
+    """The dog's profile with what this turn adds; stored in the slots."""
+    profile = extract(turn.text, turn.base.breed_groups, known=Profile.from_context(plan.context.get("profile")))
+    plan.context["profile"] = profile.as_context()
+    return profile
+
+
+def _composition(purpose: str, plan: Plan, text: str, profile: Profile) -> Composition:
+    return Composition(purpose, plan.language, text, details=profile.facts(), category=Category.BEHAVIOUR.value)
 
 
 async def restart(turn: Turn, plan: Plan) -> bool:
-    plan.context.update({k: None for k in ("behavior_id", "symptom", "situation", "instinct", "exercise_id")})
+    plan.context.update(dict.fromkeys(SLOTS))
     plan.say("restarted", kind=ANSWER)
     plan.say("ask_symptom")
     return True
 
 
-async def symptom(turn: Turn, plan: Plan) -> bool:
-    language = plan.context["language"]
-    if len(turn.text.strip()) < MIN_SYMPTOM_CHARS:
-        plan.say("need_more", kind=ERROR)
-        return False
-    result = await turn.search.search(turn.text, 1)
-    if not result.matches:
-        plan.say("no_match" if result.about_dog else "need_more", kind=ERROR)
-        return False
+def _answer_other(turn: Turn, plan: Plan, category: Category | None) -> None:
+    """A short, kind answer to what is no description of a behaviour (health, scope, a question...)."""
+    if is_insult(turn.text):
+        plan.say("insult", kind=ANSWER)
+    elif category is Category.HEALTH:
+        plan.say("vet", sender=COMPANION, kind=ANSWER)
+    elif category is Category.DOG_RELATED:
+        plan.say("scope", kind=ANSWER)
+    elif is_question(turn.text):
+        plan.say("question", kind=ANSWER)
+
+
+async def _diagnose(turn: Turn, plan: Plan, *, correction: bool = False) -> Category | None:
+    """Sort and match the description; on a behaviour, the dog's view and "want to know more?".
+
+    Returns the category (None when the text was too short to try).
+    """
+    if len(turn.text.strip()) < MIN_SYMPTOM_CHARS or is_insult(turn.text):
+        return None
+    result = await turn.search.search(turn.text, 1, language=plan.language)
+    profile = _profile(turn, plan)
+    if result.category is not Category.BEHAVIOUR or not result.matches:
+        return result.category
     behavior = turn.base.behaviors[result.matches[0].id]
-    plan.context.update({"behavior_id": behavior.id, "behavior_title": behavior.title, "symptom": turn.text})
-    plan.parts.append(Part(DOG, ANSWER, composition=Composition("symptom_view", language, behavior.dog_view)))
+    title = behavior.text(plan.language).title
+    plan.context.update(dict.fromkeys(SLOTS))
+    plan.context.update({"behavior_id": behavior.id, "behavior_title": title, "symptom": turn.text})
+    plan.state = State.WAIT_FOR_CONFIRMATION
+    if correction:
+        plan.say("correction", kind=ANSWER)
+    plan.say("understood", kind=ANSWER, title=title)
+    view = compose.dog_view(behavior, plan.language, profile)
+    plan.parts.append(Part(DOG, ANSWER, composition=_composition("symptom_view", plan, view, profile)))
     plan.say("ask_more")
-    return True
+    return Category.BEHAVIOUR
+
+
+async def symptom(turn: Turn, plan: Plan) -> bool:
+    """A description: matched, or answered by category with a question that helps the owner go on."""
+    category = await _diagnose(turn, plan)
+    if category is Category.BEHAVIOUR:
+        return True
+    _answer_other(turn, plan, category)
+    if category is Category.HEALTH:
+        plan.say("vet_offer")
+    elif category is Category.VAGUE:
+        plan.say("vague_aggression" if AGGRESSION.search(turn.text.lower()) else "vague_general")
+    elif category is None:
+        plan.say("need_more" if not is_insult(turn.text) else "ask_symptom", kind=ERROR)
+    elif category is Category.OFF_TOPIC and not is_question(turn.text):
+        plan.say("off_topic" if not plan.context.get("discussed") else "no_match", kind=ERROR)
+    else:
+        plan.say("ask_symptom")
+    return False
+
+
+async def symptom_or_done(turn: Turn, plan: Plan) -> bool:
+    """A short no while the dog waits for a description: done (feedback) once something was discussed."""
+    if len(words(turn.text)) > SHORT_REPLY_WORDS:
+        return await symptom(turn, plan)
+    if plan.context.get("discussed"):
+        plan.state = State.FEEDBACK_Q1
+        plan.say("goodbye", kind=ANSWER)
+        plan.say("feedback_q1", sender=COMPANION)
+        return True
+    plan.say("no_symptom_yet", kind=ANSWER)
+    return False
 
 
 async def ask_context(turn: Turn, plan: Plan) -> bool:
     plan.say("ask_context")
+    profile = Profile.from_context(plan.context.get("profile"))
+    missing_age, missing_breed = profile.age is None, profile.breed_group is None and not profile.mix
+    if missing_age or missing_breed:
+        which = "both" if missing_age and missing_breed else "age" if missing_age else "breed"
+        plan.say(f"ask_context_{which}")
+    return True
+
+
+async def misunderstood(turn: Turn, plan: Plan) -> bool:
+    """No to "is that it?": a correction when the owner says more, else ask again."""
+    if len(words(turn.text)) > SHORT_REPLY_WORDS and await _diagnose(turn, plan, correction=True) is Category.BEHAVIOUR:
+        return True
+    plan.context.update(dict.fromkeys(SLOTS))
+    plan.say("misunderstood")
     return True
 
 
@@ -114,55 +220,110 @@ async def ask_symptom_again(turn: Turn, plan: Plan) -> bool:
     return True
 
 
-async def explain_instinct(turn: Turn, plan: Plan) -> bool:
-    behavior = turn.base.behaviors.get(turn.context.get("behavior_id") or "")
+async def clarify(turn: Turn, plan: Plan) -> bool:
+    """Unsure ("jein", "keine Ahnung"): a clarifying question for the question asked."""
+    plan.say(f"clarify_{ASKED[_asked_state(turn)]}")
+    return False
+
+
+async def other_answer(turn: Turn, plan: Plan) -> bool:
+    """Neither yes nor no: a new description is a correction; anything else gets a kind answer and a re-ask."""
+    if await _diagnose(turn, plan, correction=True) is Category.BEHAVIOUR:
+        return True
+    category = None if len(turn.text.strip()) < MIN_SYMPTOM_CHARS else await _category(turn)
+    _answer_other(turn, plan, category)
+    plan.say(f"reask_{ASKED[_asked_state(turn)]}", kind=ERROR)
+    return False
+
+
+async def _category(turn: Turn) -> Category:
+    return (await turn.search.search(turn.text, 1)).category
+
+
+def _asked_state(turn: Turn) -> str:
+    return str(turn.context.get("_state") or "WAIT_FOR_CONFIRMATION")
+
+
+async def explain_instinct(turn: Turn, plan: Plan, *, skipped: bool = False) -> bool:
+    behavior = turn.behavior()
     if behavior is None:  # deleted by an admin meanwhile: ask for the behaviour again
         plan.state = State.WAIT_FOR_SYMPTOM
         plan.say("ask_symptom")
         return True
-    if len(turn.text.strip()) < 3:
+    if not skipped and len(turn.text.strip()) < MIN_CONTEXT_CHARS:
         plan.say("need_context", kind=ERROR)
         return False
-    language = plan.context["language"]
-    ranking = instincts.rank(behavior, f"{turn.context.get('symptom', '')} {turn.text}", turn.base)
+    profile = _profile(turn, plan) if not skipped else Profile.from_context(plan.context.get("profile"))
+    if not skipped and (await turn.search.search(turn.text, 1)).category is Category.HEALTH:
+        plan.say("vet", sender=COMPANION, kind=ANSWER)
+    situation = "" if skipped else turn.text
+    group = compose.breed_group(turn.base, profile)
+    ranking = instincts.rank(behavior, f"{turn.context.get('symptom', '')} {situation}", group, mix=profile.mix)
     leading = ranking.order[0]
-    plan.context.update({"situation": turn.text, "instinct": leading})
-    plan.say("instinct_intro", kind=ANSWER, instinct_name=texts.text(language, f"instinct_name_{leading}"))
-    plan.parts.append(Part(DOG, ANSWER, composition=Composition("instinct", language, behavior.instincts[leading])))
-    if ranking.breed is not None:
-        plan.context["breed_group"] = ranking.breed.id
-        plan.say("breed_note", kind=ANSWER, breed_group=ranking.breed.name)
+    plan.context.update({"situation": situation, "instinct": leading})
+    if skipped:
+        plan.say("context_skipped", kind=ANSWER)
+    plan.say("instinct_intro", kind=ANSWER, instinct_name=texts.text(plan.language, f"instinct_name_{leading}"))
+    text = compose.instinct_text(behavior, leading, plan.language, profile)
+    plan.parts.append(Part(DOG, ANSWER, composition=_composition("instinct", plan, text, profile)))
+    note = compose.breed_note(turn.base, profile, leading, plan.language)
+    if note is not None:
+        plan.parts.append(Part(DOG, ANSWER, note))
+    if profile.age in ("puppy", "adolescent", "senior"):
+        plan.say(f"age_note_{profile.age}", kind=ANSWER)
     plan.say("ask_exercise")
     return True
 
 
+async def explain_with_context(turn: Turn, plan: Plan) -> bool:
+    return await explain_instinct(turn, plan)
+
+
+async def explain_without_context(turn: Turn, plan: Plan) -> bool:
+    """"nee" or "keine Ahnung" instead of a context: explain from the description alone."""
+    if len(words(turn.text)) > SHORT_REPLY_WORDS:
+        return await explain_instinct(turn, plan)
+    return await explain_instinct(turn, plan, skipped=True)
+
+
 async def show_exercise(turn: Turn, plan: Plan) -> bool:
-    behavior = turn.base.behaviors.get(turn.context.get("behavior_id") or "")
+    behavior = turn.behavior()
     if behavior is None:
         plan.state = State.WAIT_FOR_SYMPTOM
         plan.say("ask_symptom")
         return True
-    language = plan.context["language"]
-    exercise = instincts.best_exercise(behavior, turn.context.get("instinct") or "rudel", turn.base)
+    profile = Profile.from_context(plan.context.get("profile"))
+    exercise = instincts.best_exercise(behavior, turn.base)
+    parts = compose.exercise(exercise, plan.language)
     plan.context["exercise_id"] = exercise.id
-    body = " ".join(
-        [
-            texts.text(language, "exercise", title=exercise.title, background=exercise.background),
-            texts.text(
-                language, "exercise_steps", steps=" ".join(f"{i}. {s}" for i, s in enumerate(exercise.steps, 1))
-            ),
-        ]
+    plan.context["discussed"] = [*plan.context.get("discussed", []), behavior.id]
+    plan.parts.append(
+        Part(
+            COMPANION,
+            INSTRUCTION,
+            composition=_composition("exercise", plan, parts.background, profile),
+            prefix=plan.line("exercise_intro", title=parts.title),
+            suffix=f"{plan.line('steps_heading')}\n{compose.numbered(parts.steps)}",
+            steps=parts.steps,
+        )
     )
-    plan.parts.append(Part(DOG, INSTRUCTION, composition=Composition("exercise", language, body)))
-    plan.say("first_aid", kind=INSTRUCTION, first_aid=behavior.first_aid)
+    first_aid = compose.first_aid(behavior, plan.language, profile)
+    plan.say("first_aid", sender=COMPANION, kind=INSTRUCTION, first_aid=first_aid)
     plan.say("ask_another")
     return True
 
 
-def _feedback(question: str, slot: str | None) -> Callable[[Turn, Plan], Awaitable[bool]]:
+async def to_feedback(turn: Turn, plan: Plan) -> bool:
+    behavior = turn.behavior()
+    if behavior is not None:
+        plan.context["discussed"] = [*plan.context.get("discussed", []), behavior.id]
+    plan.say("feedback_q1", sender=COMPANION)
+    return True
+
+
+def _feedback(question: str, slot: str) -> Action:
     async def action(turn: Turn, plan: Plan) -> bool:
-        if slot is not None:
-            plan.context.setdefault("feedback", {})[slot] = turn.text.strip()[:2000]
+        plan.context.setdefault("feedback", {})[slot] = turn.text.strip()[:2000]
         plan.say(question, sender=COMPANION)
         return True
 
@@ -185,36 +346,41 @@ async def finish(turn: Turn, plan: Plan) -> bool:
     answers["contact"] = None if intent(contact) is Intent.NO else contact[:254]
     plan.feedback = answers
     plan.context["feedback"] = {}
+    plan.context["discussed"] = []
     plan.say("thanks", sender=COMPANION, kind=GREETING)
     return True
 
 
-async def reask_yes_no(turn: Turn, plan: Plan) -> bool:
-    plan.say("ask_yes_no", kind=ERROR)
-    return False
-
-
 S = State
 # (state, intent) -> (action, next state). ANY is the fallback for a state; RESTART is handled for all states.
+# An action may move elsewhere (a correction goes to WAIT_FOR_CONFIRMATION) or refuse (stay).
 TABLE: dict[tuple[State, Intent | None], tuple[Action, State]] = {
+    (S.GREETING, Intent.NO): (symptom_or_done, S.WAIT_FOR_SYMPTOM),
     (S.GREETING, ANY): (symptom, S.WAIT_FOR_CONFIRMATION),
+    (S.WAIT_FOR_SYMPTOM, Intent.NO): (symptom_or_done, S.WAIT_FOR_SYMPTOM),
     (S.WAIT_FOR_SYMPTOM, ANY): (symptom, S.WAIT_FOR_CONFIRMATION),
     (S.WAIT_FOR_CONFIRMATION, Intent.YES): (ask_context, S.WAIT_FOR_CONTEXT),
-    (S.WAIT_FOR_CONFIRMATION, Intent.NO): (ask_symptom_again, S.WAIT_FOR_SYMPTOM),
-    (S.WAIT_FOR_CONFIRMATION, ANY): (reask_yes_no, S.WAIT_FOR_CONFIRMATION),
-    (S.WAIT_FOR_CONTEXT, ANY): (explain_instinct, S.ASK_FOR_EXERCISE),
+    (S.WAIT_FOR_CONFIRMATION, Intent.NO): (misunderstood, S.WAIT_FOR_SYMPTOM),
+    (S.WAIT_FOR_CONFIRMATION, Intent.UNSURE): (clarify, S.WAIT_FOR_CONFIRMATION),
+    (S.WAIT_FOR_CONFIRMATION, ANY): (other_answer, S.WAIT_FOR_CONFIRMATION),
+    (S.WAIT_FOR_CONTEXT, Intent.NO): (explain_without_context, S.ASK_FOR_EXERCISE),
+    (S.WAIT_FOR_CONTEXT, Intent.UNSURE): (explain_without_context, S.ASK_FOR_EXERCISE),
+    (S.WAIT_FOR_CONTEXT, ANY): (explain_with_context, S.ASK_FOR_EXERCISE),
     (S.ASK_FOR_EXERCISE, Intent.YES): (show_exercise, S.END_OR_RESTART),
-    (S.ASK_FOR_EXERCISE, Intent.NO): (_feedback("feedback_q1", None), S.FEEDBACK_Q1),
-    (S.ASK_FOR_EXERCISE, ANY): (reask_yes_no, S.ASK_FOR_EXERCISE),
+    (S.ASK_FOR_EXERCISE, Intent.NO): (to_feedback, S.FEEDBACK_Q1),
+    (S.ASK_FOR_EXERCISE, Intent.UNSURE): (clarify, S.ASK_FOR_EXERCISE),
+    (S.ASK_FOR_EXERCISE, ANY): (other_answer, S.ASK_FOR_EXERCISE),
     (S.END_OR_RESTART, Intent.YES): (ask_symptom_again, S.WAIT_FOR_SYMPTOM),
-    (S.END_OR_RESTART, Intent.NO): (_feedback("feedback_q1", None), S.FEEDBACK_Q1),
-    (S.END_OR_RESTART, ANY): (reask_yes_no, S.END_OR_RESTART),
+    (S.END_OR_RESTART, Intent.NO): (to_feedback, S.FEEDBACK_Q1),
+    (S.END_OR_RESTART, Intent.UNSURE): (clarify, S.END_OR_RESTART),
+    (S.END_OR_RESTART, ANY): (other_answer, S.END_OR_RESTART),
     (S.FEEDBACK_Q1, ANY): (_feedback("feedback_q2", "helped"), S.FEEDBACK_Q2),
     (S.FEEDBACK_Q2, ANY): (_feedback("feedback_q3", "perspective"), S.FEEDBACK_Q3),
     (S.FEEDBACK_Q3, ANY): (_feedback("feedback_q4", "exercise_fit"), S.FEEDBACK_Q4),
     (S.FEEDBACK_Q4, ANY): (score, S.FEEDBACK_Q5),
     (S.FEEDBACK_Q5, ANY): (finish, S.GREETING),
 }
+FREE_TEXT = frozenset({S.FEEDBACK_Q1, S.FEEDBACK_Q2, S.FEEDBACK_Q3, S.FEEDBACK_Q4, S.FEEDBACK_Q5})
 
 
 def opening(language: str) -> Plan:
@@ -234,9 +400,10 @@ async def advance(
     if said is Intent.RESTART:
         action, target = restart, State.WAIT_FOR_SYMPTOM
     else:
-        action, target = TABLE.get((state, said)) or TABLE[(state, ANY)]
+        key = ANY if state in FREE_TEXT else said
+        action, target = TABLE.get((state, key)) or TABLE[(state, ANY)]
     plan = Plan(target, context=dict(context))
-    accepted = await action(Turn(text, context, search, base), plan)
+    accepted = await action(Turn(text, {**context, "_state": state.name}, search, base), plan)
     if not accepted:
         plan.state = state if state is not State.GREETING else State.WAIT_FOR_SYMPTOM
     return plan

@@ -1,4 +1,4 @@
-"""Rank the four instincts for one behaviour, the owner's context and (if named) the breed."""
+"""Rank the four instincts for one behaviour, the owner's context and (if named) the breed group."""
 
 from __future__ import annotations
 
@@ -31,10 +31,14 @@ CUES: dict[str, tuple[str, ...]] = {
         "rabbit",
         "cat",
         "squirrel",
+        "bird",
+        "woods",
+        "field",
+        "cyclist",
+        "bike",
     ),
     "rudel": (
         "allein",
-        "weg",
         "familie",
         "kind",
         "besuch",
@@ -49,6 +53,9 @@ CUES: dict[str, tuple[str, ...]] = {
         "play",
         "other dogs",
         "leave",
+        "greet",
+        "child",
+        "kids",
     ),
     "territorial": (
         "tür",
@@ -70,52 +77,42 @@ CUES: dict[str, tuple[str, ...]] = {
         "home",
         "stranger",
         "postman",
+        "mail carrier",
+        "yard",
+        "couch",
+        "bed",
     ),
-    "sexual": ("läufig", "hündin", "rüde", "kastr", "pubertät", "duft", "heat", "female", "male", "neuter"),
+    # The dog's own sex is no cue ("unser Rüde bellt an der Tür"); heat, hormones and neutering are.
+    "sexual": ("läufig", "kastr", "pubertät", "hormon", "duft", "heat", "in season", "neuter", "intact", "hormone"),
 }
 CUE_POINTS = 8
 BREED_SHARE = 0.4  # how much a named breed's disposition counts against the behaviour's own weights
+MIX_SHARE = 0.2  # a mix carries only part of its named breed's disposition
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """Instincts best first, with scores; `breed` is the breed group the owner named, if any."""
+    """Instincts best first, with scores."""
 
     order: tuple[str, ...]
     scores: dict[str, float]
-    breed: BreedGroup | None
 
 
-def find_breed(text: str, groups: tuple[BreedGroup, ...]) -> BreedGroup | None:
-    """The breed group whose alias (whole word or phrase) appears in `text`, the longest alias winning."""
-    lowered = text.lower()
-    best: tuple[int, BreedGroup] | None = None
-    for group in groups:
-        for alias in group.aliases:
-            if re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", lowered) and (best is None or len(alias) > best[0]):
-                best = (len(alias), group)
-    return best[1] if best else None
-
-
-def rank(behavior: Behavior, context: str, base: KnowledgeBase) -> Ranking:
-    """Behaviour weights, mixed with the named breed's disposition, plus points for context cues."""
-    breed = find_breed(context, base.breed_groups)
+def rank(behavior: Behavior, context: str, breed: BreedGroup | None = None, *, mix: bool = False) -> Ranking:
+    """Behaviour weights, mixed with the breed group's disposition, plus points for context cues."""
     lowered = context.lower()
+    share = MIX_SHARE if mix else BREED_SHARE
     scores: dict[str, float] = {}
     for instinct in INSTINCTS:
         score = float(behavior.instinct_weights[instinct])
         if breed is not None:
-            score = (1 - BREED_SHARE) * score + BREED_SHARE * breed.instincts[instinct]
+            score = (1 - share) * score + share * breed.instincts[instinct]
         hits = sum(1 for cue in CUES[instinct] if re.search(rf"(?<!\w){re.escape(cue)}", lowered))
         scores[instinct] = score + CUE_POINTS * hits
     order = tuple(sorted(INSTINCTS, key=lambda i: (-scores[i], INSTINCTS.index(i))))
-    return Ranking(order=order, scores=scores, breed=breed)
+    return Ranking(order=order, scores=scores)
 
 
-def best_exercise(behavior: Behavior, instinct: str, base: KnowledgeBase) -> Exercise:
-    """The behaviour's first exercise that serves `instinct`, else its first exercise."""
-    exercises = [base.exercises[e] for e in behavior.exercises if e in base.exercises]
-    for exercise in exercises:
-        if instinct in exercise.instincts:
-            return exercise
-    return exercises[0]
+def best_exercise(behavior: Behavior, base: KnowledgeBase) -> Exercise:
+    """The behaviour's best-ranked exercise: the knowledge base lists them best fit first."""
+    return next(base.exercises[e] for e in behavior.exercises if e in base.exercises)

@@ -26,7 +26,7 @@ from server import call, errors
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore
-from server.storage.models import Conversation
+from server.storage.models import Conversation, Message
 
 from . import flow, text_input
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
@@ -42,6 +42,12 @@ def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(moment)
     return stamp
+
+
+def _rendered(part: flow.Part, composed: str) -> NewMessage:
+    """The stored message of a part: its fixed text, or prefix, rendered composition and suffix."""
+    text = part.text or "\n\n".join(piece for piece in (part.prefix, composed, part.suffix) if piece)
+    return NewMessage(part.sender, part.kind, text, part.steps)
 
 
 async def _invalid(context: Context, field: str, description: str) -> NoReturn:
@@ -93,8 +99,14 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             await errors.abort(context, grpc.StatusCode.FAILED_PRECONDITION, "conversation_expired")
         return row
 
-    def _message(self, sender: int, kind: int, text: str, created: datetime) -> pb.Message:
-        return pb.Message(sender=sender, kind=kind, text=text, created_at=_timestamp(created))  # type: ignore[arg-type]
+    def _message(self, message: NewMessage | Message, created: datetime) -> pb.Message:
+        return pb.Message(
+            sender=message.sender,  # type: ignore[arg-type]
+            kind=message.kind,  # type: ignore[arg-type]
+            text=message.text,
+            created_at=_timestamp(created),
+            steps=list(message.steps or ()),
+        )
 
     async def StartConversation(
         self, request: pb.StartConversationRequest, context: Context
@@ -119,7 +131,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         return pb.StartConversationResponse(
             conversation_id=row.id,
             state=int(plan.state),  # type: ignore[arg-type]
-            messages=[self._message(m.sender, m.kind, m.text, now) for m in messages],
+            messages=[self._message(m, now) for m in messages],
         )
 
     async def _plan(self, context: Context, conversation_id: str, raw_text: str) -> tuple[Conversation, flow.Plan, str]:
@@ -158,13 +170,12 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         async with self._lock(request.conversation_id):
             row, plan, text = await self._plan(context, request.conversation_id, request.text)
             bot = [
-                NewMessage(p.sender, p.kind, await self._responder.respond(p.composition) if p.composition else p.text)
-                for p in plan.parts
+                _rendered(p, await self._responder.respond(p.composition) if p.composition else "") for p in plan.parts
             ]
             now = await self._save(row, plan, text, bot)
         return pb.SendMessageResponse(
             state=int(plan.state),  # type: ignore[arg-type]
-            messages=[self._message(m.sender, m.kind, m.text, now) for m in bot],
+            messages=[self._message(m, now) for m in bot],
         )
 
     async def StreamMessage(
@@ -176,12 +187,13 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             for i, part in enumerate(plan.parts):
                 separator = "\n\n" if i else ""
                 if part.composition is None:
-                    yield pb.StreamMessageResponse(delta=separator + part.text)
-                    bot.append(NewMessage(part.sender, part.kind, part.text))
+                    message = _rendered(part, "")
+                    yield pb.StreamMessageResponse(delta=separator + message.text)
+                    bot.append(message)
                     continue
+                if separator or part.prefix:
+                    yield pb.StreamMessageResponse(delta=separator + (part.prefix + "\n\n" if part.prefix else ""))
                 pieces: list[str] = []
-                if separator:
-                    yield pb.StreamMessageResponse(delta=separator)
                 try:
                     async for piece in self._responder.stream(part.composition):
                         pieces.append(piece)
@@ -189,9 +201,11 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
                     answer = "".join(pieces)
                 except StreamFallback as fallback:
                     answer = fallback.text
-                bot.append(NewMessage(part.sender, part.kind, answer))
+                if part.suffix:
+                    yield pb.StreamMessageResponse(delta="\n\n" + part.suffix)
+                bot.append(_rendered(part, answer))
             now = await self._save(row, plan, text, bot)
-        messages = [self._message(m.sender, m.kind, m.text, now) for m in bot]
+        messages = [self._message(m, now) for m in bot]
         yield pb.StreamMessageResponse(done=pb.Turn(state=int(plan.state), messages=messages))  # type: ignore[arg-type]
 
     async def GetConversation(self, request: pb.GetConversationRequest, context: Context) -> pb.GetConversationResponse:
@@ -202,7 +216,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             state=row.state,  # type: ignore[arg-type]
             language=row.language,
             expires_at=_timestamp(row.expires_at),
-            messages=[self._message(m.sender, m.kind, m.text, m.created_at) for m in history],
+            messages=[self._message(m, m.created_at) for m in history],
         )
 
     async def ListConversations(

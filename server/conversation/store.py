@@ -38,6 +38,7 @@ class NewMessage:
     sender: int
     kind: int
     text: str
+    steps: tuple[str, ...] = ()
 
 
 class ConversationStore:
@@ -177,6 +178,7 @@ class ConversationStore:
                 sender=m.sender,
                 kind=m.kind,
                 text=m.text,
+                steps=list(m.steps) or None,
                 created_at=now,
             )
             for i, m in enumerate(messages)

@@ -13,7 +13,21 @@ from typing import Any
 
 import yaml
 
-from .types import INSTINCTS, Behavior, BreedGroup, Exercise, Instinct, KnowledgeBase
+from .types import (
+    INSTINCTS,
+    LANGUAGES,
+    PROFILE_VALUES,
+    VARIANT_PARTS,
+    Behavior,
+    BehaviorText,
+    BreedGroup,
+    Exercise,
+    ExerciseText,
+    Instinct,
+    InstinctText,
+    KnowledgeBase,
+    Variant,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MIN_BEHAVIORS = 40
@@ -68,8 +82,59 @@ def _weights(data: Mapping[str, Any], key: str, where: str, problems: list[str])
     return weights
 
 
+def _mapping(data: Mapping[str, Any], key: str, where: str, problems: list[str]) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        problems.append(f"{where}: '{key}' must be a mapping")
+        return {}
+    return value
+
+
+def _instinct_texts(data: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, str]:
+    texts = _instinct_map(data, "instincts", where, problems)
+    if texts and not all(isinstance(v, str) and v.strip() for v in texts.values()):
+        problems.append(f"{where}: 'instincts' texts must be non-empty")
+    return {k: " ".join(str(v).split()) for k, v in texts.items()}
+
+
+def _behavior_text(data: Mapping[str, Any], where: str, problems: list[str]) -> BehaviorText:
+    return BehaviorText(
+        title=_text(data, "title", where, problems),
+        phrasings=_texts(data, "phrasings", where, problems, minimum=MIN_PHRASINGS),
+        dog_view=_text(data, "dog_view", where, problems),
+        instincts=_instinct_texts(data, where, problems),
+        first_aid=_text(data, "first_aid", where, problems),
+    )
+
+
+def _variants(data: Mapping[str, Any], where: str, problems: list[str]) -> tuple[Variant, ...]:
+    entries = data.get("variants") or []
+    if not isinstance(entries, list):
+        problems.append(f"{where}: 'variants' must be a list")
+        return ()
+    found = []
+    for i, entry in enumerate(entries):
+        at = f"{where}: variants[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{at} must be a mapping")
+            continue
+        when = entry.get("when")
+        if not isinstance(when, dict) or not when or any(PROFILE_VALUES.get(k) is None for k in when):
+            problems.append(f"{at}: 'when' must map some of {', '.join(PROFILE_VALUES)} to a value")
+            continue
+        bad = [f"{k}={v}" for k, v in when.items() if v not in PROFILE_VALUES[k]]
+        if bad:
+            problems.append(f"{at}: unknown value {', '.join(bad)}")
+        if entry.get("part") not in VARIANT_PARTS:
+            problems.append(f"{at}: 'part' must be one of {', '.join(VARIANT_PARTS)}")
+        texts = {language: _text(entry, language, at, problems) for language in LANGUAGES}
+        found.append(Variant(when={str(k): str(v) for k, v in when.items()}, part=str(entry.get("part")), texts=texts))
+    return tuple(found)
+
+
 def parse_behavior(data: Any, where: str, problems: list[str]) -> Behavior | None:
-    """Parse one behaviour mapping, appending schema problems; None when it is not a mapping."""
+    """Parse one behaviour mapping (German texts, an `en` block, variants), appending schema problems;
+    None when it is not a mapping."""
     if not isinstance(data, dict):
         problems.append(f"{where}: must be a mapping")
         return None
@@ -77,18 +142,19 @@ def parse_behavior(data: Any, where: str, problems: list[str]) -> Behavior | Non
     if not isinstance(slug, str) or not SLUG.match(slug):
         problems.append(f"{where}: 'id' must be a slug like leinen-ziehen")
         slug = ""
-    texts = _instinct_map(data, "instincts", where, problems)
-    if texts and not all(isinstance(v, str) and v.strip() for v in texts.values()):
-        problems.append(f"{where}: 'instincts' texts must be non-empty")
+    german = _behavior_text(data, where, problems)
+    english = _behavior_text(_mapping(data, "en", where, problems), f"{where}: en", problems)
     return Behavior(
         id=slug,
-        title=_text(data, "title", where, problems),
-        phrasings=_texts(data, "phrasings", where, problems, minimum=MIN_PHRASINGS),
-        dog_view=_text(data, "dog_view", where, problems),
-        instincts={k: " ".join(str(v).split()) for k, v in texts.items()},
+        title=german.title,
+        phrasings=german.phrasings,
+        dog_view=german.dog_view,
+        instincts=german.instincts,
         instinct_weights=_weights(data, "instinct_weights", where, problems),
-        first_aid=_text(data, "first_aid", where, problems),
+        first_aid=german.first_aid,
         exercises=_texts(data, "exercises", where, problems),
+        en=english,
+        variants=_variants(data, where, problems),
     )
 
 
@@ -102,11 +168,17 @@ def _load_instincts(root: Path, problems: list[str]) -> dict[str, Instinct]:
     found = {}
     for i, data in enumerate(entries):
         where = f"instincts.yaml[{i}]"
+        english = _mapping(data, "en", where, problems)
         inst = Instinct(
             id=_text(data, "id", where, problems),
             name=_text(data, "name", where, problems),
             description=_text(data, "description", where, problems),
             dog_voice=_text(data, "dog_voice", where, problems),
+            en=InstinctText(
+                name=_text(english, "name", f"{where}: en", problems),
+                description=_text(english, "description", f"{where}: en", problems),
+                dog_voice=_text(english, "dog_voice", f"{where}: en", problems),
+            ),
         )
         found[inst.id] = inst
     if set(found) != set(INSTINCTS):
@@ -118,13 +190,21 @@ def _load_exercises(root: Path, problems: list[str]) -> dict[str, Exercise]:
     found: dict[str, Exercise] = {}
     for i, data in enumerate((_read(root / "exercises.yaml") or {}).get("exercises", [])):
         where = f"exercises.yaml[{i}]"
+        english = _mapping(data, "en", where, problems)
         ex = Exercise(
             id=_text(data, "id", where, problems),
             title=_text(data, "title", where, problems),
             instincts=_texts(data, "instincts", where, problems),
             background=_text(data, "background", where, problems),
             steps=_texts(data, "steps", where, problems, minimum=4),
+            en=ExerciseText(
+                title=_text(english, "title", f"{where}: en", problems),
+                background=_text(english, "background", f"{where}: en", problems),
+                steps=_texts(english, "steps", f"{where}: en", problems, minimum=4),
+            ),
         )
+        if ex.en is not None and len(ex.en.steps) != len(ex.steps):
+            problems.append(f"{where}: en has {len(ex.en.steps)} steps, the German {len(ex.steps)}")
         if not SLUG.match(ex.id) or ex.id in found:
             problems.append(f"{where}: id {ex.id!r} is not a slug or is a duplicate")
         if not set(ex.instincts) <= set(INSTINCTS):
@@ -140,12 +220,16 @@ def _load_breeds(root: Path, problems: list[str]) -> tuple[BreedGroup, ...]:
     owner: dict[str, str] = {}
     for i, data in enumerate((_read(root / "breeds.yaml") or {}).get("breed_groups", [])):
         where = f"breeds.yaml[{i}]"
+        name = _text(data, "name", where, problems)
+        note = _mapping(data, "dog_view_note", where, problems)
         group = BreedGroup(
             id=_text(data, "id", where, problems),
-            name=_text(data, "name", where, problems),
+            name=name,
             instincts=_weights(data, "instincts", where, problems),
             breeds=_texts(data, "breeds", where, problems, minimum=4),
             aliases=tuple(a.lower() for a in _texts(data, "aliases", where, problems)),
+            names={"de": name, "en": _text(_mapping(data, "en", where, problems), "name", f"{where}: en", problems)},
+            notes={language: _text(note, language, f"{where}: dog_view_note", problems) for language in LANGUAGES},
         )
         for alias in group.aliases:
             if alias in owner and owner[alias] != group.id:

@@ -1,25 +1,36 @@
-"""Search with the "no match" decision: the retriever ranks, the topic check and thresholds decide.
+"""Search with the "no match" decision: triage sorts the text, the retriever ranks, thresholds decide.
 
-Used by KnowledgeService.SearchBehaviors and by the conversation flow, so both answer alike.
+Used by KnowledgeService.SearchBehaviors and by the conversation flow, so both answer alike: only a
+text sorted as dog behaviour can match, and retrieval abstains below a calibrated confidence (a wrong
+confident answer is worse than a question). Titles come in the asked language.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from . import triage
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
+from .triage import Category
+from .types import Behavior
 
 DEFAULT_THRESHOLD = 0.5  # confidence needed when the text holds no dog word or behaviour verb
 DEFAULT_WEAK_THRESHOLD = 0.3  # confidence needed when it does
+DEFAULT_MARGIN = 0.0  # how far the best match must lead the second for a generic text
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The matches that passed (best first) and whether the text is about a dog at all."""
+    """The matches that passed (best first) and what the text is about."""
 
     matches: list[Match]
-    about_dog: bool  # lexically recognizable as about a dog (decides "could not place it" vs "tell me more")
+    category: Category
+
+    @property
+    def about_dog(self) -> bool:
+        return self.category is not Category.OFF_TOPIC
 
 
 class KnowledgeSearch:
@@ -33,13 +44,28 @@ class KnowledgeSearch:
     def retriever(self) -> Retriever:
         return self._retriever
 
-    async def search(self, query: str, limit: int) -> SearchResult:
-        """Matches above the threshold, best first; empty when the text is not about a dog's behaviour."""
-        ranked = await self._retriever.search(query, max(limit, 1))
-        best = ranked[0].score if ranked else 0.0
+    async def search(
+        self, query: str, limit: int, *, language: str = "de", behaviors: Mapping[str, Behavior] | None = None
+    ) -> SearchResult:
+        """Matches above the threshold, best first; empty unless the text is about a dog's behaviour.
+
+        With `behaviors`, match titles are given in `language`.
+        """
+        found = triage.signals(query)
+        if found.health:
+            return SearchResult([], Category.HEALTH)
+        if found.dog_related:
+            return SearchResult([], Category.DOG_RELATED)
         evidence = self._topic.evidence(query)
         about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
+        if found.generic_only:
+            return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
+        ranked = await self._retriever.search(query, max(limit, 1))
+        best = ranked[0].score if ranked else 0.0
         if not self._topic.verdict(query, best):
-            return SearchResult(matches=[], about_dog=about_dog)
+            return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
         floor = self._topic.weak_threshold
-        return SearchResult(matches=[m for m in ranked[:limit] if m.score >= floor], about_dog=True)
+        matches = [m for m in ranked[:limit] if m.score >= floor]
+        if behaviors is not None:
+            matches = [replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches]
+        return SearchResult(matches, Category.BEHAVIOUR)

@@ -54,7 +54,9 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
             await _invalid(context, [("query", "must be 1 to 2000 characters")])
         if not 0 <= request.limit <= 20:
             await _invalid(context, [("limit", "must be between 0 and 20")])
-        result = await self._search.search(query, request.limit or DEFAULT_LIMIT)
+        result = await self._search.search(
+            query, request.limit or DEFAULT_LIMIT, language=request.language or "de", behaviors=self._store.base.behaviors
+        )
         return pb.SearchBehaviorsResponse(
             matches=[pb.BehaviorMatch(id=m.id, title=m.title, score=m.score) for m in result.matches]
         )

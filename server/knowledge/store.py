@@ -19,19 +19,30 @@ import yaml
 
 from . import loader
 from .retrieval.interface import Retriever
-from .types import Behavior, KnowledgeBase
+from .types import Behavior, BehaviorText, KnowledgeBase
+
+
+def _text_dict(text: BehaviorText) -> dict[str, Any]:
+    return {
+        "title": text.title,
+        "phrasings": list(text.phrasings),
+        "dog_view": text.dog_view,
+        "instincts": dict(text.instincts),
+        "first_aid": text.first_aid,
+    }
 
 
 def behavior_to_dict(behavior: Behavior) -> dict[str, Any]:
+    """The YAML shape of data/knowledge/behaviors/ (German at the top level, `en`, `variants`)."""
+    german = _text_dict(behavior.text("de"))
     return {
         "id": behavior.id,
-        "title": behavior.title,
-        "phrasings": list(behavior.phrasings),
-        "dog_view": behavior.dog_view,
-        "instincts": dict(behavior.instincts),
+        **{k: german[k] for k in ("title", "phrasings", "dog_view", "instincts")},
         "instinct_weights": dict(behavior.instinct_weights),
-        "first_aid": behavior.first_aid,
+        "first_aid": german["first_aid"],
         "exercises": list(behavior.exercises),
+        "en": _text_dict(behavior.text("en")),
+        "variants": [{"when": dict(v.when), "part": v.part, **dict(v.texts)} for v in behavior.variants],
     }
 
 

@@ -169,6 +169,7 @@ class Message(Base):
     sender: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    steps: Mapped[list[str] | None] = mapped_column(JSON)  # an exercise's steps (INSTRUCTION messages)
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_messages_conversation_id_seq", "conversation_id", "seq", unique=True),)

@@ -7,6 +7,8 @@ which speaks Weaviate's REST and gRPC wire protocols, through the real weaviate-
 
 from __future__ import annotations
 
+from server.knowledge.retrieval.weaviate_schema import passage_texts
+
 import asyncio
 import os
 import sys
@@ -41,7 +43,7 @@ async def test_kb_load_loads_and_reloads(weaviate_fake: FakeWeaviate, embedding_
         "CACHE_DIR": str(embedding_cache),
         "KNOWLEDGE_OVERLAY_DIR": str(tmp_path / "overlay"),
     }
-    expected = sum(1 + len(b.phrasings) for b in behaviors())
+    expected = sum(len(passage_texts(b)) for b in behaviors())
     for _ in range(2):
         code, output = await _kb_load(env)
         assert code == 0, output

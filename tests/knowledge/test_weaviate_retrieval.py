@@ -8,6 +8,8 @@ and ranks the objects; every byte the client sends is what it would send to a re
 
 from __future__ import annotations
 
+from server.knowledge.retrieval.weaviate_schema import passage_texts
+
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -54,7 +56,7 @@ async def test_index_keeps_weaviate_in_step(weaviate_fake: FakeWeaviate, embeddi
     async with weaviate_retriever(weaviate_fake.url, weaviate_fake.grpc_port, embedding_cache) as retriever:
         await retriever.index(base)
         stored = weaviate_fake.objects[COLLECTION]
-        assert len(stored) == sum(1 + len(b.phrasings) for b in base)
+        assert len(stored) == sum(len(passage_texts(b)) for b in base)
         without_leash = [b for b in base if b.id != "leinenziehen"]
         await retriever.index(without_leash)
         assert {obj.properties["behavior_id"] for obj in stored.values()} == {b.id for b in without_leash}
@@ -62,7 +64,7 @@ async def test_index_keeps_weaviate_in_step(weaviate_fake: FakeWeaviate, embeddi
         assert "leinenziehen" not in [m.id for m in found]
         trimmed = [b if b.id != "bellen-klingel" else _first_phrasing_only(b) for b in without_leash]
         await retriever.index(trimmed)
-        assert len(stored) == sum(1 + len(b.phrasings) for b in trimmed)
+        assert len(stored) == sum(len(passage_texts(b)) for b in trimmed)
 
 
 async def test_load_replaces_the_collection(weaviate_fake: FakeWeaviate, embedding_cache: Path) -> None:

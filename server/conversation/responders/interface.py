@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -11,13 +11,17 @@ from typing import Protocol
 class Composition:
     """What the dog should say: `offline_text` is the deterministic answer built from the knowledge texts.
 
-    `purpose` is "symptom_view", "instinct" or "exercise"; a rewriting responder may only use
-    facts from `offline_text` and must answer in `language`.
+    `purpose` is "symptom_view", "instinct" (the dog speaks) or "exercise" (the companion explains
+    an exercise's background); a rewriting responder may only use facts from `offline_text`, must
+    answer in `language` and never contradict `details`, what the owner told about the dog (age, sex,
+    place). `category` is the triage of the owner's description ("behaviour").
     """
 
     purpose: str
     language: str
     offline_text: str
+    details: Mapping[str, str] = field(default_factory=dict)
+    category: str = "behaviour"
 
 
 class Responder(Protocol):

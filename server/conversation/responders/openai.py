@@ -29,8 +29,14 @@ def _prompt(name: str) -> str:
     return (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
 
 
+def _details(composition: Composition) -> str:
+    """What the owner told about the dog, as a line the prompt says must not be contradicted."""
+    known = "; ".join(f"{key}: {value}" for key, value in sorted(composition.details.items()))
+    return known or "nothing yet"
+
+
 def _messages(composition: Composition) -> list[ChatCompletionMessageParam]:
-    system = _prompt("system")
+    system = _prompt("system").format(details=_details(composition), category=composition.category)
     user = _prompt(composition.purpose)
     return [
         {"role": "system", "content": system},

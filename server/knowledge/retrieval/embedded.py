@@ -1,7 +1,9 @@
-"""The embedded retriever: BM25 over stemmed German text fused with dense vectors, no server, no network.
+"""The embedded retriever: BM25 over stemmed German and English text fused with dense vectors, no server.
 
-Each behaviour is one BM25 document (title, owner phrasings, the dog's view) and several dense
-passages (title and each phrasing; a behaviour scores its best passage). The two score lists are
+Each behaviour is one BM25 document per language (title, owner phrasings, the dog's view; German
+stemmed as German, English as English) and several dense passages (titles and phrasings of both
+languages; a behaviour scores its best passage). A query is stemmed both ways and a behaviour keeps
+its better lexical score, so an owner may write either language (or mix them). The two score lists are
 fused by a convex combination of min-max normalized scores (default) or by reciprocal rank fusion;
 bench/retrieval.py measures both, and the convex combination ranked better on our evaluation set
 because BM25 is much stronger than the dense model here, which RRF's equal rank weighting hides.
@@ -22,13 +24,13 @@ from typing import Any, Literal
 import bm25s
 import numpy as np
 import numpy.typing as npt
-import Stemmer
 
-from server.knowledge.types import Behavior
+from server.knowledge.types import LANGUAGES, Behavior
 
 from .cache import EmbeddingCache
 from .encoder import Vectors
 from .interface import Match
+from .weaviate_schema import StemmedTerms, document, passage_texts
 
 Fusion = Literal["convex", "rrf"]
 Scores = npt.NDArray[np.float64]
@@ -42,7 +44,7 @@ class _Index:
     behaviors: tuple[Behavior, ...]
     passages: Vectors  # one row per passage
     owner: npt.NDArray[np.int64]  # passage row -> behaviour index
-    bm25: Any  # bm25s.BM25 (untyped library)
+    bm25: dict[str, Any]  # language -> bm25s.BM25 (untyped library)
 
 
 def _normalize(scores: Scores) -> Scores:
@@ -61,7 +63,7 @@ class EmbeddedRetriever:
         self._cache = cache
         self._executor = executor
         self._fusion = fusion
-        self._stemmer = Stemmer.Stemmer("german")
+        self._terms = {language: StemmedTerms(language) for language in LANGUAGES}
         self._index: _Index | None = None
         self._lock = asyncio.Lock()
 
@@ -77,21 +79,29 @@ class EmbeddedRetriever:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.search_sync, index, query, limit)
 
-    def _tokenize(self, texts: list[str]) -> Any:
-        return bm25s.tokenize(texts, stopwords="de", stemmer=self._stemmer, show_progress=False)
-
     def _build(self, behaviors: tuple[Behavior, ...]) -> _Index:
         texts: list[str] = []
         owner: list[int] = []
         for i, behavior in enumerate(behaviors):
-            for text in (behavior.title, *behavior.phrasings):
+            for text in passage_texts(behavior):
                 texts.append(text)
                 owner.append(i)
-        bm25 = bm25s.BM25()
-        if behaviors:
-            documents = [" ".join((b.title, *b.phrasings, b.dog_view)) for b in behaviors]
-            bm25.index(self._tokenize(documents), show_progress=False)
-        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), bm25)
+        indexes = {}
+        for language, terms in self._terms.items():
+            indexes[language] = bm25s.BM25()
+            if behaviors:
+                tokens = terms.tokenize([document(b, language) for b in behaviors], return_ids=True)
+                indexes[language].index(tokens, show_progress=False)
+        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), indexes)
+
+    def _lexical(self, index: _Index, query: str) -> Scores:
+        """The better of the German and the English BM25 score of each behaviour."""
+        best = np.zeros(len(index.behaviors))
+        for language, terms in self._terms.items():
+            words = terms.tokenize([query])[0]
+            if words:
+                best = np.maximum(best, np.asarray(index.bm25[language].get_scores(words)))
+        return best
 
     def search_sync(self, index: _Index, query: str, limit: int) -> list[Match]:
         """The blocking search (runs in the executor; bench/retrieval.py calls it directly)."""
@@ -99,10 +109,7 @@ class EmbeddedRetriever:
         cosines = index.passages @ self._cache.encoder.encode([query])[0]  # queries are not cached
         dense = np.full(count, -1.0)
         np.maximum.at(dense, index.owner, cosines.astype(np.float64))
-        tokens = self._tokenize([query])
-        lexical = np.zeros(count)
-        if any(len(ids) for ids in tokens.ids):
-            lexical = np.asarray(index.bm25.get_scores(bm25s.tokenization.convert_tokenized_to_string_list(tokens)[0]))
+        lexical = self._lexical(index, query)
         if self._fusion == "rrf":
             fused = 1.0 / (RRF_K + _ranks(dense)) + 1.0 / (RRF_K + _ranks(lexical))
         else:

@@ -41,7 +41,7 @@ from .cache import EmbeddingCache
 from .embedded import BM25_SATURATION, DENSE_WEIGHT
 from .encoder import Vectors
 from .interface import Match, RetrieverUnavailableError
-from .weaviate_schema import COLLECTION, PROPERTIES, GermanTerms, Passage, passages
+from .weaviate_schema import COLLECTION, PROPERTIES, BilingualTerms, Passage, passage_texts, passages
 
 VECTOR = "default"
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the embedded backend uses
@@ -99,7 +99,7 @@ class WeaviateRetriever:
         self._cache = cache
         self._executor = executor
         self._name = collection
-        self._terms = GermanTerms()
+        self._terms = BilingualTerms()
         self._max_passages = 0  # passages of the longest behaviour, known after index()
         self._lock = asyncio.Lock()
 
@@ -160,7 +160,7 @@ class WeaviateRetriever:
                 first = next(iter(result.errors.values()))
                 raise WeaviateUnavailableError(f"Weaviate refused {len(result.errors)} passage(s): {first.message}")
         await self._collection.data.delete_many(where=Filter.by_property("revision").not_equal(revision))
-        counts = [1 + len(b.phrasings) for b in behaviors]
+        counts = [len(passage_texts(b)) for b in behaviors]
         self._max_passages = max(counts, default=0)
         return len(rows)
 
@@ -169,7 +169,7 @@ class WeaviateRetriever:
             return []
         loop = asyncio.get_running_loop()
         vector = await loop.run_in_executor(self._executor, self._cache.encoder.encode, [query])
-        terms = (await loop.run_in_executor(self._executor, self._terms, [query]))[0]
+        terms = await loop.run_in_executor(self._executor, self._terms.query, query)
         try:
             fused = await self._hybrid(terms, vector[0], limit)
             if not fused:

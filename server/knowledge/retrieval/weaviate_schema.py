@@ -2,10 +2,10 @@
 
 A passage is a behaviour's title or one of its owner phrasings; its vector is that text's embedding
 from our encoder (`vector_config` is self-provided, so Weaviate needs no vectorizer module). Every
-passage of a behaviour carries the same `terms`: the behaviour's whole text (title, phrasings, dog
-view) stemmed and stripped of stop words the way the embedded backend does it, because Weaviate has
-no German stemmer; BM25 runs on `terms` with whitespace tokenization, so both backends see the same
-lexical tokens. Object ids are UUIDv5 of (behaviour id, passage number), so a reload overwrites.
+passage of a behaviour carries the same `terms`: the behaviour's whole German text (title, phrasings,
+dog view) stemmed as German and its English text stemmed as English, stripped of stop words the way the
+embedded backend does it, because Weaviate has no German stemmer; BM25 runs on `terms` with
+whitespace tokenization, so both backends see the same lexical tokens. Passages come in both languages. Object ids are UUIDv5 of (behaviour id, passage number), so a reload overwrites.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import bm25s
 import Stemmer
@@ -44,29 +45,64 @@ class Passage:
     terms: str
 
 
-class GermanTerms:
-    """Stemmed German tokens without stop words, joined by spaces (the same tokens as the embedded BM25).
+STEMMERS = {"de": "german", "en": "english"}
+
+
+class StemmedTerms:
+    """Stemmed tokens of one language without its stop words, joined by spaces (the embedded BM25's tokens).
 
     Called from the retrieval executor's threads; a PyStemmer stemmer is not thread-safe, so each
     thread gets its own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, language: str = "de") -> None:
+        self._language = language
         self._local = threading.local()
 
-    def __call__(self, texts: Sequence[str]) -> list[str]:
+    def tokenize(self, texts: Sequence[str], *, return_ids: bool = False) -> Any:
+        """bm25s tokens of `texts` (ids and vocabulary, or lists of strings without `return_ids`)."""
         stemmer = getattr(self._local, "stemmer", None)
         if stemmer is None:
-            stemmer = self._local.stemmer = Stemmer.Stemmer("german")
-        tokens = bm25s.tokenize(list(texts), stopwords="de", stemmer=stemmer, return_ids=False, show_progress=False)
-        return [" ".join(words) for words in tokens]
+            stemmer = self._local.stemmer = Stemmer.Stemmer(STEMMERS[self._language])
+        return bm25s.tokenize(
+            list(texts), stopwords=self._language, stemmer=stemmer, return_ids=return_ids, show_progress=False
+        )
+
+    def __call__(self, texts: Sequence[str]) -> list[str]:
+        return [" ".join(words) for words in self.tokenize(texts)]
 
 
-def passages(behaviors: Sequence[Behavior], terms: GermanTerms) -> list[Passage]:
-    """The passages of `behaviors`, in order (title first, then each phrasing)."""
-    documents = terms([" ".join((b.title, *b.phrasings, b.dog_view)) for b in behaviors])
+class BilingualTerms:
+    """German terms of the German text followed by English terms of the English text."""
+
+    def __init__(self) -> None:
+        self.de, self.en = StemmedTerms("de"), StemmedTerms("en")
+
+    def query(self, text: str) -> str:
+        """A query in either language: stemmed both ways, so it meets the terms of either."""
+        return f"{self.de([text])[0]} {self.en([text])[0]}".strip()
+
+
+def document(behavior: Behavior, language: str) -> str:
+    """The text BM25 indexes for a behaviour in one language: title, owner phrasings, the dog's view."""
+    text = behavior.text(language)
+    return " ".join((text.title, *text.phrasings, text.dog_view))
+
+
+def passage_texts(behavior: Behavior) -> list[str]:
+    """What gets embedded: the titles and phrasings of both languages (English only when present)."""
+    texts = [behavior.title, *behavior.phrasings]
+    if behavior.en is not None:
+        texts += [behavior.en.title, *behavior.en.phrasings]
+    return texts
+
+
+def passages(behaviors: Sequence[Behavior], terms: BilingualTerms) -> list[Passage]:
+    """The passages of `behaviors`, in order (German title and phrasings, then the English ones)."""
+    german = terms.de([document(b, "de") for b in behaviors])
+    english = terms.en([document(b, "en") if b.en is not None else "" for b in behaviors])
     return [
-        Passage(uuid.uuid5(_NAMESPACE, f"{behavior.id}#{number}"), behavior.id, behavior.title, text, document)
-        for behavior, document in zip(behaviors, documents, strict=True)
-        for number, text in enumerate((behavior.title, *behavior.phrasings))
+        Passage(uuid.uuid5(_NAMESPACE, f"{behavior.id}#{number}"), behavior.id, behavior.title, text, f"{de} {en}".strip())
+        for behavior, de, en in zip(behaviors, german, english, strict=True)
+        for number, text in enumerate(passage_texts(behavior))
     ]

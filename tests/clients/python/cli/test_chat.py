@@ -1,4 +1,5 @@
-"""`wuffchat chat` as a subprocess: a whole conversation fed from stdin, hints, Ctrl-C, expiry."""
+"""`wuffchat chat` as a subprocess: a whole conversation fed from stdin, hints, an exercise's steps as a
+list, Ctrl-C, and expiry (the message typed into an expired conversation is sent again in a new one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import json
 import signal
 import uuid
+from typing import Any
 
 from tests.clients.python.cli.conftest import Cli, CliFactory
 from tests.clients.python.conftest import Clock, StartServer
@@ -77,7 +79,38 @@ async def test_chat_ctrl_c_leaves_cleanly(cli: Cli) -> None:
     assert "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
 
 
-async def test_chat_expired_conversation_starts_a_new_one(
+def _exercise(turn: dict[str, Any]) -> dict[str, Any]:
+    """The one message of a turn that carries an exercise's steps."""
+    [exercise] = [m for m in turn["messages"] if m["steps"]]
+    return exercise
+
+
+async def test_chat_shows_exercise_steps_as_a_list(cli: Cli) -> None:
+    to_exercise = "".join(f"{text}\n" for text, _ in FLOW[:4])  # up to "ja" for the exercise
+    data = await cli.run("--api-key", SERVICE_KEY, "chat", "--json", stdin=to_exercise)
+    assert data.code == 0, data.stderr
+    *_, turn = data.json_lines()
+    assert turn["state"] == "END_OR_RESTART"
+    exercise = _exercise(turn)
+    steps: list[str] = exercise["steps"]
+    assert exercise["kind"] == "INSTRUCTION" and all(isinstance(s, str) and s for s in steps)
+    written_out = "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
+    assert exercise["text"].endswith("\n" + written_out)  # plain-text clients lose nothing
+    intro = exercise["text"].removesuffix("\n" + written_out).rstrip()
+
+    plain = await cli.run("--api-key", SERVICE_KEY, "chat", stdin=to_exercise)
+    assert plain.code == 0, plain.stderr
+    lines = plain.stdout.splitlines()
+    width = len(str(len(steps)))
+    listed = [f"  {n:>{width}}. {step}" for n, step in enumerate(steps, 1)]
+    first = lines.index(listed[0])
+    assert lines[first : first + len(steps)] == listed  # one step per line, indented, in order
+    assert intro.splitlines()[-1] in lines[first - 1]  # right after the exercise's own text
+    assert f"1. {steps[0]}" not in [line.strip() for line in lines[:first]]  # the steps are not shown twice
+    assert "(ja/nein)" in lines[first + len(steps) :]  # the chat goes on: another behaviour?
+
+
+async def test_chat_expired_conversation_sends_the_message_again_in_a_new_one(
     start_server: StartServer, clock: Clock, cli_for: CliFactory
 ) -> None:
     server = await start_server(conversation_ttl_seconds=60)
@@ -86,9 +119,38 @@ async def test_chat_expired_conversation_starts_a_new_one(
     assert process.stdout is not None and process.stdin is not None
     first = await asyncio.wait_for(process.stdout.readline(), 30)
     clock.advance(61)
-    out, err = await asyncio.wait_for(process.communicate(b"Mein Hund zieht an der Leine.\n"), 30)
+    text, state = FLOW[0]
+    out, err = await asyncio.wait_for(process.communicate(f"{text}\n".encode()), 30)
     assert process.returncode == 0, err
-    events = [json.loads(first), *(json.loads(line) for line in out.decode().splitlines())]
-    assert events[1]["notice"] == "expired"
-    assert events[2]["state"] == "WAIT_FOR_SYMPTOM" and events[2]["id"] != events[0]["id"]
+    old, notice, new, answer = [json.loads(first), *(json.loads(line) for line in out.decode().splitlines())]
+    assert notice["notice"] == "expired" and notice["resend"] is True
+    assert new["state"] == "WAIT_FOR_SYMPTOM" and new["id"] != old["id"]
+    assert answer["conversation_id"] == new["id"] and answer["state"] == state
     assert "abgelaufen" in err.decode()
+
+    history = await cli.run("--api-key", SERVICE_KEY, "history", new["id"], "--json")
+    assert history.code == 0, history.stderr
+    [conversation] = history.json_lines()
+    assert [m["text"] for m in conversation["messages"] if m["sender"] == "USER"] == [text]
+
+
+async def test_chat_expired_conversation_says_so_in_one_line(
+    start_server: StartServer, clock: Clock, cli_for: CliFactory
+) -> None:
+    server = await start_server(conversation_ttl_seconds=60)
+    cli: Cli = cli_for(f"127.0.0.1:{server.port}")
+    process = await cli.spawn("--api-key", SERVICE_KEY, "chat")
+    assert process.stdout is not None and process.stdin is not None
+    seen = ""
+    while "neustart" not in seen:  # the tip line: the chat waits for input now
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "chat ended before it waited for input"
+        seen += line.decode()
+    clock.advance(61)
+    out, err = await asyncio.wait_for(process.communicate(f"{FLOW[0][0]}\n".encode()), 30)
+    assert process.returncode == 0, err
+    lines = out.decode().splitlines()
+    resend = "Ich starte ein neues Gespräch und schicke deine Nachricht dort noch einmal."
+    assert lines.count(resend) == 1
+    assert "(ja/nein)" in lines[lines.index(resend) :]  # the message was answered in the new conversation
+    assert "abgelaufen" in err.decode() and "Traceback" not in err.decode()

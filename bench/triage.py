@@ -1,0 +1,141 @@
+"""Triage and retrieval quality on bench/data/eval/triage_{tune,heldout}.yaml, per part and language.
+
+Run: .venv/bin/python bench/triage.py [--errors]
+Each owner sentence is labelled with a behaviour slug (or two), health, dog_related, off_topic or vague.
+It goes through the same KnowledgeSearch the conversation and SearchBehaviors use. Printed per part
+(tune: what thresholds and word lists were tuned on; held-out: never looked at while tuning) and
+language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
+wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
+`--errors` lists the tuning part's misses (never the held-out part's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server.knowledge import factory  # noqa: E402
+from server.knowledge.triage import Category  # noqa: E402
+
+DATA = ROOT / "bench/data/eval"
+NON_BEHAVIOUR = ("health", "dog_related", "off_topic", "vague")
+
+
+@dataclass
+class Tally:
+    behaviour: int = 0
+    hit1: int = 0
+    hit3: int = 0
+    abstained: int = 0
+    others: int = 0
+    wrongly_matched: int = 0
+    health: int = 0
+    health_to_vet: int = 0
+    correct_category: int = 0
+    total: int = 0
+    per_label: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+
+def load(part: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = yaml.safe_load((DATA / f"triage_{part}.yaml").read_text(encoding="utf-8"))["items"]
+    return items
+
+
+def expected_category(label: str | list[str]) -> str:
+    return label if isinstance(label, str) and label in NON_BEHAVIOUR else Category.BEHAVIOUR.value
+
+
+async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], errors: list[str] | None) -> Tally:
+    tally = Tally()
+    for item in items:
+        label = item["label"]
+        slugs = [label] if isinstance(label, str) else list(label)
+        result = await knowledge.search.search(item["text"], 3)
+        ids = [m.id for m in result.matches]
+        expected = expected_category(label)
+        tally.total += 1
+        correct = result.category.value == expected
+        if expected == Category.BEHAVIOUR.value:
+            tally.behaviour += 1
+            hit = bool(ids) and ids[0] in slugs
+            tally.hit1 += hit
+            tally.hit3 += any(s in ids for s in slugs)
+            tally.abstained += not ids
+            correct = hit
+        else:
+            tally.others += 1
+            tally.wrongly_matched += bool(ids)
+        if expected == "health":
+            tally.health += 1
+            tally.health_to_vet += result.category is Category.HEALTH
+        tally.correct_category += correct
+        row = tally.per_label[expected]
+        row[0] += correct
+        row[1] += 1
+        if errors is not None and not correct:
+            errors.append(f"  [{item['lang']}] {expected:<11} got {result.category.value:<11} {ids[:1]} {item['text']!r}")
+    return tally
+
+
+def ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f}" if b else "-"
+
+
+def print_table(rows: list[tuple[str, str, Tally]]) -> None:
+    header = (
+        f"{'part':<8} {'lang':<4} {'n':>4} {'recall@1':>8} {'recall@3':>8} {'abstain':>7} "
+        f"{'wrong match':>11} {'health->vet':>11} {'category acc':>12}"
+    )
+    print(header)
+    for part, lang, t in rows:
+        print(
+            f"{part:<8} {lang:<4} {t.total:>4} {ratio(t.hit1, t.behaviour):>8} {ratio(t.hit3, t.behaviour):>8} "
+            f"{ratio(t.abstained, t.behaviour):>7} {t.wrongly_matched:>4}/{t.others:<3} {ratio(t.wrongly_matched, t.others):>5}"
+            f" {ratio(t.health_to_vet, t.health):>11} {ratio(t.correct_category, t.total):>12}"
+        )
+    print()
+    print(f"{'part':<8} {'lang':<4} " + " ".join(f"{c:>11}" for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)))
+    for part, lang, t in rows:
+        cells = [t.per_label.get(c, [0, 0]) for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)]
+        print(f"{part:<8} {lang:<4} " + " ".join(f"{ratio(ok, n):>6} ({n:>3})" for ok, n in cells))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
+    args = parser.parse_args()
+    rows: list[tuple[str, str, Tally]] = []
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        knowledge = await factory.build(ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache")
+        started, queries = time.perf_counter(), 0
+        for part in ("tune", "heldout"):
+            items = load(part)
+            queries += len(items)
+            for lang in ("de", "en"):
+                subset = [i for i in items if i["lang"] == lang]
+                show = errors if args.errors and part == "tune" else None
+                rows.append((part, lang, await evaluate(knowledge, subset, show)))
+        elapsed = time.perf_counter() - started
+    print_table(rows)
+    print(f"\n{queries} sentences, {1000 * elapsed / queries:.1f} ms per sentence (one process, no server)")
+    print("targets on held-out: recall@1 >= 0.95 de, >= 0.90 en; wrong match <= 0.02; health->vet >= 0.95")
+    if errors:
+        print("\ntuning-part misses:")
+        print("\n".join(errors))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

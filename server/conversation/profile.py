@@ -1,0 +1,179 @@
+"""What the owner tells about their dog: age class, sex, breed group or mix, and the place of the behaviour.
+
+Read from the description and the context with word lists and a few number patterns (German and
+English); a fact is only set when the text says it, so templates never assume what is unknown. German
+"er" is not taken as male: owners say "er" for "der Hund" whatever its sex.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from server.knowledge.types import BreedGroup
+
+AGE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "puppy": ("welpe", "welpen", "welpchen", "welpi", "puppy", "pup", "puppies"),
+    "adolescent": (
+        "junghund",
+        "junghündin",
+        "pubertät",
+        "pubertier",
+        "flegelphase",
+        "teenager",
+        "adolescent",
+        "adolescence",
+        "teenage",
+        "halbstark",
+    ),
+    "senior": ("senior", "seniorin", "hundeopa", "hundeoma", "oldie", "betagt", "elderly", "old boy", "old girl"),
+}
+SEX_WORDS: Mapping[str, tuple[str, ...]] = {
+    "female": ("hündin", "huendin", "weibchen", "mädchen", "female", "bitch", "girl", "she", "her", "hers", "herself"),
+    "male": ("rüde", "rueden", "rüden", "rude", "männchen", "kerl", "male", "boy", "he", "him", "his", "himself"),
+}
+PLACE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "garden": ("garten", "gartenzaun", "zaun", "grundstück", "hof", "garden", "yard", "backyard", "fence"),
+    "flat": ("wohnung", "mietwohnung", "treppenhaus", "balkon", "flat", "apartment", "condo", "stairwell"),
+    "car": ("auto", "autofahrt", "kofferraum", "car", "drive", "boot", "trunk"),
+    "walk": ("spaziergang", "spazieren", "gassi", "gassirunde", "leine", "wald", "feld", "park", "walk", "walks"),
+    "house": ("haus", "einfamilienhaus", "house"),
+}
+MIX_WORDS = re.compile(
+    r"(mischling|mix\b|[a-zäöü]+-?mix|mixed|cross\b|crossbreed|[a-z]+doodle|doodle|straßenhund|tierschutzhund"
+    r"|promenadenmischung|mutt|mongrel)"
+)
+_AGE_NUMBER = re.compile(
+    r"(\d{1,2}(?:[.,]5)?)\s*-?\s*(wochen|woche|weeks?|wks?|monate|monat|months?|mo|jahre|jahr|jährig|j\.|years?|yrs?|y/o|yo)\b"
+)
+_NUMBER_WORDS = {
+    "ein": 1,
+    "eins": 1,
+    "one": 1,
+    "zwei": 2,
+    "two": 2,
+    "drei": 3,
+    "three": 3,
+    "vier": 4,
+    "four": 4,
+    "fünf": 5,
+    "five": 5,
+    "sechs": 6,
+    "six": 6,
+    "sieben": 7,
+    "seven": 7,
+    "acht": 8,
+    "eight": 8,
+    "neun": 9,
+    "nine": 9,
+    "zehn": 10,
+    "ten": 10,
+    "elf": 11,
+    "eleven": 11,
+    "zwölf": 12,
+    "twelve": 12,
+    "dreizehn": 13,
+    "thirteen": 13,
+    "vierzehn": 14,
+    "fourteen": 14,
+    "fünfzehn": 15,
+    "fifteen": 15,
+}
+_AGE_WORD_NUMBER = re.compile(
+    r"\b(" + "|".join(_NUMBER_WORDS) + r")\s*-?\s*(wochen|woche|weeks?|monate|monat|months?|jahre|jahr|jährig|years?)\b"
+)
+_WORD = re.compile(r"[a-zäöüß]+")
+DURATION_WORDS = frozenset({"seit", "since", "for", "vor", "für", "alle", "every", "in", "nach", "after", "letzten", "past"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The dog as far as the owner described it; None where the text says nothing."""
+
+    age: str | None = None
+    sex: str | None = None
+    breed_group: str | None = None
+    mix: bool = False
+    place: str | None = None
+
+    def facts(self) -> dict[str, str]:
+        """The known facts for variant conditions: age, sex, place."""
+        return {k: v for k, v in (("age", self.age), ("sex", self.sex), ("place", self.place)) if v}
+
+    def as_context(self) -> dict[str, object]:
+        return {"age": self.age, "sex": self.sex, "breed_group": self.breed_group, "mix": self.mix, "place": self.place}
+
+    @classmethod
+    def from_context(cls, data: Mapping[str, object] | None) -> Profile:
+        data = data or {}
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if value else None
+
+        return cls(text("age"), text("sex"), text("breed_group"), bool(data.get("mix")), text("place"))
+
+
+def _age_from_number(amount: float, unit: str) -> str:
+    if unit.startswith(("woche", "week", "wk")):
+        return "puppy" if amount <= 26 else "adolescent"
+    if unit.startswith(("monat", "month", "mo")):
+        return "puppy" if amount < 6 else "adolescent" if amount < 24 else "adult"
+    return "puppy" if amount < 0.5 else "adolescent" if amount < 2 else "adult" if amount < 8 else "senior"
+
+
+def _is_age(lowered: str, match: re.Match[str]) -> bool:
+    """"seit 2 Jahren", "for two weeks", "vor 3 Monaten" are durations, not the dog's age."""
+    before = _WORD.findall(lowered[: match.start()])[-1:]
+    return not before or before[0] not in DURATION_WORDS
+
+
+def age_class(text: str) -> str | None:
+    lowered = text.lower()
+    for found in _AGE_NUMBER.finditer(lowered):
+        if _is_age(lowered, found):
+            return _age_from_number(float(found.group(1).replace(",", ".")), found.group(2))
+    for spelled in _AGE_WORD_NUMBER.finditer(lowered):
+        if _is_age(lowered, spelled):
+            return _age_from_number(_NUMBER_WORDS[spelled.group(1)], spelled.group(2))
+    words = set(_WORD.findall(lowered))
+    for age, cues in AGE_WORDS.items():
+        if any((" " in cue and cue in lowered) or cue in words for cue in cues):
+            return age
+    if re.search(r"\b(alt(er|e|en)? (hund|rüde|hündin|herr|dame)|old dog|older dog|getting old|grey muzzle)", lowered):
+        return "senior"
+    return None
+
+
+def _first(words: set[str], lowered: str, table: Mapping[str, tuple[str, ...]]) -> str | None:
+    for value, cues in table.items():
+        if any(cue in words for cue in cues):
+            return value
+    return None
+
+
+def find_breed(text: str, groups: Iterable[BreedGroup]) -> BreedGroup | None:
+    """The breed group whose alias (whole word or phrase) appears in `text`, the longest alias winning."""
+    lowered = text.lower()
+    best: tuple[int, BreedGroup] | None = None
+    for group in groups:
+        for alias in group.aliases:
+            if re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", lowered) and (best is None or len(alias) > best[0]):
+                best = (len(alias), group)
+    return best[1] if best else None
+
+
+def extract(text: str, groups: Iterable[BreedGroup], *, known: Profile | None = None) -> Profile:
+    """The profile `text` describes, on top of what was `known` from earlier turns (new facts win)."""
+    known = known or Profile()
+    lowered = text.lower()
+    words = set(_WORD.findall(lowered)) | set(re.findall(r"[a-z']+", lowered))
+    breed = find_breed(text, groups)
+    return Profile(
+        age=age_class(text) or known.age,
+        sex=_first(words, lowered, SEX_WORDS) or known.sex,
+        breed_group=breed.id if breed is not None else known.breed_group,
+        mix=bool(MIX_WORDS.search(lowered)) or known.mix,
+        place=_first(words, lowered, PLACE_WORDS) or known.place,
+    )
