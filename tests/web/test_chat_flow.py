@@ -1,5 +1,6 @@
 """The whole browser flow against the real server through Envoy: register, log in, one conversation to
-the thank-you with streamed text, hostile text shown as text, and the friendly rate-limit message.
+the thank-you with streamed text, the exercise's steps as a numbered list, hostile text shown as text,
+and the friendly rate-limit message.
 The edge server runs with the rate limits of SPEC.md section 4 (Login 5/minute per client IP).
 """
 
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
+from wuffchat_client import AsyncClient, Message
 
+from server.app import RunningServer
 from tests.support.envoy import EnvoyProcess
 from tests.web.test_page import PageLog
 
@@ -65,7 +68,18 @@ async def _login(page: Page, url: str, email: str, password: str, *, register: b
     await page.click("#auth-submit")
 
 
-async def test_register_login_and_walk_a_conversation_to_the_thank_you(page: Page, envoy: EnvoyProcess) -> None:
+async def _exercise(server: RunningServer, email: str) -> Message:
+    """The exercise message of the user's one conversation, as the server stored it (own login, direct)."""
+    async with AsyncClient(f"127.0.0.1:{server.port}") as client:
+        await client.login(email, PASSWORD)
+        [summary] = (await client.list_conversations()).conversations
+        [exercise] = [m for m in (await client.history(summary.id)).messages if m.steps]
+        return exercise
+
+
+async def test_register_login_and_walk_a_conversation_to_the_thank_you(
+    page: Page, envoy: EnvoyProcess, edge_server: RunningServer
+) -> None:
     log = PageLog(page)
     email = f"hund-{uuid.uuid4().hex[:8]}@example.org"
     await _login(page, envoy.url, email, PASSWORD, register=True)
@@ -88,6 +102,13 @@ async def test_register_login_and_walk_a_conversation_to_the_thank_you(page: Pag
     await _quick(page, "Ja", "WAIT_FOR_CONTEXT")
     await _say(page, "Das passiert zu Hause, wenn es klingelt und fremde Menschen hereinkommen.", "ASK_FOR_EXERCISE")
     await _quick(page, "Ja", "END_OR_RESTART")
+    # The exercise's steps are a numbered list under its text, which no longer ends with them.
+    exercise = await _exercise(edge_server, email)
+    bubble = page.locator("#messages > li", has=page.locator("ol.msg-steps"))
+    assert await bubble.count() == 1
+    assert await bubble.locator("ol.msg-steps > li").count() == len(exercise.steps)
+    assert await bubble.locator("ol.msg-steps > li").all_text_contents() == list(exercise.steps)
+    assert await bubble.locator(".msg-text").text_content() == exercise.text_without_steps
     await _quick(page, "Nein", "FEEDBACK_Q1")
     await _quick(page, "Ja", "FEEDBACK_Q2")
     await _say(page, "Sehr verständlich, ich sehe meinen Hund jetzt anders.", "FEEDBACK_Q3")

@@ -1,5 +1,7 @@
 // Rendering chat messages. Every text is set with textContent: a message like
 // `<img src=x onerror=alert(1)>` shows up as those characters, never as an element.
+// An exercise's `steps` become a numbered list under the text; the text ends with the same steps
+// written out ("1. ...", one per line), so those last lines are dropped from it.
 import { type Message, MessageKind, Sender } from "./gen/wuffchat/conversation/v1/conversation_service_pb";
 import { el } from "./dom";
 
@@ -10,17 +12,33 @@ const SENDERS: Record<Sender, { label: string; className: string }> = {
   [Sender.USER]: { label: "Du", className: "msg-user" },
 };
 
-export function messageNode(sender: Sender, text: string, kind: MessageKind = MessageKind.UNSPECIFIED): HTMLLIElement {
+/** The text without its last `count` lines (the steps written out); the text itself when there are none. */
+export function textWithoutSteps(text: string, count: number): string {
+  if (count === 0) return text;
+  const lines = text.replace(/\n+$/, "").split("\n");
+  return lines.slice(0, Math.max(lines.length - count, 0)).join("\n").trimEnd();
+}
+
+export function messageNode(
+  sender: Sender,
+  text: string,
+  kind: MessageKind = MessageKind.UNSPECIFIED,
+  steps: readonly string[] = [],
+): HTMLLIElement {
   const who = SENDERS[sender];
   const classes = ["msg", who.className, kind === MessageKind.ERROR ? "msg-error" : ""].filter(Boolean).join(" ");
-  return el("li", { className: classes, attrs: { "data-sender": Sender[sender].toLowerCase() } }, [
+  const children: Node[] = [
     el("span", { className: "msg-sender", text: who.label }),
-    el("span", { className: "msg-text", text }),
-  ]);
+    el("span", { className: "msg-text", text: textWithoutSteps(text, steps.length) }),
+  ];
+  if (steps.length > 0) {
+    children.push(el("ol", { className: "msg-steps" }, steps.map((step) => el("li", { text: step }))));
+  }
+  return el("li", { className: classes, attrs: { "data-sender": Sender[sender].toLowerCase() } }, children);
 }
 
 export function renderMessages(list: HTMLOListElement, messages: Message[]): void {
-  for (const message of messages) list.append(messageNode(message.sender, message.text, message.kind));
+  for (const message of messages) list.append(messageNode(message.sender, message.text, message.kind, message.steps));
   list.lastElementChild?.scrollIntoView({ block: "end" });
 }
 

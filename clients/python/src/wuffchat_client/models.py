@@ -87,10 +87,26 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class Message:
+    """One message of a conversation.
+
+    `steps` are an exercise's steps in order (INSTRUCTION messages; empty otherwise). The server also ends
+    `text` with them, one line each ("1. ..."), so showing `text` alone loses nothing; a client that shows
+    `steps` as a list shows `text_without_steps` above it.
+    """
+
     sender: Sender
     text: str
     kind: MessageKind
     created_at: datetime
+    steps: tuple[str, ...] = ()
+
+    @property
+    def text_without_steps(self) -> str:
+        """`text` without its last len(steps) lines (the steps written out); `text` itself if there are none."""
+        if not self.steps:
+            return self.text
+        lines = self.text.rstrip("\n").split("\n")
+        return "\n".join(lines[: max(len(lines) - len(self.steps), 0)]).rstrip()
 
     @classmethod
     def from_pb(cls, message: conv_pb.Message) -> Message:
@@ -99,6 +115,7 @@ class Message:
             text=message.text,
             kind=MessageKind(conv_pb.MessageKind.Name(message.kind).removeprefix("MESSAGE_KIND_")),
             created_at=_time(message.created_at),
+            steps=tuple(message.steps),
         )
 
 

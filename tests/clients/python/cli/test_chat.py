@@ -81,8 +81,9 @@ async def test_chat_ctrl_c_leaves_cleanly(cli: Cli) -> None:
 
 def _exercise(turn: dict[str, Any]) -> dict[str, Any]:
     """The one message of a turn that carries an exercise's steps."""
-    [exercise] = [m for m in turn["messages"] if m["steps"]]
-    return exercise
+    exercises: list[dict[str, Any]] = [m for m in turn["messages"] if m["steps"]]
+    assert len(exercises) == 1, turn
+    return exercises[0]
 
 
 async def test_chat_shows_exercise_steps_as_a_list(cli: Cli) -> None:

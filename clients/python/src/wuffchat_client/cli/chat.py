@@ -1,8 +1,10 @@
 """`wuffchat chat`: the conversation at the terminal; the dog's answers stream in as they are generated.
 
-One line of input is one message. End of input (Ctrl-D) or Ctrl-C leaves cleanly (exit 0). An expired
-conversation is replaced by a new one; a rate limit or a rejected text is reported and the chat goes
-on. With --json every turn is one JSON line (the start included) and nothing else is printed.
+One line of input is one message. End of input (Ctrl-D) or Ctrl-C leaves cleanly (exit 0). A message
+that meets an expired conversation is not lost: a new conversation is started and the message is sent
+again in it. A rate limit or a rejected text is reported and the chat goes on. An exercise's steps are
+shown as an indented numbered list (render.py). With --json every turn is one JSON line (the start
+included; messages carry `steps` as a list) and nothing else is printed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from wuffchat_client.cli.context import Context
+from wuffchat_client.cli.render import StreamPrinter, message_text
 from wuffchat_client.cli.texts import hint
 from wuffchat_client.errors import ConversationExpired, InvalidArgument, RateLimited
 from wuffchat_client.models import Conversation, Turn
@@ -26,7 +29,7 @@ class Chat:
         conversation: Conversation = self.client.start_conversation(self.ctx.language)
         self.conversation_id = conversation.id
         for message in conversation.messages:
-            self.ctx.say(message.text)
+            self.ctx.say(message_text(message))
         self._hint(Turn(conversation.state, conversation.messages))
         self.ctx.emit(conversation)
 
@@ -34,7 +37,7 @@ class Chat:
         conversation = self.client.history(conversation_id)
         self.conversation_id = conversation.id
         if conversation.messages:
-            self.ctx.say(conversation.messages[-1].text)
+            self.ctx.say(message_text(conversation.messages[-1]))
         self.ctx.emit(conversation)
 
     def _hint(self, turn: Turn) -> None:
@@ -42,31 +45,40 @@ class Chat:
         if text:
             self.ctx.say(text)
 
-    def turn(self, text: str) -> None:
-        """Send one message and show the answer; recoverable errors are reported, not raised."""
+    def turn(self, text: str, *, resend_if_expired: bool = True) -> None:
+        """Send one message and show the answer; recoverable errors are reported, not raised.
+
+        If the conversation has expired, a new one is started and `text` is sent again in it (once).
+        """
         try:
             stream = self.client.stream_message(self.conversation_id, text)
+            printer = None if self.ctx.json else StreamPrinter(sys.stdout)
             for delta in stream:
-                if not self.ctx.json:
-                    sys.stdout.write(delta)
-                    sys.stdout.flush()
+                if printer is not None:
+                    printer.feed(delta)
             turn = stream.turn
+            if printer is not None:
+                printer.finish(turn.messages if turn is not None else None)
             self.ctx.say()
             if turn is not None:
                 self._hint(turn)
                 self.ctx.emit({"conversation_id": self.conversation_id, **_turn_fields(turn)})
         except ConversationExpired as exc:
-            self._notice(str(exc), "expired")
-            self.ctx.say(self.ctx.t("expired_new"))
+            if not resend_if_expired:
+                self._notice(str(exc), "expired")
+                return
+            self._notice(str(exc), "expired", resend=True)
+            self.ctx.say(self.ctx.t("expired_resend"))
             self.start()
+            self.turn(text, resend_if_expired=False)
         except RateLimited as exc:
             self._notice(f"{exc} {self.ctx.t('retry_after', seconds=round(exc.retry_after))}", "rate_limited")
         except InvalidArgument as exc:
             self._notice(str(exc), "invalid_argument")
 
-    def _notice(self, message: str, kind: str) -> None:
+    def _notice(self, message: str, kind: str, **extra: object) -> None:
         print(message, file=sys.stderr, flush=True)
-        self.ctx.emit({"notice": kind, "message": message})
+        self.ctx.emit({"notice": kind, "message": message, **extra})
 
 
 def _turn_fields(turn: Turn) -> dict[str, object]:

@@ -10,6 +10,7 @@ import json
 import sys
 
 from wuffchat_client.cli.context import Context, UsageError
+from wuffchat_client.cli.render import message_text
 from wuffchat_client.cli.texts import YES
 
 EXIT_OK = 0
@@ -82,7 +83,7 @@ def history(ctx: Context) -> int:
         if ctx.args.conversation_id:
             conversation = client.history(ctx.args.conversation_id)
             for message in conversation.messages:
-                ctx.say(f"{ctx.t(message.sender.value)}: {message.text}")
+                ctx.say(f"{ctx.t(message.sender.value)}: {message_text(message)}")
             ctx.emit(conversation)
             return EXIT_OK
         page = client.list_conversations(ctx.args.limit)
