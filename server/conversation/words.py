@@ -14,6 +14,8 @@ import re
 import unicodedata
 from enum import Enum
 
+from server.knowledge.triage import is_insult
+
 
 class Intent(Enum):
     YES = "yes"
@@ -182,18 +184,3 @@ def intent(text: str) -> Intent:
         return Intent.YES
     return _emoji(text) or Intent.OTHER
 
-
-INSULTS = _phrases(
-    """
-    blöd | blöder | blöde | doof | doofer | dumm | dummer | dumme | dummes | scheiß | scheiss | scheiße | scheisse |
-    idiot | idiotisch | nutzlos | sinnlos | schwachsinn | bullshit | mist | müll | halt die klappe | halts maul |
-    halt's maul | du nervst | nervig | bescheuert | behindert | vollidiot | depp | trottel | blödmann | arsch |
-    stupid | useless | dumb | idiot | shut up | you suck | sucks | crap | rubbish | garbage | pointless |
-    moron | annoying | hate you | worst | pathetic | trash
-    """
-)
-
-
-def is_insult(text: str) -> bool:
-    """An insult at the bot (kept short: a long description may well say "der blöde Postbote")."""
-    return len(words(text)) <= SHORT_ANSWER_WORDS + 4 and bool(INSULTS.search(_canonical(text)))

@@ -52,14 +52,16 @@ class KnowledgeSearch:
         With `behaviors`, match titles are given in `language`.
         """
         found = triage.signals(query)
+        evidence = self._topic.evidence(query)
+        about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
+        if found.not_for_us or (evidence.other_subject and not evidence.strong):
+            return SearchResult([], Category.OFF_TOPIC)
         if found.health:
             return SearchResult([], Category.HEALTH)
         if found.dog_related:
             return SearchResult([], Category.DOG_RELATED)
-        evidence = self._topic.evidence(query)
-        about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
         if found.generic_only:
-            return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
+            return SearchResult([], Category.VAGUE if about_dog or found.judgement else Category.OFF_TOPIC)
         ranked = await self._retriever.search(query, max(limit, 1))
         best = ranked[0].score if ranked else 0.0
         if not self._topic.verdict(query, best):

@@ -27,6 +27,8 @@ DOG_WORDS = frozenset(
     hund hunde hündin rüde rüden welpe welpen junghund junghunde vierbeiner fellnase fellnasen wauwau
     hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
+    doggo doggy pup puppies pooch mutt hound bitch canine leash lead walkies treats kennel crate neutered
+    spayed zoomies
     """
     )
 )
@@ -38,7 +40,10 @@ DOG_NAMES = frozenset(
     toni ronny paula sam amy lucky sunny buddy charly charlie coco kira lilly lilli lotte mia leo loki
     benny bobby bella sina sky snoopy teddy aiko akira anton ben bolle cookie elvis filou finn frodo
     gismo hugo idefix jacky jule kalle lasse lucy lumpi maja merlin nelly odin otto rex rosi sheila
-    simba spike struppi susi tyson wally whisky yoshi zeus fiete enzo bonnie hasso
+    simba spike struppi susi tyson wally whisky yoshi zeus fiete enzo bonnie hasso ella daisy pepe paula
+    ronny rocco bailey buster lola molly poppy rosie ruby teddy winston bear duke murphy oscar alfie archie
+    barney biscuit bruce cooper dexter diesel hank harley henry jasper koda louie marley milo ollie ozzy
+    pippa riley rufus sadie scout stella toby willow ziggy frankie gizmo
     """
     )
 )
@@ -52,6 +57,9 @@ OTHER_SUBJECTS = frozenset(
     tochter kind kinder baby mutter vater mama papa oma opa bruder schwester lehrer lehrerin partner
     partnerin mitbewohner schwiegermutter enkel auto wagen heizung handy computer laptop drucker
     waschmaschine fernseher zaun leine wäsche rasen garten haus wohnung wetter steuer spiel
+    cat cats kitten horse pony bird parrot budgie rabbit hamster boss colleague neighbour neighbor husband
+    wife boyfriend girlfriend son daughter kid kids child children toddler baby mum mom dad teacher car
+    laptop phone computer printer washing weather
     """
     )
 )
@@ -59,14 +67,24 @@ BEHAVIOUR_VERBS = re.compile(
     r"^(bell|kläff|knurr|winsel|jaul|fiep|heul|beiß|beiss|biss|schnapp|zwick|zerr|jag|hetz|buddel|grab"
     r"|markier|pinkel|pisst|kack|leck|spring|sprang|hüpf|bewach|verteidig|zerbeiß|zerkau|kau|fress|frisst"
     r"|wälz|schnüffel|hechel|zittert|zieht|zog|ziehen|angst|ängstlich|kaputt|zerstör|klau|bettel|streun|kotz"
-    r"|erbrech|abhau|haut|hört|gehorch|rennt|renn|apportier|knabber|anknurr|anbell|verbell|pöbel)"
+    r"|erbrech|abhau|haut|hört|gehorch|rennt|renn|apportier|knabber|anknurr|anbell|verbell|pöbel|ankläff|anspring"
+    r"|büx|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr|buddelt|wühl|kläfft"
+    r"|bark|growl|whin|whimper|howl|yap|bite|bit|biting|snap|nip|lung|chas|hunt|dig|pee|poo|mark|hump|mount"
+    r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower)"
 )
 # Another animal mentioned without any dog word is about that animal, unless something chases it.
 OTHER_ANIMALS = frozenset(
-    _words("katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen")
+    _words(
+        """
+    katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen
+    cat cats kitten horse horses budgie parrot hamster
+    """
+    )
 )
-CHASE = re.compile(r"^(jag|hetz|hinterher|verfolg|nachrenn|nachlauf)")
-DETERMINERS = frozenset({"mein", "meine", "unser", "unsere", "der", "die", "das", "ein", "eine", "dein", "deine"})
+CHASE = re.compile(r"^(jag|hetz|hinterher|verfolg|nachrenn|nachlauf|chas|hunt|after|kill)")
+DETERMINERS = frozenset(
+    {"mein", "meine", "unser", "unsere", "der", "die", "das", "ein", "eine", "dein", "deine", "my", "our", "the"}
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +100,9 @@ class Topic:
     """The offline "about a dog?" check; `breed_words` are the knowledge base's breed aliases."""
 
     def __init__(self, breed_words: Iterable[str], *, threshold: float, weak_threshold: float) -> None:
-        self._breed_words = frozenset(w for alias in breed_words for w in WORD.findall(alias.lower()) if len(w) > 3)
+        # Whole aliases only: "german shepherd" is a dog, "german" alone is not.
+        aliases = sorted({a.lower() for a in breed_words if len(a) > 3}, key=len, reverse=True)
+        self._breeds = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)") if aliases else None
         self._threshold = threshold
         self._weak_threshold = weak_threshold
 
@@ -92,8 +112,8 @@ class Topic:
 
     def evidence(self, text: str) -> Evidence:
         words = WORD.findall(text.lower())
-        strong = any(
-            w in DOG_WORDS or w in DOG_NAMES or w in self._breed_words or DOG_COMPOUND.search(w) for w in words
+        strong = any(w in DOG_WORDS or w in DOG_NAMES or DOG_COMPOUND.search(w) for w in words) or bool(
+            self._breeds is not None and self._breeds.search(text.lower())
         )
         other = len(words) >= 2 and words[0] in DETERMINERS and words[1] in OTHER_SUBJECTS
         if any(w in OTHER_ANIMALS for w in words) and not any(CHASE.match(w) for w in words):

@@ -31,49 +31,67 @@ def _any(*patterns: str) -> re.Pattern[str]:
 
 
 HEALTH = _any(
-    # German
-    r"durchfall|dünnpfiff|breiig|erbrech|erbricht|übergibt sich|übergeben|kotzt|gekotzt|würgt",
-    r"humpel|hinkt|lahmt|lahmen|\bblut|blutig|fieber|hustet|husten|röchel|niest ständig|krampf|anfall|epilep",
-    r"wund|entzünd|eiter|juckt|juckreiz|kratzt sich|schleckt sich|leckt sich|knabbert sich|beißt sich in die pfote",
-    r"pfoten? (rot|wund|geschwollen)|hot ?spot|ausschlag|schuppen|haarausfall|kahle stelle",
-    r"(frisst|fressen|isst) (seit .{1,30})?(nicht|nichts|kaum)|appetit|nicht mehr fressen|futter verweiger",
-    r"trinkt (sehr |extrem |auffällig |total )?viel|säuft (sehr )?viel|schlapp|apathisch|lethargisch|teilnahmslos",
-    r"knoten|beule|geschwulst|schwellung|geschwollen|schmerz|tut (ihm|ihr) weh|jault,? wenn (man|ich) (ihn|sie) anfass",
-    r"schüttelt (ständig |dauernd |oft )?(den )?kopf|kratzt (sich )?(am|an den) ohr|rutscht auf dem (po|hintern)",
-    r"schlittenfahren|atmet schwer|atemnot|hechelt (stark |auch )?(in ruhe|im liegen|nachts)|taumelt|torkelt",
+    # German (word starts)
+    r"\b(durchfall|dünnpfiff|breiig|erbrech|erbricht|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
+    r"\b(humpel|hinkt|lahmt|lahmen|blut|fieber|hustet|husten|röchel|krampf|anfall|epilep|knubbel|knoten|beule)",
+    r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen|schmerz)",
+    r"(kratzt|schleckt|leckt|knabbert|beißt|beisst) sich (\w+ ){0,3}(pfote|pfoten|wund|blutig|ständig|dauernd|kahl)",
+    r"pfoten? (rot|wund|geschwollen)|hot ?spot|kahle stelle|tut (ihm|ihr) weh|niest ständig",
+    r"\b(frisst|frißt|fressen|isst|frisst) (\w+ ){0,3}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger",
+    r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
+    r"jault,? wenn (man|ich) (ihn|sie) (anfass|hochheb)|schüttelt (ständig |dauernd |oft )?(den )?kopf",
+    r"kratzt (sich )?(am|an den) ohr|rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
+    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts)|\b(taumelt|torkelt|inkontinen|verstopf)",
     r"nimmt ab|abgenommen|gewicht verloren|mundgeruch|zahnfleisch|augen (tränen|eitern|rot)|trübe augen",
     r"bauch (ist )?(hart|aufgebläht|dick)|aufgebläht|zittert am ganzen körper|steht nicht (mehr )?auf",
-    r"will nicht (mehr )?(laufen|aufstehen)|inkontinen|verstopf|wurmbefall|würmer im kot|zecke|floh|flöhe",
+    r"will nicht (mehr )?(laufen|aufstehen)|läuft (ganz |so |total )?(steif|komisch|schief)|wurmbefall|würmer im",
+    r"\b(zecke|zecken|floh|flöhe)\b",
     # English
-    r"vomit|throw(s|ing)? up|threw up|being sick|diarrh|runny (poo|poop|stool)|loose stool|limp|lame\b",
-    r"\bblood|bleeding|fever|cough|sneez|seizure|\bfits?\b|convuls|wheez|itch|scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)",
-    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin)|chew(s|ing)? (his|her|its) (paws?|feet)|raw\b|sore\b|rash|hot ?spot",
-    r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite|refus(es|ing) (food|to eat)",
-    r"drink(s|ing)? (a lot|loads|so much|lots)|lethargic|listless|no energy|lump|swollen|swelling|pain\b|in pain|hurts",
-    r"yelp(s|ing)? when (i|we) touch|shak(es|ing) (his|her|its) head|scoot|pant(s|ing)? (at rest|at night|while resting)",
-    r"bloated|wobbly|collaps|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat|worms in",
-    r"fleas?\b|ticks?\b|wheezing",
+    r"\b(vomit|throw(s|ing)? up|threw up|being sick|diarrh|runny (poo|poop|stool)|loose stool|limp|lame\b)",
+    r"\b(blood|bleeding|fever|cough|sneez|seizure|convuls|wheez|itchy|itching|rash|lump|bump|swollen|swelling)",
+    r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
+    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin)|chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
+    r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
+    r"\b(in pain|pain\b|hurts)|yelp(s|ing)? (and \w+ )?when (i|we|you) touch|shak(es|ing) (his|her|its) head",
+    r"\bscoot|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)|walking (funny|stiff|strange)",
+    r"\b(bloated|wobbly|collapsed|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat)",
+    r"breath (stinks|smells)|worms in|\b(fleas|ticks)\b",
 )
 # Car sickness is a behaviour of the base (autofahren): vomiting in the car stays a behaviour description.
 CAR = re.compile(r"\b(auto|autofahr\w*|car|drive|drives|driving|fahrt|fahren)\b")
 CAR_SICKNESS = re.compile(r"erbrech|erbricht|übergibt|kotzt|gekotzt|würgt|vomit|throw(s|ing)? up|threw up|sick|sabbert|drool")
+# Asking about products or rules is a dog question even when it names a health topic ("flea treatment").
+PRODUCTS = re.compile(
+    r"(floh|zecken|wurm|flea|tick|worm)\w* ?(mittel|schutz|halsband|tablette|treatment|collar|tablets?|spot)"
+)
 
 DOG_RELATED = _any(
-    r"entwurm|wurmkur|impf|tollwut|versicher|haftpflicht|hundesteuer|steuer|chip|registrier|hundeführerschein",
-    r"leinenpflicht|maulkorbpflicht|listenhund|welches futter|welche(s|n)? (trocken|nass)?futter|futtersorte|futtermarke",
-    r"wie ?viel (futter|soll .* fressen)|barf|trockenfutter|nassfutter|leckerlis? (kaufen|marke)|shampoo|bürste (für|kaufen)",
-    r"(hunde)?züchter|welpen kaufen|welpe(n)? (kaufen|holen|aussuchen)|welche rasse|rasse (passt|empfehl)|adoptier",
-    r"urlaub mit (dem )?hund|hundefreundlich|hotel|hundesitter|gassigeher|hundepension|tierpension|hundename",
-    r"\bname für|wie soll (ich )?(ihn|sie|den hund|meinen hund) nennen|kastration kost|was kostet|kosten für",
-    r"angst vor hunden|vor hunden angst|hundehaare|allergie gegen hunde|hundekot .* (nachbar|ordnungsamt)",
-    r"deworm|worming|wormer|vaccin|jab(s)?\b|rabies|insurance|dog tax|licen[cs]e|microchip|muzzle law",
-    r"which (dog )?food|what food|food brand|kibble brand|how much (should|do) (i|we) feed|raw feeding|\bbarf\b",
-    r"shampoo|grooming products?|which brush|breeder|buy(ing)? a (puppy|dog)|which breed|what breed (should|is best)",
-    r"adopt(ing)? a|dog-?friendly|holiday with|vacation with|dog ?sitter|dog walker|kennels?\b|boarding",
-    r"name (for|ideas)|what should (i|we) (call|name)|how much does .* cost|neuter(ing)? cost|spay(ing)? cost",
-    r"(afraid|scared|frightened) of dogs|fear of dogs|allergic to dogs|dog hair",
+    r"\b(entwurm|wurmkur|impf|tollwut|versicher|haftpflicht|hundesteuer|hundeführerschein|leinenpflicht)",
+    r"\b(maulkorbpflicht|listenhund|futtersorte|futtermarke|trockenfutter|nassfutter|barf|getreidefrei|züchter)",
+    r"welche(s|n|r)? (\w+ )?(futter|bürste|leine|geschirr|halsband|box|transportbox|körbchen|spielzeug|marke|rasse)",
+    r"wie ?viel (futter|sollte|soll)|leckerlis? (kaufen|marke)|shampoo|welpen? (kaufen|holen|aussuchen)",
+    r"rasse (passt|empfehl)|adoptier|\burlaub|hundefreundlich|hotel|hundesitter|gassigeher|hundepension|tierpension",
+    r"hundename|namen für|wie soll (ich )?(ihn|sie|den hund|meinen hund) nennen|kastration kost|gesetz|erlaubt",
+    r"angst vor (großen |kleinen |fremden )?hunden|vor hunden angst|hundehaare|allergie gegen hunde",
+    r"\b(deworm|worming|wormer|vaccin|jabs?\b|rabies|insurance|dog tax|licen[cs]e|microchip|muzzle law|kibble)",
+    r"which (\w+ )?(food|brush|lead|leash|harness|collar|crate|bed|toy|brand|breed)|what food|food brand",
+    r"how much (should|do|does) .{0,40}(feed|eat)|raw feeding|grain[- ]free|shampoo|grooming products?",
+    r"\bbreeder|buy(ing)? a (puppy|dog)|what breed|adopt(ing)? a|dog[- ]?friendly|holiday|vacation",
+    r"dog ?sitter|dog walker|\bkennels?\b|boarding|name (for|ideas)|what should (i|we) (call|name)",
+    r"how much does .* cost|(neuter|spay)(ing)? cost|legal|\blaw\b|allowed to|am i allowed",
+    r"(afraid|scared|frightened) of (big |large |small |strange )?dogs|fear of dogs|allergic to dogs|dog hair",
 )
 OWNER_FEAR_SUBJECTS = re.compile(r"\b(mein hund|meine hündin|unser hund|my dog|our dog|he is|she is)\b")
+ABOUT_THE_BOT = re.compile(
+    r"\b(bist du (ein|eine|echt|eigentlich)|wer hat dich|are you (a|an|real|human|actually)|who (made|built) you)"
+)
+INSULTS = re.compile(
+    r"\b(blöd|doof|dumm|scheiß|scheiss|idiot|nutzlos|schwachsinn|bullshit|halt die klappe|halts maul|du nervst"
+    r"|bescheuert|vollidiot|depp|trottel|blödmann|stupid|useless|dumb|shut up|you suck|sucks|rubbish|garbage"
+    r"|moron|pathetic|hate you)"
+)
+MAX_INSULT_WORDS = 8  # a long description may well say "der blöde Postbote"
 
 GENERIC = frozenset(
     """
@@ -88,6 +106,19 @@ GENERIC = frozenset(
     horrible nightmare control trouble troublesome annoying lot lots much little bit kind sort stuff things thing
     nothing everything something anything whatever days weeks since jetzt seit tagen wochen letzter zeit hat ist
     sind war wird wurde bin bist hast habe hab gibt mal wieder schon noch auch aber und oder dass wenn wie was
+    kommen kommt klar zurecht fällt ein narrisch hates hate wits end start where even handful honestly lately
+    rescue geworden weiter nix sag sage egal überhaupt sometimes mir mich uns wir ich i'm im he's she's it's
+    weiß weiss know what do does anymore more any idea ideas tipps tipp rat ratschlag advice tips please
+    """.split()
+)
+# Words that judge a dog's behaviour without saying what it does: with them a generic text is vague.
+JUDGEMENTS = frozenset(
+    """
+    komisch seltsam merkwürdig anders aggressiv agressiv aggresiv böse frech ungezogen unerzogen schwierig
+    problem probleme problemhund verhaltensauffällig verhaltensprobleme verhaltensproblem stur dominant
+    nervig unmöglich schlimm blödsinn unfug verrückt narrisch anstrengend folgt gehorcht hört benimmt
+    weird strange odd aggressive naughty bad difficult problems issues stubborn crazy misbehaves
+    misbehaving listen listens obey handful hates behaved behaving
     """.split()
 )
 _WORD = re.compile(r"[a-zäöüß']+")
@@ -101,19 +132,31 @@ class Signals:
     health: bool
     dog_related: bool
     generic_only: bool  # nothing left but dog words, stop words and generic judgements
+    judgement: bool  # a word that judges behaviour ("schlimm", "aggressive", "out of control")
+    not_for_us: bool  # an insult or a question about the bot itself
+
+
+def is_insult(text: str) -> bool:
+    """An insult at the bot: short, with an abusive word."""
+    return len(_WORD.findall(text.lower())) <= MAX_INSULT_WORDS and bool(INSULTS.search(text.lower()))
 
 
 def signals(text: str) -> Signals:
     lowered = text.lower()
-    health = bool(HEALTH.search(lowered))
+    health = bool(HEALTH.search(lowered)) and not PRODUCTS.search(lowered)
     if health and CAR.search(lowered) and CAR_SICKNESS.search(lowered):
         health = bool(HEALTH.search(CAR_SICKNESS.sub(" ", lowered)))
-    dog_related = bool(DOG_RELATED.search(lowered))
+    dog_related = bool(DOG_RELATED.search(lowered)) or bool(PRODUCTS.search(lowered))
     if dog_related and re.search(r"angst vor hunden|afraid of dogs|scared of dogs|fear of dogs", lowered):
         dog_related = not OWNER_FEAR_SUBJECTS.search(lowered)
+    found = _WORD.findall(lowered)
     content = [
-        w
-        for w in _WORD.findall(lowered)
-        if w not in STOPWORDS and w not in GENERIC and w not in DOG_WORDS and w not in DOG_NAMES and len(w) > 2
+        w for w in found if w not in STOPWORDS and w not in GENERIC and w not in DOG_WORDS and w not in DOG_NAMES and len(w) > 2
     ]
-    return Signals(health=health, dog_related=dog_related, generic_only=not content)
+    return Signals(
+        health=health,
+        dog_related=dog_related,
+        generic_only=not content,
+        judgement=any(w in JUDGEMENTS for w in found) or "out of control" in lowered,
+        not_for_us=is_insult(text) or bool(ABOUT_THE_BOT.search(lowered)),
+    )

@@ -21,7 +21,7 @@ SCRIPTS = {
         "contact": "hund@example.org",
     },
     "en": {
-        "symptom": "My dog keeps pulling on the leash (Leine) on every walk, he drags me along.",
+        "symptom": "My dog keeps pulling on the leash on every walk, he drags me along.",
         "context": "Mostly in the morning on the field when he smells deer. He is a beagle.",
         "yes": "yes please",
         "no": "no",

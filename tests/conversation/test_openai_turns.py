@@ -27,12 +27,23 @@ async def test_stream_openai_deltas_and_fallback(fake: FakeOpenAI, start_server)
         cid = await start(stub)
         request = pb.StreamMessageRequest(conversation_id=cid, text=SCRIPTS["de"]["symptom"])
         events = [e async for e in stub.StreamMessage(request, metadata=ALICE)]
-        assert [e.delta for e in events[: len(REPLY)]] == REPLY
-        assert events[-1].done.messages[0].text == "".join(REPLY)
+        deltas = [e.delta for e in events[:-1]]
+        start_at = deltas.index(REPLY[0])  # after the "understood" line and its separator
+        assert deltas[start_at : start_at + len(REPLY)] == REPLY
+        assert events[-1].done.messages[1].text == "".join(REPLY)  # the dog's view, rewritten
+        # The rewriting model is told the triage and what the owner said about the dog, never to contradict it.
+        system = fake.requests[0]["messages"][0]["content"]
+        assert "sorted as: behaviour" in system and "place: walk" in system and "age:" not in system
+
+        await say(stub, cid, "ja")
+        fake.requests.clear()
+        await say(stub, cid, "Unser 14 Jahre alter Rüde zieht am meisten im Wald.")
+        system = fake.requests[0]["messages"][0]["content"]
+        assert "age: senior" in system and "sex: male" in system and "place: walk" in system
 
         fake.mode = "500"
-        await say(stub, cid, "nein")  # back to WAIT_FOR_SYMPTOM
+        await say(stub, cid, "neu")  # back to WAIT_FOR_SYMPTOM
         answer = await say(stub, cid, SCRIPTS["de"]["symptom"])
         assert answer.state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
-        assert answer.messages[0].text.startswith("Draußen ist die Welt")  # the offline dog view of leinenziehen
+        assert answer.messages[1].text.startswith("Draußen ist die Welt")  # the offline dog view of leinenziehen
         assert "upstream" not in " ".join(m.text for m in answer.messages)

@@ -23,7 +23,7 @@ async def test_unary_conversation_continues_after_restart(start_server) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as chan:
         stub = conversation_service_pb2_grpc.ConversationServiceStub(chan)
         history = await stub.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)
-        assert history.state == pb.CONVERSATION_STATE_WAIT_FOR_CONTEXT and len(history.messages) == 7
+        assert history.state == pb.CONVERSATION_STATE_WAIT_FOR_CONTEXT and len(history.messages) == 9
         nxt = await say(stub, cid, "Im Wald, wenn er Rehe riecht.")
         assert nxt.state == pb.CONVERSATION_STATE_ASK_FOR_EXERCISE
 

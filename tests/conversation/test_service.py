@@ -3,6 +3,8 @@ restart from every state, re-asks, expiry, ownership, feedback, streaming, listi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -11,12 +13,15 @@ from sqlalchemy import select
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 
 from server.app import RunningServer
+from server.conversation import texts
+from server.knowledge import loader
 from server.storage import db
 from server.storage.models import Feedback
 from tests.conversation.conftest import Clock
 from tests.conversation.helpers import ALICE, BOB, SCRIPTS, Stub, say, start, walk_to
 
 S = pb.ConversationState
+BASE = loader.load(Path(__file__).resolve().parents[2] / "data" / "knowledge")
 ALL_STATES = [v for v in S.values() if v not in (pb.CONVERSATION_STATE_UNSPECIFIED, pb.CONVERSATION_STATE_GREETING)]
 
 
@@ -36,11 +41,11 @@ async def test_unary_full_walk_through_every_state(
     cid = await start(conversations, language)
     # WAIT_FOR_SYMPTOM: too short -> re-ask; unrecognizable -> re-ask; a real description -> confirmation.
     assert (await say(conversations, cid, "hmm")).state == pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM
-    off = await say(conversations, cid, "Wie wird das Wetter morgen in Hamburg?")
-    assert off.state == pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM and off.messages[0].kind == pb.MESSAGE_KIND_ERROR
+    off = await say(conversations, cid, "Wie wird das Wetter morgen in Hamburg?")  # a question: a kind answer
+    assert off.state == pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM and off.messages[0].kind == pb.MESSAGE_KIND_ANSWER
     matched = await say(conversations, cid, s["symptom"])
     assert matched.state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
-    assert "Leine" in matched.messages[0].text  # the dog's view of leinenziehen
+    assert BASE.behaviors["leinenziehen"].text(language).title in matched.messages[0].text  # what the dog understood
     # WAIT_FOR_CONFIRMATION: unclear -> re-ask; no -> back to symptom; yes -> context.
     assert (await say(conversations, cid, s["unclear"])).state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
     assert (await say(conversations, cid, s["no"])).state == pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM
@@ -50,7 +55,8 @@ async def test_unary_full_walk_through_every_state(
     assert explained.state == pb.CONVERSATION_STATE_ASK_FOR_EXERCISE
     texts = " ".join(m.text for m in explained.messages)
     assert ("Jagdinstinkt" if language == "de" else "hunting instinct") in texts  # beagle + field + deer
-    assert "Laufhunde" in texts  # the breed group named
+    laufhunde = next(g for g in BASE.breed_groups if g.id == "laufhunde")
+    assert laufhunde.notes[language] in texts  # a beagle: the scent hounds' note, their disposition leads
     # ASK_FOR_EXERCISE: unclear -> re-ask; yes -> exercise -> END_OR_RESTART.
     assert (await say(conversations, cid, s["unclear"])).state == pb.CONVERSATION_STATE_ASK_FOR_EXERCISE
     exercise = await say(conversations, cid, s["yes"])
@@ -108,7 +114,7 @@ async def test_unary_restart_word_in_english(conversations: Stub) -> None:
     await walk_to(conversations, cid, pb.CONVERSATION_STATE_WAIT_FOR_CONTEXT, "en")
     response = await say(conversations, cid, "restart")
     assert response.state == pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM
-    assert response.messages[-1].text.startswith("Tell me")
+    assert response.messages[-1].text in texts.phrasings("en", "ask_symptom")
 
 
 async def test_unary_jagd_is_not_ja(conversations: Stub) -> None:
@@ -146,7 +152,7 @@ async def test_unary_sweeper_purges_expired_state(
     clock.advance(31 * 60)
     assert await conv_server.sweeper.sweep_once() >= 1
     history = await conversations.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)
-    assert history.state == pb.CONVERSATION_STATE_UNSPECIFIED and len(history.messages) == 7
+    assert history.state == pb.CONVERSATION_STATE_UNSPECIFIED and len(history.messages) == 9
 
 
 @pytest.mark.both_databases
@@ -204,7 +210,7 @@ async def test_stream_deltas_then_final_turn(conversations: Stub) -> None:
     assert done.state == pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION
     assert "".join(e.delta for e in events[:-1]) == "\n\n".join(m.text for m in done.messages)
     history = await conversations.GetConversation(pb.GetConversationRequest(conversation_id=cid), metadata=ALICE)
-    assert [m.text for m in history.messages[-2:]] == [m.text for m in done.messages]
+    assert [m.text for m in history.messages[-len(done.messages) :]] == [m.text for m in done.messages]
 
 
 @pytest.mark.both_databases

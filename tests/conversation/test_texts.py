@@ -1,4 +1,5 @@
-"""Every template key exists in German and English, and every key the flow uses exists."""
+"""Every template key exists in German and English, every key the flow uses exists, recurring lines have
+at least three phrasings, and a line said again in one conversation is said differently."""
 
 from __future__ import annotations
 
@@ -15,14 +16,33 @@ def test_both_languages_have_the_same_keys() -> None:
 
 
 def test_every_key_used_by_the_flow_exists() -> None:
-    used = set(re.findall(r'(?:say|_feedback)\(\s*"([a-z0-9_]+)"', FLOW.read_text(encoding="utf-8")))
+    source = FLOW.read_text(encoding="utf-8")
+    used = set(re.findall(r'(?:say|line|_feedback)\(\s*"([a-z0-9_]+)"', source))
     used |= {f"instinct_name_{i}" for i in ("jagd", "rudel", "territorial", "sexual")}
-    used |= {"exercise", "exercise_steps", "feedback_q4_invalid"}
-    assert used and used <= texts.keys("de")
+    used |= {f"{prefix}_{asked}" for prefix in ("reask", "clarify") for asked in ("confirm", "exercise", "another")}
+    used |= {f"ask_context_{which}" for which in ("both", "age", "breed")}
+    used |= {f"age_note_{age}" for age in ("puppy", "adolescent", "senior")}
+    used |= {"vague_aggression", "vague_general", "off_topic", "no_match", "need_more", "steps_heading"}
+    assert len(used) > 40 and used <= texts.keys("de")
 
 
 def test_placeholders_match_between_languages() -> None:
     for key in texts.keys("de"):
-        de = set(re.findall(r"{(\w+)}", texts._load("de")[key]))
-        en = set(re.findall(r"{(\w+)}", texts._load("en")[key]))
-        assert de == en, key
+        for de, en in zip(texts.phrasings("de", key), texts.phrasings("en", key), strict=False):
+            assert set(re.findall(r"{(\w+)}", de)) == set(re.findall(r"{(\w+)}", en)), key
+
+
+def test_recurring_lines_have_three_phrasings_and_no_phrasing_twice() -> None:
+    for language in texts.LANGUAGES:
+        for key in texts.keys(language):
+            options = texts.phrasings(language, key)
+            assert len(set(options)) == len(options), (language, key)
+            if key not in texts.ONCE:
+                assert len(options) >= texts.MIN_PHRASINGS, (language, key)
+
+
+def test_pick_rotates_through_unused_phrasings_first() -> None:
+    used: dict[str, object] = {}
+    picked = [texts.pick("de", "ask_symptom", used) for _ in range(4)]  # type: ignore[arg-type]
+    assert len(set(picked[:3])) == 3  # three different phrasings before any repeats
+    assert picked[3] == picked[0]  # then the least recently used one

@@ -52,6 +52,29 @@ def sofa_behavior(slug: str = "sofa-kratzen") -> pb.Behavior:
         instinct_weights=pb.InstinctWeights(jagd=20, rudel=30, territorial=40, sexual=10),
         first_aid="Leg ihm eine eigene Decke hin, auf der er scharren darf.",
         exercises=["deckentraining"],
+        en=pb.BehaviorText(
+            title="Scratches the sofa",
+            phrasings=[
+                "My dog keeps scratching at the sofa with his paws.",
+                "she digs into the couch cushions every evening",
+                "he scrapes at the settee until the cover rips",
+                "Before lying down she paws at the sofa for minutes.",
+                "the cushions are ruined because he keeps scratching them",
+            ],
+            dog_view="I'm making my nest. Scratching is part of lying down for me.",
+            instincts=pb.InstinctTexts(
+                jagd="I dig.", rudel="I want to lie with you.", territorial="My spot.", sexual="I'm preparing a bed."
+            ),
+            first_aid="Give your dog a blanket of its own to scratch on.",
+        ),
+        variants=[
+            pb.BehaviorVariant(
+                when={"age": "puppy"},
+                part="dog_view",
+                de="Als Welpe übe ich das noch.",
+                en="As a puppy I'm still practising it.",
+            )
+        ],
     )
 
 
