@@ -85,7 +85,9 @@ async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], er
         row[0] += correct
         row[1] += 1
         if errors is not None and not correct:
-            errors.append(f"  [{item['lang']}] {expected:<11} got {result.category.value:<11} {ids[:1]} {item['text']!r}")
+            errors.append(
+                f"  [{item['lang']}] {expected:<11} got {result.category.value:<11} {ids[:1]} {item['text']!r}"
+            )
     return tally
 
 
@@ -102,7 +104,8 @@ def print_table(rows: list[tuple[str, str, Tally]]) -> None:
     for part, lang, t in rows:
         print(
             f"{part:<8} {lang:<4} {t.total:>4} {ratio(t.hit1, t.behaviour):>8} {ratio(t.hit3, t.behaviour):>8} "
-            f"{ratio(t.abstained, t.behaviour):>7} {t.wrongly_matched:>4}/{t.others:<3} {ratio(t.wrongly_matched, t.others):>5}"
+            f"{ratio(t.abstained, t.behaviour):>7} {t.wrongly_matched:>4}/{t.others:<3}"
+            f" {ratio(t.wrongly_matched, t.others):>5}"
             f" {ratio(t.health_to_vet, t.health):>11} {ratio(t.correct_category, t.total):>12}"
         )
     print()

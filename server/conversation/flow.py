@@ -20,13 +20,13 @@ from typing import Any
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 
 from server.knowledge.search import KnowledgeSearch
-from server.knowledge.triage import Category
+from server.knowledge.triage import Category, is_insult
 from server.knowledge.types import Behavior, KnowledgeBase
 
 from . import compose, instincts, texts
 from .profile import Profile, extract
 from .responders.interface import Composition
-from .words import Intent, intent, is_insult, is_question, words
+from .words import Intent, intent, is_question, words
 
 
 class State(IntEnum):
@@ -51,7 +51,9 @@ MIN_CONTEXT_CHARS = 3
 SHORT_REPLY_WORDS = 4  # "nein danke, das wars": a reply, not a new description
 ANY = None  # matches every intent that has no entry of its own
 SLOTS = ("behavior_id", "behavior_title", "symptom", "situation", "instinct", "exercise_id")
-AGGRESSION = re.compile(r"aggress|agress|aggres|böse|beißt|beisst|bissig|knurr|schnapp|angriff|bite|biting|growl|snap|attack")
+AGGRESSION = re.compile(
+    r"aggress|agress|aggres|böse|beißt|beisst|bissig|knurr|schnapp|angriff|bite|biting|growl|snap|attack"
+)
 # Which question each yes/no state asked, for re-asks and clarifying questions.
 ASKED = {"WAIT_FOR_CONFIRMATION": "confirm", "ASK_FOR_EXERCISE": "exercise", "END_OR_RESTART": "another"}
 
@@ -280,7 +282,7 @@ async def explain_with_context(turn: Turn, plan: Plan) -> bool:
 
 
 async def explain_without_context(turn: Turn, plan: Plan) -> bool:
-    """"nee" or "keine Ahnung" instead of a context: explain from the description alone."""
+    """ "nee" or "keine Ahnung" instead of a context: explain from the description alone."""
     if len(words(turn.text)) > SHORT_REPLY_WORDS:
         return await explain_instinct(turn, plan)
     return await explain_instinct(turn, plan, skipped=True)

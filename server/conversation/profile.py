@@ -84,7 +84,9 @@ _AGE_WORD_NUMBER = re.compile(
     r"\b(" + "|".join(_NUMBER_WORDS) + r")\s*-?\s*(wochen|woche|weeks?|monate|monat|months?|jahre|jahr|jährig|years?)\b"
 )
 _WORD = re.compile(r"[a-zäöüß]+")
-DURATION_WORDS = frozenset({"seit", "since", "for", "vor", "für", "alle", "every", "in", "nach", "after", "letzten", "past"})
+DURATION_WORDS = frozenset(
+    {"seit", "since", "for", "vor", "für", "alle", "every", "in", "nach", "after", "letzten", "past"}
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def _age_from_number(amount: float, unit: str) -> str:
 
 
 def _is_age(lowered: str, match: re.Match[str]) -> bool:
-    """"seit 2 Jahren", "for two weeks", "vor 3 Monaten" are durations, not the dog's age."""
+    """ "seit 2 Jahren", "for two weeks", "vor 3 Monaten" are durations, not the dog's age."""
     before = _WORD.findall(lowered[: match.start()])[-1:]
     return not before or before[0] not in DURATION_WORDS
 

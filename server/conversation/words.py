@@ -40,7 +40,8 @@ i wouldn't mind | sure why not | doch | ja doch | allerdings
 """
 NO = """
 definitely not | absolutely not | certainly not | of course not | sicher nicht | bestimmt nicht |
-natürlich nicht | gar nicht | überhaupt nicht | garantiert nicht | auf gar keinen fall | nein | nee | nö | nöh | nope | no | nah | nay | nei | nöd | nä | ne ne | nee nee | noe | nein danke |
+natürlich nicht | gar nicht | überhaupt nicht | garantiert nicht | auf gar keinen fall | nein | nee | nö |
+nöh | nope | no | nah | nay | nei | nöd | nä | ne ne | nee nee | noe | nein danke |
 lieber nicht | eher nicht | nicht nötig | nicht noetig | kein bedarf | kein interesse | danke nein |
 no thanks | no thank you | not now | not really | nicht wirklich | auf keinen fall | keinesfalls |
 niemals | never | nicht jetzt | jetzt nicht | brauch ich nicht | brauche ich nicht | will ich nicht |
@@ -69,11 +70,53 @@ NO_EMOJI = "👎❌🙅🚫⛔✖🛑😒🙄"
 UNSURE_EMOJI = "🤷🤔😕😐🫤"
 
 QUESTION_OPENERS = frozenset(
-    """
-    soll sollte sollen kann können könnte muss müssen darf dürfen wie was warum wieso weshalb wann wo wer
-    welche welcher welches gibt ist sind hat habt should can could must may how what why when where who which
-    is are does do did will would
-    """.split()
+    [
+        "soll",
+        "sollte",
+        "sollen",
+        "kann",
+        "können",
+        "könnte",
+        "muss",
+        "müssen",
+        "darf",
+        "dürfen",
+        "wie",
+        "was",
+        "warum",
+        "wieso",
+        "weshalb",
+        "wann",
+        "wo",
+        "wer",
+        "welche",
+        "welcher",
+        "welches",
+        "gibt",
+        "ist",
+        "sind",
+        "hat",
+        "habt",
+        "should",
+        "can",
+        "could",
+        "must",
+        "may",
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "who",
+        "which",
+        "is",
+        "are",
+        "does",
+        "do",
+        "did",
+        "will",
+        "would",
+    ]
 )
 SHORT_ANSWER_WORDS = 4  # up to here, a yes word anywhere counts ("ich würde sagen ja")
 MAX_ANSWER_WORDS = 8  # beyond this, only the opening counts ("Nein, er bellt eher an der Tür, wenn ...")
@@ -84,7 +127,7 @@ YES_OPENING_WORDS = 2  # how far into a longer text a yes still counts ("okay co
 
 def _canonical(text: str) -> str:
     """Lower case, umlauts and their spellings (nö, noe) as the plain vowel (no), ß as ss, one apostrophe."""
-    text = unicodedata.normalize("NFC", text).lower().replace("’", "'").replace("`", "'")
+    text = unicodedata.normalize("NFC", text).lower().replace("\u2019", "'").replace("`", "'")
     text = text.replace("ae", "a").replace("oe", "o").replace("ue", "u")
     return text.replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
 
@@ -131,7 +174,7 @@ def is_restart(text: str) -> bool:
 
 
 def _leading_no(canonical: str) -> bool:
-    """"ne"/"na" opening the answer, alone or before a pause, or before words that are no yes."""
+    """ "ne"/"na" opening the answer, alone or before a pause, or before words that are no yes."""
     match = _LEADING_NO.match(canonical)
     if match is None:
         return False
@@ -164,12 +207,15 @@ def intent(text: str) -> Intent:
     """
     if is_restart(text):
         return Intent.RESTART
-    if is_insult(text):
-        return Intent.OTHER
     canonical = _canonical(text)
     found = _WORD.findall(canonical)
-    if len(found) > CORRECTION_WORDS and DESCRIBES.search(_canonical(" ".join(found[1:]))):
-        return Intent.OTHER  # "Nee warte, er knurrt nur beim Fressen": a correction, not a plain answer
+    # An insult, or "Nee warte, er knurrt nur beim Fressen" (a correction), is no plain answer.
+    if is_insult(text) or (len(found) > CORRECTION_WORDS and DESCRIBES.search(" ".join(found[1:]))):
+        return Intent.OTHER
+    return _answer(text, canonical, found)
+
+
+def _answer(text: str, canonical: str, found: list[str]) -> Intent:
     opening = " ".join(found[:OPENING_WORDS])
     if len(found) > MAX_ANSWER_WORDS:
         canonical = opening  # a long text is an answer only when it opens with one
@@ -183,4 +229,3 @@ def intent(text: str) -> Intent:
     if _YES.search(canonical if len(found) <= SHORT_ANSWER_WORDS else " ".join(found[:YES_OPENING_WORDS])):
         return Intent.YES
     return _emoji(text) or Intent.OTHER
-

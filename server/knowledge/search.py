@@ -69,5 +69,7 @@ class KnowledgeSearch:
         floor = self._topic.weak_threshold
         matches = [m for m in ranked[:limit] if m.score >= floor]
         if behaviors is not None:
-            matches = [replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches]
+            matches = [
+                replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches
+            ]
         return SearchResult(matches, Category.BEHAVIOUR)

@@ -55,7 +55,10 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         if not 0 <= request.limit <= 20:
             await _invalid(context, [("limit", "must be between 0 and 20")])
         result = await self._search.search(
-            query, request.limit or DEFAULT_LIMIT, language=request.language or "de", behaviors=self._store.base.behaviors
+            query,
+            request.limit or DEFAULT_LIMIT,
+            language=request.language or "de",
+            behaviors=self._store.base.behaviors,
         )
         return pb.SearchBehaviorsResponse(
             matches=[pb.BehaviorMatch(id=m.id, title=m.title, score=m.score) for m in result.matches]

@@ -102,7 +102,9 @@ class Topic:
     def __init__(self, breed_words: Iterable[str], *, threshold: float, weak_threshold: float) -> None:
         # Whole aliases only: "german shepherd" is a dog, "german" alone is not.
         aliases = sorted({a.lower() for a in breed_words if len(a) > 3}, key=len, reverse=True)
-        self._breeds = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)") if aliases else None
+        self._breeds = (
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)") if aliases else None
+        )
         self._threshold = threshold
         self._weak_threshold = weak_threshold
 

@@ -7,14 +7,12 @@ which speaks Weaviate's REST and gRPC wire protocols, through the real weaviate-
 
 from __future__ import annotations
 
-from server.knowledge.retrieval.weaviate_schema import passage_texts
-
 import asyncio
 import os
 import sys
 from pathlib import Path
 
-from server.knowledge.retrieval.weaviate_schema import COLLECTION
+from server.knowledge.retrieval.weaviate_schema import COLLECTION, passage_texts
 from tests.knowledge.weaviate_support import ROOT, behaviors
 from tests.support.weaviate_fake import FakeWeaviate
 

@@ -8,14 +8,13 @@ of its own and drops it at the end.
 
 from __future__ import annotations
 
-from server.knowledge.retrieval.weaviate_schema import passage_texts
-
 import os
 import uuid
 from pathlib import Path
 
 import pytest
 
+from server.knowledge.retrieval.weaviate_schema import passage_texts
 from tests.knowledge import contract
 from tests.knowledge.weaviate_support import behaviors, weaviate_retriever
 

@@ -8,8 +8,6 @@ and ranks the objects; every byte the client sends is what it would send to a re
 
 from __future__ import annotations
 
-from server.knowledge.retrieval.weaviate_schema import passage_texts
-
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 from server.knowledge import factory
 from server.knowledge.retrieval.cache import EmbeddingCache
 from server.knowledge.retrieval.embedded import EmbeddedRetriever
-from server.knowledge.retrieval.weaviate_schema import COLLECTION
+from server.knowledge.retrieval.weaviate_schema import COLLECTION, passage_texts
 from server.knowledge.types import Behavior
 from tests.knowledge import contract
 from tests.knowledge.weaviate_support import behaviors, weaviate_retriever

@@ -5,7 +5,8 @@ from our encoder (`vector_config` is self-provided, so Weaviate needs no vectori
 passage of a behaviour carries the same `terms`: the behaviour's whole German text (title, phrasings,
 dog view) stemmed as German and its English text stemmed as English, stripped of stop words the way the
 embedded backend does it, because Weaviate has no German stemmer; BM25 runs on `terms` with
-whitespace tokenization, so both backends see the same lexical tokens. Passages come in both languages. Object ids are UUIDv5 of (behaviour id, passage number), so a reload overwrites.
+whitespace tokenization, so both backends see the same lexical tokens. Passages come in both languages.
+Object ids are UUIDv5 of (behaviour id, passage number), so a reload overwrites.
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def passages(behaviors: Sequence[Behavior], terms: BilingualTerms) -> list[Passa
     german = terms.de([document(b, "de") for b in behaviors])
     english = terms.en([document(b, "en") if b.en is not None else "" for b in behaviors])
     return [
-        Passage(uuid.uuid5(_NAMESPACE, f"{behavior.id}#{number}"), behavior.id, behavior.title, text, f"{de} {en}".strip())
+        Passage(
+            uuid.uuid5(_NAMESPACE, f"{behavior.id}#{number}"), behavior.id, behavior.title, text, f"{de} {en}".strip()
+        )
         for behavior, de, en in zip(behaviors, german, english, strict=True)
         for number, text in enumerate(passage_texts(behavior))
     ]
