@@ -18,7 +18,7 @@ from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
 from .retrieval.interface import Retriever
-from .search import DEFAULT_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
+from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
 
@@ -104,5 +104,10 @@ async def build(
             await close()
         raise
     breed_words = [alias for group in base.breed_groups for alias in (*group.aliases, *group.breeds)]
-    topic = Topic(breed_words, threshold=DEFAULT_THRESHOLD, weak_threshold=DEFAULT_WEAK_THRESHOLD)
+    topic = Topic(
+        breed_words,
+        threshold=DEFAULT_THRESHOLD,
+        weak_threshold=DEFAULT_WEAK_THRESHOLD,
+        verb_threshold=DEFAULT_VERB_THRESHOLD,
+    )
     return Knowledge(store=store, search=KnowledgeSearch(retriever, topic), retriever=retriever, close_retriever=close)

@@ -28,7 +28,8 @@ DOG_WORDS = frozenset(
     hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
     doggo doggy pup puppies pooch mutt hound bitch canine leash lead walkies treats kennel crate neutered
-    spayed zoomies
+    spayed zoomies maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine hundeleine paw paws
+    snout harness collar
     """
     )
 )
@@ -68,9 +69,17 @@ BEHAVIOUR_VERBS = re.compile(
     r"|markier|pinkel|pisst|kack|leck|spring|sprang|hüpf|bewach|verteidig|zerbeiß|zerkau|kau|fress|frisst"
     r"|wälz|schnüffel|hechel|zittert|zieht|zog|ziehen|angst|ängstlich|kaputt|zerstör|klau|bettel|streun|kotz"
     r"|erbrech|abhau|haut|hört|gehorch|rennt|renn|apportier|knabber|anknurr|anbell|verbell|pöbel|ankläff|anspring"
-    r"|büx|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr|buddelt|wühl|kläfft"
+    r"|büx|gezog|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr|buddelt|wühl|kläfft"
     r"|bark|growl|whin|whimper|howl|yap|bite|bit|biting|snap|nip|lung|chas|hunt|dig|pee|poo|mark|hump|mount"
     r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower)"
+)
+THINGS = frozenset(
+    _words(
+        """
+    auto wagen heizung handy computer laptop drucker waschmaschine fernseher zaun leine wäsche rasen garten
+    haus wohnung sofa couch bett garden yard house flat sofa
+    """
+    )
 )
 # Another animal mentioned without any dog word is about that animal, unless something chases it.
 OTHER_ANIMALS = frozenset(
@@ -99,7 +108,14 @@ class Evidence:
 class Topic:
     """The offline "about a dog?" check; `breed_words` are the knowledge base's breed aliases."""
 
-    def __init__(self, breed_words: Iterable[str], *, threshold: float, weak_threshold: float) -> None:
+    def __init__(
+        self,
+        breed_words: Iterable[str],
+        *,
+        threshold: float,
+        weak_threshold: float,
+        verb_threshold: float | None = None,
+    ) -> None:
         # Whole aliases only: "german shepherd" is a dog, "german" alone is not.
         aliases = sorted({a.lower() for a in breed_words if len(a) > 3}, key=len, reverse=True)
         self._breeds = (
@@ -107,6 +123,12 @@ class Topic:
         )
         self._threshold = threshold
         self._weak_threshold = weak_threshold
+        self._verb_threshold = weak_threshold if verb_threshold is None else verb_threshold
+
+    @property
+    def breeds(self) -> re.Pattern[str] | None:
+        """Every breed alias as one whole-word pattern."""
+        return self._breeds
 
     @property
     def weak_threshold(self) -> float:
@@ -117,10 +139,12 @@ class Topic:
         strong = any(w in DOG_WORDS or w in DOG_NAMES or DOG_COMPOUND.search(w) for w in words) or bool(
             self._breeds is not None and self._breeds.search(text.lower())
         )
+        weak = any(BEHAVIOUR_VERBS.match(w) for w in words)
+        # A thing opening the sentence ("Unser Garten sieht aus wie ...") hides no dog when a dog verb follows.
         other = len(words) >= 2 and words[0] in DETERMINERS and words[1] in OTHER_SUBJECTS
+        other = other and not (weak and words[1] in THINGS)
         if any(w in OTHER_ANIMALS for w in words) and not any(CHASE.match(w) for w in words):
             other = True
-        weak = any(BEHAVIOUR_VERBS.match(w) for w in words)
         return Evidence(strong=strong, other_subject=other, weak=weak)
 
     def verdict(self, text: str, confidence: float) -> bool:
@@ -130,4 +154,4 @@ class Topic:
             return confidence >= self._weak_threshold
         if found.other_subject:
             return False
-        return confidence >= (self._weak_threshold if found.weak else self._threshold)
+        return confidence >= (self._verb_threshold if found.weak else self._threshold)

@@ -26,6 +26,10 @@ class Category(StrEnum):
     VAGUE = "vague"
 
 
+def _set(block: str) -> frozenset[str]:
+    return frozenset(block.split())
+
+
 def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
@@ -37,7 +41,7 @@ HEALTH = _any(
     r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen|schmerz)",
     r"(kratzt|schleckt|leckt|knabbert|beißt|beisst) sich (\w+ ){0,3}(pfote|pfoten|wund|blutig|ständig|dauernd|kahl)",
     r"pfoten? (rot|wund|geschwollen)|hot ?spot|kahle stelle|tut (ihm|ihr) weh|niest ständig",
-    r"\b(frisst|frißt|fressen|isst|frisst) (\w+ ){0,3}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger",
+    r"\b(frisst|frißt|isst) (\w+ ){0,3}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger|nicht mehr fressen",
     r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
     r"jault,? wenn (man|ich) (ihn|sie) (anfass|hochheb)|schüttelt (ständig |dauernd |oft )?(den )?kopf",
     r"kratzt (sich )?(am|an den) ohr|rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
@@ -69,7 +73,7 @@ PRODUCTS = re.compile(
 )
 
 DOG_RELATED = _any(
-    r"\b(entwurm|wurmkur|impf|tollwut|versicher|haftpflicht|hundesteuer|hundeführerschein|leinenpflicht)",
+    r"\b(entwurm|wurmkur|impf|tollwut|hundeführerschein|leinenpflicht)|versicher|haftpflicht|hundesteuer",
     r"\b(maulkorbpflicht|listenhund|futtersorte|futtermarke|trockenfutter|nassfutter|barf|getreidefrei|züchter)",
     r"welche(s|n|r)? (\w+ )?(futter|bürste|leine|geschirr|halsband|box|transportbox|körbchen|spielzeug|marke|rasse)",
     r"wie ?viel (futter|sollte|soll)|leckerlis? (kaufen|marke)|shampoo|welpen? (kaufen|holen|aussuchen)",
@@ -95,290 +99,40 @@ INSULTS = re.compile(
 )
 MAX_INSULT_WORDS = 8  # a long description may well say "der blöde Postbote"
 
-GENERIC = frozenset(
-    [
-        "komisch",
-        "seltsam",
-        "merkwürdig",
-        "anders",
-        "aggressiv",
-        "agressiv",
-        "aggresiv",
-        "böse",
-        "frech",
-        "ungezogen",
-        "unerzogen",
-        "schwierig",
-        "problem",
-        "probleme",
-        "problemhund",
-        "verhaltensauffällig",
-        "verhaltensprobleme",
-        "verhaltensproblem",
-        "stur",
-        "dominant",
-        "nervig",
-        "unmöglich",
-        "schlimm",
-        "blödsinn",
-        "unfug",
-        "quatsch",
-        "mist",
-        "hilfe",
-        "help",
-        "verrückt",
-        "durchgeknallt",
-        "wild",
-        "anstrengend",
-        "total",
-        "echt",
-        "voll",
-        "ganz",
-        "irgendwie",
-        "plötzlich",
-        "neuerdings",
-        "manchmal",
-        "oft",
-        "immer",
-        "ständig",
-        "dauernd",
-        "sehr",
-        "so",
-        "einfach",
-        "gar",
-        "nichts",
-        "nix",
-        "mehr",
-        "macht",
-        "machen",
-        "tut",
-        "tun",
-        "benimmt",
-        "benehmen",
-        "verhalten",
-        "verhält",
-        "hört",
-        "gehorcht",
-        "gehorchen",
-        "folgt",
-        "weiß",
-        "weiss",
-        "hilf",
-        "bitte",
-        "ratlos",
-        "weird",
-        "strange",
-        "odd",
-        "aggressive",
-        "naughty",
-        "bad",
-        "difficult",
-        "problems",
-        "issues",
-        "behaviour",
-        "behavior",
-        "behaving",
-        "behaves",
-        "stubborn",
-        "crazy",
-        "nuts",
-        "mad",
-        "acting",
-        "acts",
-        "act",
-        "up",
-        "out",
-        "misbehaves",
-        "misbehaving",
-        "listen",
-        "listens",
-        "listening",
-        "obey",
-        "obeys",
-        "wont",
-        "won't",
-        "doesnt",
-        "doesn't",
-        "dont",
-        "don't",
-        "always",
-        "never",
-        "suddenly",
-        "lately",
-        "recently",
-        "really",
-        "very",
-        "so",
-        "just",
-        "badly",
-        "terrible",
-        "awful",
-        "horrible",
-        "nightmare",
-        "control",
-        "trouble",
-        "troublesome",
-        "annoying",
-        "lot",
-        "lots",
-        "much",
-        "little",
-        "bit",
-        "kind",
-        "sort",
-        "stuff",
-        "things",
-        "thing",
-        "nothing",
-        "everything",
-        "something",
-        "anything",
-        "whatever",
-        "days",
-        "weeks",
-        "since",
-        "jetzt",
-        "seit",
-        "tagen",
-        "wochen",
-        "letzter",
-        "zeit",
-        "hat",
-        "ist",
-        "sind",
-        "war",
-        "wird",
-        "wurde",
-        "bin",
-        "bist",
-        "hast",
-        "habe",
-        "hab",
-        "gibt",
-        "mal",
-        "wieder",
-        "schon",
-        "noch",
-        "auch",
-        "aber",
-        "und",
-        "oder",
-        "dass",
-        "wenn",
-        "wie",
-        "was",
-        "kommen",
-        "kommt",
-        "klar",
-        "zurecht",
-        "fällt",
-        "ein",
-        "narrisch",
-        "hates",
-        "hate",
-        "wits",
-        "end",
-        "start",
-        "where",
-        "even",
-        "handful",
-        "honestly",
-        "lately",
-        "rescue",
-        "geworden",
-        "weiter",
-        "nix",
-        "sag",
-        "sage",
-        "egal",
-        "überhaupt",
-        "sometimes",
-        "mir",
-        "mich",
-        "uns",
-        "wir",
-        "ich",
-        "i'm",
-        "im",
-        "he's",
-        "she's",
-        "it's",
-        "weiß",
-        "weiss",
-        "know",
-        "what",
-        "do",
-        "does",
-        "anymore",
-        "more",
-        "any",
-        "idea",
-        "ideas",
-        "tipps",
-        "tipp",
-        "rat",
-        "ratschlag",
-        "advice",
-        "tips",
-        "please",
-    ]
+GENERIC = _set(
+    """
+    completely totally absolutely utterly komplett völlig einfach behaved behave think glaube feel seems
+    unserer unseren unserem meiner meinem meinen deiner ihrer seiner
+    komisch seltsam merkwürdig anders aggressiv agressiv aggresiv böse frech ungezogen unerzogen schwierig
+    problem probleme problemhund verhaltensauffällig verhaltensprobleme verhaltensproblem stur dominant nervig
+    unmöglich schlimm blödsinn unfug quatsch mist hilfe help verrückt durchgeknallt wild anstrengend total echt
+    voll ganz irgendwie plötzlich neuerdings manchmal oft immer ständig dauernd sehr so einfach gar nichts nix
+    mehr macht machen tut tun benimmt benehmen verhalten verhält hört gehorcht gehorchen folgt weiß weiss hilf
+    bitte ratlos weird strange odd aggressive naughty bad difficult problems issues behaviour behavior behaving
+    behaves stubborn crazy nuts mad acting acts act up out misbehaves misbehaving listen listens listening obey
+    obeys wont won't doesnt doesn't dont don't always never suddenly lately recently really very so just badly
+    terrible awful horrible nightmare control trouble troublesome annoying lot lots much little bit kind sort
+    stuff things thing nothing everything something anything whatever days weeks since jetzt seit tagen wochen
+    letzter zeit hat ist sind war wird wurde bin bist hast habe hab gibt mal wieder schon noch auch aber und
+    oder dass wenn wie was kommen kommt klar zurecht fällt ein narrisch hates hate wits end start where even
+    handful honestly lately rescue geworden weiter nix sag sage egal überhaupt sometimes mir mich uns wir ich
+    i'm im he's she's it's weiß weiss know what do does anymore more any idea ideas tipps tipp rat ratschlag
+    advice tips please
+    """
 )
 # Words that judge a dog's behaviour without saying what it does: with them a generic text is vague.
-JUDGEMENTS = frozenset(
-    [
-        "komisch",
-        "seltsam",
-        "merkwürdig",
-        "anders",
-        "aggressiv",
-        "agressiv",
-        "aggresiv",
-        "böse",
-        "frech",
-        "ungezogen",
-        "unerzogen",
-        "schwierig",
-        "problem",
-        "probleme",
-        "problemhund",
-        "verhaltensauffällig",
-        "verhaltensprobleme",
-        "verhaltensproblem",
-        "stur",
-        "dominant",
-        "nervig",
-        "unmöglich",
-        "schlimm",
-        "blödsinn",
-        "unfug",
-        "verrückt",
-        "narrisch",
-        "anstrengend",
-        "folgt",
-        "gehorcht",
-        "hört",
-        "benimmt",
-        "weird",
-        "strange",
-        "odd",
-        "aggressive",
-        "naughty",
-        "bad",
-        "difficult",
-        "problems",
-        "issues",
-        "stubborn",
-        "crazy",
-        "misbehaves",
-        "misbehaving",
-        "listen",
-        "listens",
-        "obey",
-        "handful",
-        "hates",
-        "behaved",
-        "behaving",
-    ]
+JUDGEMENTS = _set(
+    """
+    komisch seltsam merkwürdig anders aggressiv agressiv aggresiv böse frech ungezogen unerzogen schwierig
+    problem probleme problemhund verhaltensauffällig verhaltensprobleme verhaltensproblem stur dominant nervig
+    unmöglich schlimm blödsinn unfug verrückt narrisch anstrengend folgt gehorcht hört benimmt weird strange odd
+    aggressive naughty bad difficult problems issues stubborn crazy misbehaves misbehaving listen listens obey
+    handful hates behaved behaving
+    """
+)
+JUDGEMENT_PHRASES = re.compile(
+    r"macht (einfach |immer |nur )?was (er|sie) will|does (whatever|what) (he|she|it) wants|out of control"
+    r"|badly behaved|wits'? end|weiß (nicht mehr|nicht) weiter|nicht (mehr )?klar|at a loss|keinen rat mehr"
 )
 _WORD = re.compile(r"[a-zäöüß']+")
 STOPWORDS = frozenset(w.lower() for w in (*STOPWORDS_GERMAN, *STOPWORDS_EN_PLUS))
@@ -400,7 +154,8 @@ def is_insult(text: str) -> bool:
     return len(_WORD.findall(text.lower())) <= MAX_INSULT_WORDS and bool(INSULTS.search(text.lower()))
 
 
-def signals(text: str) -> Signals:
+def signals(text: str, *, breeds: re.Pattern[str] | None = None) -> Signals:
+    """What the words say; `breeds` (a pattern of breed names) are dog words, no content."""
     lowered = text.lower()
     health = bool(HEALTH.search(lowered)) and not PRODUCTS.search(lowered)
     if health and CAR.search(lowered) and CAR_SICKNESS.search(lowered):
@@ -408,7 +163,9 @@ def signals(text: str) -> Signals:
     dog_related = bool(DOG_RELATED.search(lowered)) or bool(PRODUCTS.search(lowered))
     if dog_related and re.search(r"angst vor hunden|afraid of dogs|scared of dogs|fear of dogs", lowered):
         dog_related = not OWNER_FEAR_SUBJECTS.search(lowered)
-    found = _WORD.findall(lowered)
+    found = [w.strip("'") for w in _WORD.findall(breeds.sub(" ", lowered) if breeds is not None else lowered)]
+    if JUDGEMENT_PHRASES.search(lowered):
+        found = [*_WORD.findall(JUDGEMENT_PHRASES.sub(" ", " ".join(found))), "problem"]
     content = [
         w
         for w in found
@@ -418,6 +175,6 @@ def signals(text: str) -> Signals:
         health=health,
         dog_related=dog_related,
         generic_only=not content,
-        judgement=any(w in JUDGEMENTS for w in found) or "out of control" in lowered,
+        judgement=any(w in JUDGEMENTS for w in found) or bool(JUDGEMENT_PHRASES.search(lowered)),
         not_for_us=is_insult(text) or bool(ABOUT_THE_BOT.search(lowered)),
     )
