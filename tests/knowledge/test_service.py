@@ -1,12 +1,20 @@
 """KnowledgeService at the gRPC boundary: search for any principal, upsert/delete for admins only,
-changes take effect without restart and survive one."""
+changes take effect without restart and survive one; titles in the asked language, no match for a
+health sign, English texts required."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import grpc
 import pytest
+import yaml
+from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
+from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 
+from tests.auth.conftest import field_violations
 from tests.knowledge import contract
 from tests.knowledge.contract import ADMIN, SERVICE, Stub
 
@@ -44,3 +52,78 @@ async def test_unary_upsert_rejects_unknown_exercise_and_delete_unknown(knowledg
     with pytest.raises(grpc.aio.AioRpcError) as missing:
         await knowledge.DeleteBehavior(pb.DeleteBehaviorRequest(id="gibt-es-nicht"), metadata=ADMIN)
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+# --- Both languages, triage and variants (issue 11) -----------------------------------------------
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "data" / "knowledge"
+ENGLISH_PULLING = "my dog drags me down the street on the leash, he pulls like a tractor"
+HEALTH = "Unser Hund frisst seit zwei Tagen nichts mehr und hat Durchfall"
+PUPPY_SOFA = "Our puppy scratches and digs at the sofa every evening until the cushions are ruined"
+
+
+async def test_unary_search_in_english_gives_english_titles(knowledge: Stub) -> None:
+    english = await knowledge.SearchBehaviors(
+        pb.SearchBehaviorsRequest(query=ENGLISH_PULLING, language="en"), metadata=SERVICE
+    )
+    german = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=ENGLISH_PULLING), metadata=SERVICE)
+    assert english.matches and english.matches[0].id == "leinenziehen", english
+    assert [m.id for m in english.matches] == [m.id for m in german.matches]
+    for en, de in zip(english.matches, german.matches, strict=True):
+        assert en.title != de.title, (en, de)
+        assert not re.search(r"[äöüß]|\b(und|der|das|nicht)\b", en.title, re.IGNORECASE), en.title
+    data = yaml.safe_load((KNOWLEDGE / "behaviors" / "leinenziehen.yaml").read_text(encoding="utf-8"))
+    assert (english.matches[0].title, german.matches[0].title) == (data["en"]["title"], data["title"])
+
+
+async def test_unary_search_health_sign_finds_nothing(knowledge: Stub) -> None:
+    behaviour = "Unser Hund frisst unterwegs alles vom Boden, was er findet"
+    control = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=behaviour), metadata=SERVICE)
+    assert control.matches and control.matches[0].id == "fressen-unterwegs", control
+    for language in ("de", "en"):
+        found = await knowledge.SearchBehaviors(
+            pb.SearchBehaviorsRequest(query=HEALTH, language=language), metadata=SERVICE
+        )
+        assert not found.matches, found
+    english = "she keeps vomiting and has been limping since this morning"
+    found = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=english, language="en"), metadata=SERVICE)
+    assert not found.matches, found
+
+
+async def test_unary_upsert_without_english_is_invalid(knowledge: Stub) -> None:
+    broken = contract.sofa_behavior("sofa-ohne-englisch")
+    broken.ClearField("en")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=broken), metadata=ADMIN)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = field_violations(caught.value)
+    assert any(f == "behavior.en" or f.startswith("behavior.en.") for f in violations), violations
+    # Nothing was stored: the behaviour cannot be found.
+    found = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=contract.SOFA), metadata=SERVICE)
+    assert "sofa-ohne-englisch" not in [m.id for m in found.matches]
+
+
+async def test_unary_upsert_with_variants_survives_restart(knowledge: Stub, start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sent = contract.sofa_behavior()
+    await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=sent), metadata=ADMIN)
+    written = yaml.safe_load((tmp_path / "overlay" / "behaviors" / "sofa-kratzen.yaml").read_text(encoding="utf-8"))
+    assert written["variants"] == [
+        {"when": {"age": "puppy"}, "part": "dog_view", "de": sent.variants[0].de, "en": sent.variants[0].en}
+    ]
+    second = await start_server()
+    variants = second.knowledge.store.base.behaviors["sofa-kratzen"].variants
+    assert [(dict(v.when), v.part, dict(v.texts)) for v in variants] == [
+        ({"age": "puppy"}, "dog_view", {"de": sent.variants[0].de, "en": sent.variants[0].en})
+    ]
+    # At the boundary: an English owner of a puppy hears the variant sentence from the restarted server.
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as chan:
+        conversations = conversation_service_pb2_grpc.ConversationServiceStub(chan)
+        started = await conversations.StartConversation(
+            conv_pb.StartConversationRequest(language="en"), metadata=SERVICE
+        )
+        turn = await conversations.SendMessage(
+            conv_pb.SendMessageRequest(conversation_id=started.conversation_id, text=PUPPY_SOFA), metadata=SERVICE
+        )
+    said = " ".join(m.text for m in turn.messages)
+    assert turn.state == conv_pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION, said
+    assert sent.en.dog_view in said and sent.variants[0].en in said, said
