@@ -28,7 +28,6 @@ def _env(tmp_path: Path, redis: RedisServer, **extra: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/w.db",
         "REDIS_URL": redis.url,
         "SECRET_KEY": SECRET,
-        "CACHE_DIR": str(tmp_path / "cache"),
         "KNOWLEDGE_OVERLAY_DIR": str(tmp_path / "overlay"),
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "8192",

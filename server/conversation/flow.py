@@ -94,6 +94,11 @@ class Plan:
     def say(self, key: str, *, sender: int = DOG, kind: int = QUESTION, **params: object) -> None:
         self.parts.append(Part(sender, kind, self.line(key, **params)))
 
+    def say_once(self, key: str, *, kind: int = ANSWER) -> None:
+        """A line worth saying once per conversation (an age note, the question for age and breed)."""
+        if key not in self.context.get("said", {}):
+            self.say(key, kind=kind)
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -113,7 +118,8 @@ Action = Callable[[Turn, Plan], Awaitable[bool]]  # False: input refused, stay a
 
 def _profile(turn: Turn, plan: Plan) -> Profile:
     """The dog's profile with what this turn adds; stored in the slots."""
-    profile = extract(turn.text, turn.base.breed_groups, known=Profile.from_context(plan.context.get("profile")))
+    known = Profile.from_context(plan.context.get("profile"))
+    profile = extract(turn.text, turn.base.breed_groups, known=known, language=plan.language)
     plan.context["profile"] = profile.as_context()
     return profile
 
@@ -137,6 +143,8 @@ def _answer_other(turn: Turn, plan: Plan, category: Category | None) -> None:
         plan.say("vet", sender=COMPANION, kind=ANSWER)
     elif category is Category.DOG_RELATED:
         plan.say("scope", kind=ANSWER)
+    elif category is Category.OFF_TOPIC and is_question(turn.text):
+        plan.say("off_topic_question", kind=ANSWER)
     elif is_question(turn.text):
         plan.say("question", kind=ANSWER)
 
@@ -150,8 +158,10 @@ async def _diagnose(turn: Turn, plan: Plan, *, correction: bool = False) -> Cate
         return None
     result = await turn.search.search(turn.text, 1, language=plan.language)
     profile = _profile(turn, plan)
-    if result.category is not Category.BEHAVIOUR or not result.matches:
+    if result.category is not Category.BEHAVIOUR:
         return result.category
+    if not result.matches:
+        return Category.VAGUE
     behavior = turn.base.behaviors[result.matches[0].id]
     title = behavior.text(plan.language).title
     plan.context.update(dict.fromkeys(SLOTS))
@@ -179,7 +189,7 @@ async def symptom(turn: Turn, plan: Plan) -> bool:
     elif category is None:
         plan.say("need_more" if not is_insult(turn.text) else "ask_symptom", kind=ERROR)
     elif category is Category.OFF_TOPIC and not is_question(turn.text):
-        plan.say("off_topic" if not plan.context.get("discussed") else "no_match", kind=ERROR)
+        plan.say("off_topic", kind=ERROR)
     else:
         plan.say("ask_symptom")
     return False
@@ -204,7 +214,7 @@ async def ask_context(turn: Turn, plan: Plan) -> bool:
     missing_age, missing_breed = profile.age is None, profile.breed_group is None and not profile.mix
     if missing_age or missing_breed:
         which = "both" if missing_age and missing_breed else "age" if missing_age else "breed"
-        plan.say(f"ask_context_{which}")
+        plan.say_once(f"ask_context_{which}", kind=QUESTION)
     return True
 
 
@@ -272,7 +282,7 @@ async def explain_instinct(turn: Turn, plan: Plan, *, skipped: bool = False) -> 
     if note is not None:
         plan.parts.append(Part(DOG, ANSWER, note))
     if profile.age in ("puppy", "adolescent", "senior"):
-        plan.say(f"age_note_{profile.age}", kind=ANSWER)
+        plan.say_once(f"age_note_{profile.age}")
     plan.say("ask_exercise")
     return True
 
@@ -295,7 +305,7 @@ async def show_exercise(turn: Turn, plan: Plan) -> bool:
         plan.say("ask_symptom")
         return True
     profile = Profile.from_context(plan.context.get("profile"))
-    exercise = instincts.best_exercise(behavior, turn.base)
+    exercise = instincts.best_exercise(behavior, turn.base, profile.age)
     parts = compose.exercise(exercise, plan.language)
     plan.context["exercise_id"] = exercise.id
     plan.context["discussed"] = [*plan.context.get("discussed", []), behavior.id]

@@ -113,6 +113,8 @@ def rank(behavior: Behavior, context: str, breed: BreedGroup | None = None, *, m
     return Ranking(order=order, scores=scores)
 
 
-def best_exercise(behavior: Behavior, base: KnowledgeBase) -> Exercise:
-    """The behaviour's best-ranked exercise: the knowledge base lists them best fit first."""
-    return next(base.exercises[e] for e in behavior.exercises if e in base.exercises)
+def best_exercise(behavior: Behavior, base: KnowledgeBase, age: str | None = None) -> Exercise:
+    """The behaviour's best-ranked exercise that fits the dog's age: the knowledge base lists them best
+    fit first; when none fits the age, the first one."""
+    listed = [base.exercises[e] for e in behavior.exercises if e in base.exercises]
+    return next((e for e in listed if e.fits(age)), listed[0])

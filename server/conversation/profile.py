@@ -29,14 +29,26 @@ AGE_WORDS: Mapping[str, tuple[str, ...]] = {
     ),
     "senior": ("senior", "seniorin", "hundeopa", "hundeoma", "oldie", "betagt", "elderly", "old boy", "old girl"),
 }
-SEX_WORDS: Mapping[str, tuple[str, ...]] = {
-    "female": ("hündin", "huendin", "weibchen", "mädchen", "female", "bitch", "girl", "she", "her", "hers", "herself"),
-    "male": ("rüde", "rueden", "rüden", "rude", "männchen", "kerl", "male", "boy", "he", "him", "his", "himself"),
+# The owner's own dog: a possessive or a copula before the word ("unser Rüde", "sie ist eine Hündin", "my
+# girl"); a bare "die Hündin von nebenan" is another dog. English pronouns count only in English texts
+# (German "her" means "hither": "Komm her!").
+OWN_SEX: Mapping[str, re.Pattern[str]] = {
+    "female": re.compile(
+        r"\b(meine|unsere)( \S+){0,3} (hündin|huendin)\b|\b(ist|bin) (eine |ne )?hündin|\b(my|our)( \S+){0,3} "
+        r"(girl|female|bitch)\b"
+    ),
+    "male": re.compile(
+        r"\b(mein|unser)( \S+){0,3} (rüde|ruede)\b|\b(ist|bin) (ein )?rüde|\b(my|our)( \S+){0,3} (boy|male)\b"
+    ),
+}
+PRONOUN_SEX: Mapping[str, re.Pattern[str]] = {
+    "female": re.compile(r"\b(she|she's|her|herself)\b"),
+    "male": re.compile(r"\b(he|he's|him|his|himself)\b"),
 }
 PLACE_WORDS: Mapping[str, tuple[str, ...]] = {
     "garden": ("garten", "gartenzaun", "zaun", "grundstück", "hof", "garden", "yard", "backyard", "fence"),
     "flat": ("wohnung", "mietwohnung", "treppenhaus", "balkon", "flat", "apartment", "condo", "stairwell"),
-    "car": ("auto", "autofahrt", "kofferraum", "car", "drive", "boot", "trunk"),
+    "car": ("auto", "autofahrt", "kofferraum", "car", "drive", "trunk"),
     "walk": ("spaziergang", "spazieren", "gassi", "gassirunde", "leine", "wald", "feld", "park", "walk", "walks"),
     "house": ("haus", "einfamilienhaus", "house"),
 }
@@ -45,7 +57,7 @@ MIX_WORDS = re.compile(
     r"|promenadenmischung|mutt|mongrel)"
 )
 _AGE_NUMBER = re.compile(
-    r"(\d{1,2}(?:[.,]5)?)\s*-?\s*(wochen|woche|weeks?|wks?|monate|monat|months?|mo|jahre|jahr|jährig|j\.|years?|yrs?|y/o|yo)\b"
+    r"(\d{1,2}(?:[.,]5)?)\s*-?\s*(wochen|woche|weeks?|wks?|monate|monat|months?|mo|jahre|jahr|jährig\w*|j\.|years?|yrs?|y/o|yo)\b"
 )
 _NUMBER_WORDS = {
     "ein": 1,
@@ -81,9 +93,15 @@ _NUMBER_WORDS = {
     "fifteen": 15,
 }
 _AGE_WORD_NUMBER = re.compile(
-    r"\b(" + "|".join(_NUMBER_WORDS) + r")\s*-?\s*(wochen|woche|weeks?|monate|monat|months?|jahre|jahr|jährig|years?)\b"
+    r"\b("
+    + "|".join(_NUMBER_WORDS)
+    + r")\s*-?\s*(wochen|woche|weeks?|monate|monat|months?|jahre|jahr|jährig\w*|years?)\b"
 )
 _WORD = re.compile(r"[a-zäöüß]+")
+PAST_AGE = re.compile(
+    r"(seit|als|since|when) (er|sie|es|he|she|it) (noch )?(ein |eine |a )?(kleiner |little )?(welpe|puppy|pup|junghund)"
+    r"( war| was)?"
+)
 DURATION_WORDS = frozenset(
     {"seit", "since", "for", "vor", "für", "alle", "every", "in", "nach", "after", "letzten", "past"}
 )
@@ -139,6 +157,8 @@ def age_class(text: str) -> str | None:
     for spelled in _AGE_WORD_NUMBER.finditer(lowered):
         if _is_age(lowered, spelled):
             return _age_from_number(_NUMBER_WORDS[spelled.group(1)], spelled.group(2))
+    # "seit er ein Welpe war", "since she was a puppy": the past, not the dog's age now
+    lowered = PAST_AGE.sub(" ", lowered)
     words = set(_WORD.findall(lowered))
     for age, cues in AGE_WORDS.items():
         if any((" " in cue and cue in lowered) or cue in words for cue in cues):
@@ -148,11 +168,20 @@ def age_class(text: str) -> str | None:
     return None
 
 
-def _first(words: set[str], lowered: str, table: Mapping[str, tuple[str, ...]]) -> str | None:
+def _first(words: set[str], table: Mapping[str, tuple[str, ...]]) -> str | None:
     for value, cues in table.items():
         if any(cue in words for cue in cues):
             return value
     return None
+
+
+def sex(text: str, language: str) -> str | None:
+    """The owner's dog's sex, when the text says it of that dog (not of a dog it meets)."""
+    lowered = text.lower()
+    found = [value for value, pattern in OWN_SEX.items() if pattern.search(lowered)]
+    if not found and language == "en":
+        found = [value for value, pattern in PRONOUN_SEX.items() if pattern.search(lowered)]
+    return found[0] if len(found) == 1 else None
 
 
 def find_breed(text: str, groups: Iterable[BreedGroup]) -> BreedGroup | None:
@@ -166,16 +195,20 @@ def find_breed(text: str, groups: Iterable[BreedGroup]) -> BreedGroup | None:
     return best[1] if best else None
 
 
-def extract(text: str, groups: Iterable[BreedGroup], *, known: Profile | None = None) -> Profile:
-    """The profile `text` describes, on top of what was `known` from earlier turns (new facts win)."""
+def extract(text: str, groups: Iterable[BreedGroup], *, known: Profile | None = None, language: str = "de") -> Profile:
+    """The profile `text` describes, on top of what was `known` from earlier turns.
+
+    New age, breed and place facts win; the sex, once known, stays (a later "die Hündin von nebenan" or
+    "she" about another dog must not flip it).
+    """
     known = known or Profile()
     lowered = text.lower()
     words = set(_WORD.findall(lowered)) | set(re.findall(r"[a-z']+", lowered))
     breed = find_breed(text, groups)
     return Profile(
         age=age_class(text) or known.age,
-        sex=_first(words, lowered, SEX_WORDS) or known.sex,
+        sex=known.sex or sex(text, language),
         breed_group=breed.id if breed is not None else known.breed_group,
         mix=bool(MIX_WORDS.search(lowered)) or known.mix,
-        place=_first(words, lowered, PLACE_WORDS) or known.place,
+        place=_first(words, PLACE_WORDS) or known.place,
     )

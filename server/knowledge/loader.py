@@ -197,6 +197,7 @@ def _load_exercises(root: Path, problems: list[str]) -> dict[str, Exercise]:
             instincts=_texts(data, "instincts", where, problems),
             background=_text(data, "background", where, problems),
             steps=_texts(data, "steps", where, problems, minimum=4),
+            ages=tuple(data.get("ages") or ()),
             en=ExerciseText(
                 title=_text(english, "title", f"{where}: en", problems),
                 background=_text(english, "background", f"{where}: en", problems),
@@ -207,6 +208,8 @@ def _load_exercises(root: Path, problems: list[str]) -> dict[str, Exercise]:
             problems.append(f"{where}: en has {len(ex.en.steps)} steps, the German {len(ex.steps)}")
         if not SLUG.match(ex.id) or ex.id in found:
             problems.append(f"{where}: id {ex.id!r} is not a slug or is a duplicate")
+        if not set(ex.ages) <= set(PROFILE_VALUES["age"]):
+            problems.append(f"{where}: 'ages' must be some of {', '.join(PROFILE_VALUES['age'])}")
         if not set(ex.instincts) <= set(INSTINCTS):
             problems.append(f"{where}: unknown instinct in {list(ex.instincts)}")
         found[ex.id] = ex

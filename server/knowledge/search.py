@@ -19,8 +19,8 @@ from .types import Behavior
 # Confidences a best match needs, calibrated on the tuning part of bench/data/eval by retrieval alone
 # (word lists off): per kind of evidence, the highest threshold in steps of 0.05 that costs at most 2 % of
 # that kind's correctly matched behaviour sentences; non-behaviour sentences passing fell by 63 % to 88 %.
-DEFAULT_THRESHOLD = 0.5  # the text holds no dog word and no dog behaviour verb
-DEFAULT_WEAK_THRESHOLD = 0.5  # it names a dog (word, breed, common dog name)
+DEFAULT_THRESHOLD = 0.45  # the text holds no dog word and no dog behaviour verb
+DEFAULT_WEAK_THRESHOLD = 0.55  # it names a dog (word, breed, common dog name)
 DEFAULT_VERB_THRESHOLD = 0.35  # it holds a dog behaviour verb only
 
 
@@ -67,10 +67,10 @@ class KnowledgeSearch:
             return SearchResult([], Category.VAGUE if about_dog or found.judgement else Category.OFF_TOPIC)
         ranked = await self._retriever.search(query, max(limit, 1))
         best = ranked[0].score if ranked else 0.0
-        if not self._topic.verdict(query, best):
+        needed = self._topic.threshold(query)
+        if needed is None or best < needed:
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
-        floor = self._topic.weak_threshold
-        matches = [m for m in ranked[:limit] if m.score >= floor]
+        matches = [m for m in ranked[:limit] if m.score >= needed]
         if behaviors is not None:
             matches = [
                 replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches

@@ -147,11 +147,16 @@ class Topic:
             other = True
         return Evidence(strong=strong, other_subject=other, weak=weak)
 
-    def verdict(self, text: str, confidence: float) -> bool:
-        """True when `text` is about a dog, given the best retrieval `confidence` (0..1)."""
+    def threshold(self, text: str) -> float | None:
+        """The confidence a match needs for `text` (by its evidence); None when it is about something else."""
         found = self.evidence(text)
         if found.strong:
-            return confidence >= self._weak_threshold
+            return self._weak_threshold
         if found.other_subject:
-            return False
-        return confidence >= (self._verb_threshold if found.weak else self._threshold)
+            return None
+        return self._verb_threshold if found.weak else self._threshold
+
+    def verdict(self, text: str, confidence: float) -> bool:
+        """True when `text` is about a dog, given the best retrieval `confidence` (0..1)."""
+        needed = self.threshold(text)
+        return needed is not None and confidence >= needed

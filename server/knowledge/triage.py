@@ -38,7 +38,8 @@ HEALTH = _any(
     # German (word starts)
     r"\b(durchfall|dünnpfiff|breiig|erbrech|erbricht|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
     r"\b(humpel|hinkt|lahmt|lahmen|blut|fieber|hustet|husten|röchel|krampf|anfall|epilep|knubbel|knoten|beule)",
-    r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen|schmerz)",
+    r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen)",
+    r"\b(hat|habe|vor|bei) schmerz|schmerzen hat|schmerzempfindlich|schmerzt (ihn|sie|ihm|ihr)|jault vor",
     r"(kratzt|schleckt|leckt|knabbert|beißt|beisst) sich (\w+ ){0,3}(pfote|pfoten|wund|blutig|ständig|dauernd|kahl)",
     r"pfoten? (rot|wund|geschwollen)|hot ?spot|kahle stelle|tut (ihm|ihr) weh|niest ständig",
     r"\b(frisst|frißt|isst) (\w+ ){0,3}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger|nicht mehr fressen",
@@ -57,7 +58,8 @@ HEALTH = _any(
     r"lick(s|ing)? (his|her|its) (paws?|legs?|skin)|chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
-    r"\b(in pain|pain\b|hurts)|yelp(s|ing)? (and \w+ )?when (i|we|you) touch|shak(es|ing) (his|her|its) head",
+    r"(he|she|it|dog)('s| is| seems| seems to be)? (in pain|hurting)|hurts (him|her|itself)|pain when"
+    r"|yelp(s|ing)? (and \w+ )?when (i|we|you) touch|shak(es|ing) (his|her|its) head",
     r"\bscoot|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)|walking (funny|stiff|strange)",
     r"\b(bloated|wobbly|collapsed|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat)",
     r"breath (stinks|smells)|worms in|\b(fleas|ticks)\b",
@@ -73,7 +75,9 @@ PRODUCTS = re.compile(
 )
 
 DOG_RELATED = _any(
-    r"\b(entwurm|wurmkur|impf|tollwut|hundeführerschein|leinenpflicht)|versicher|haftpflicht|hundesteuer",
+    r"\b(entwurm|wurmkur|impf|geimpft|tollwut|hundeführerschein|leinenpflicht)|versicher|haftpflicht|hundesteuer",
+    r"(soll|sollte|sollen|should|shall)\b.{0,40}(kastrier|kastration|sterilis|neuter|spay|castrat)",
+    r"\bworm (my|our|him|her|the|a|puppies|dogs)\b|\bworm(ed|ing)? (him|her|them|my|our|the|a)\b",
     r"\b(maulkorbpflicht|listenhund|futtersorte|futtermarke|trockenfutter|nassfutter|barf|getreidefrei|züchter)",
     r"welche(s|n|r)? (\w+ )?(futter|bürste|leine|geschirr|halsband|box|transportbox|körbchen|spielzeug|marke|rasse)",
     r"wie ?viel (futter|sollte|soll)|leckerlis? (kaufen|marke)|shampoo|welpen? (kaufen|holen|aussuchen)",

@@ -100,6 +100,11 @@ class Exercise:
     background: str
     steps: tuple[str, ...]
     en: ExerciseText | None = None
+    ages: tuple[str, ...] = ()  # the age classes it is written for; empty: every dog
+
+    def fits(self, age: str | None) -> bool:
+        """True unless the exercise is for other ages than the dog's (an unknown age fits everything)."""
+        return not self.ages or age is None or age in self.ages
 
     def text(self, language: str) -> ExerciseText:
         if language == "en" and self.en is not None:

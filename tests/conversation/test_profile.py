@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2] / "data" / "knowledge"
 GROUPS: tuple[BreedGroup, ...] = loader.load(ROOT).breed_groups
 
 
-def profile(text: str, known: Profile | None = None) -> Profile:
-    return extract(text, GROUPS, known=known)
+def profile(text: str, known: Profile | None = None, language: str = "de") -> Profile:
+    return extract(text, GROUPS, known=known, language=language)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,8 @@ def test_duration_is_skipped_but_a_later_age_counts() -> None:
     ],
 )
 def test_sex(text: str, expected: str) -> None:
-    assert profile(text).sex == expected
+    language = "en" if text.split(maxsplit=1)[0].lower() in ("she", "he", "our", "my") else "de"
+    assert profile(text, language=language).sex == expected
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def test_every_key_used_by_the_flow_exists() -> None:
     used |= {f"{prefix}_{asked}" for prefix in ("reask", "clarify") for asked in ("confirm", "exercise", "another")}
     used |= {f"ask_context_{which}" for which in ("both", "age", "breed")}
     used |= {f"age_note_{age}" for age in ("puppy", "adolescent", "senior")}
-    used |= {"vague_aggression", "vague_general", "off_topic", "no_match", "need_more", "steps_heading"}
+    used |= {"vague_aggression", "vague_general", "off_topic", "off_topic_question", "need_more", "steps_heading"}
     assert len(used) > 40 and used <= texts.keys("de")
 
 
@@ -43,6 +43,7 @@ def test_recurring_lines_have_three_phrasings_and_no_phrasing_twice() -> None:
 
 def test_pick_rotates_through_unused_phrasings_first() -> None:
     used: dict[str, object] = {}
-    picked = [texts.pick("de", "ask_symptom", used) for _ in range(4)]  # type: ignore[arg-type]
-    assert len(set(picked[:3])) == 3  # three different phrasings before any repeats
-    assert picked[3] == picked[0]  # then the least recently used one
+    count = len(texts.phrasings("de", "ask_symptom"))
+    picked = [texts.pick("de", "ask_symptom", used) for _ in range(count + 1)]  # type: ignore[arg-type]
+    assert len(set(picked[:count])) == count  # every phrasing once before any repeats
+    assert picked[count] == picked[0]  # then the least recently used one

@@ -34,7 +34,7 @@ from .weaviate_schema import StemmedTerms, document, passage_texts
 
 Fusion = Literal["convex", "rrf"]
 Scores = npt.NDArray[np.float64]
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.3  # tuning part: recall@1 0.907 de / 0.950 en at 0.3, 0.901 / 0.925 at 0.5
 BM25_SATURATION = 3.0  # a BM25 score of 3 gives 63 % of the lexical half of the confidence
 RRF_K = 60
 

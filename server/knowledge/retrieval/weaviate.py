@@ -6,8 +6,8 @@ weaviate-client v4's async client, so no call blocks the event loop (embedding a
 the retrieval executor).
 
 Scores, made comparable with the embedded backend (server/knowledge/retrieval/embedded.py):
-- Ranking: Weaviate's hybrid search with relative score fusion and alpha = DENSE_WEIGHT (0.5) is the
-  embedded convex fusion: min-max normalized vector and BM25 scores, weighted half and half. A
+- Ranking: Weaviate's hybrid search with relative score fusion and alpha = DENSE_WEIGHT (0.3) is the
+  embedded convex fusion: min-max normalized vector and BM25 scores, weighted 0.3 and 0.7. A
   behaviour ranks by its best passage.
 - Confidence of the best behaviour: the embedded formula, DENSE_WEIGHT * its best cosine + (1 -
   DENSE_WEIGHT) * (1 - exp(-bm25 / BM25_SATURATION)), with the cosine computed from its stored
