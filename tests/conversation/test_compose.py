@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from server.conversation import compose, flow
+from server.conversation import actions, compose
+from server.conversation import plan as plans
 from server.conversation.profile import Profile
 from server.knowledge import loader
 from server.knowledge.retrieval.interface import Match
@@ -184,12 +185,12 @@ async def test_exercise_message_ends_with_numbered_steps(language: str) -> None:
     behavior = BASE.behaviors["leinenziehen"]
     search = KnowledgeSearch(_NoSearch(), Topic([], threshold=0.5, weak_threshold=0.5))
     context = {"language": language, "behavior_id": behavior.id}
-    plan = flow.Plan(flow.State.END_OR_RESTART, context=dict(context))
-    assert await flow.show_exercise(flow.Turn("ja", context, search, BASE), plan)
+    plan = plans.Plan(plans.State.END_OR_RESTART, context=dict(context))
+    assert await actions.show_exercise(plans.Turn("ja", context, search, BASE), plan)
     exercise = BASE.exercises[behavior.exercises[0]]
     steps = exercise.text(language).steps
     message = plan.parts[0]
-    assert message.sender == flow.COMPANION and message.kind == flow.INSTRUCTION
+    assert message.sender == plans.COMPANION and message.kind == plans.INSTRUCTION
     assert message.steps == steps
     assert message.suffix.endswith("\n" + compose.numbered(steps))
     assert message.suffix.splitlines()[-len(steps) :] == [f"{i}. {s}" for i, s in enumerate(steps, 1)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.conversation import texts
 
-FLOW = Path(__file__).resolve().parents[2] / "server" / "conversation" / "flow.py"
+ACTIONS = Path(__file__).resolve().parents[2] / "server" / "conversation" / "actions.py"
 
 
 def test_both_languages_have_the_same_keys() -> None:
@@ -16,8 +16,8 @@ def test_both_languages_have_the_same_keys() -> None:
 
 
 def test_every_key_used_by_the_flow_exists() -> None:
-    source = FLOW.read_text(encoding="utf-8")
-    used = set(re.findall(r'(?:say|line|_feedback)\(\s*"([a-z0-9_]+)"', source))
+    source = ACTIONS.read_text(encoding="utf-8")
+    used = set(re.findall(r'(?:say|say_once|line|feedback_question)\(\s*"([a-z0-9_]+)"', source))
     used |= {f"instinct_name_{i}" for i in ("jagd", "rudel", "territorial", "sexual")}
     used |= {f"{prefix}_{asked}" for prefix in ("reask", "clarify") for asked in ("confirm", "exercise", "another")}
     used |= {f"ask_context_{which}" for which in ("both", "age", "breed")}

@@ -58,6 +58,18 @@ async def test_vague_descriptions_get_no_match(built: factory.Knowledge, text: s
         "Unser Rüde humpelt seit dem Spaziergang hinten links",
         "he's been limping on his front leg since Sunday",
         "my dog has had diarrhoea for three days",
+        "Mein Dackel kann seit gestern die Treppe nicht mehr hoch und jault",
+        "Sie trinkt in letzter Zeit Unmengen Wasser",
+        "Unser alter Hund ist total abgemagert",
+        "Sie frisst seit zwei Tagen ihr Futter nicht",
+        "Er zittert und will nicht fressen",
+        "Sie sabbert plötzlich extrem",
+        "Er hat Blut im Kot",
+        "he keeps scratching his ears and they smell",
+        "my old boy can't get up in the mornings",
+        "there's a lump on her side that wasn't there before",
+        "he coughs like he has something stuck in his throat",
+        "He seems to be in pain when he lies down",
     ],
 )
 async def test_health_signs_are_health(built: factory.Knowledge, text: str) -> None:
