@@ -17,12 +17,12 @@ from server.knowledge.search import KnowledgeSearch
 from server.knowledge.types import KnowledgeBase
 
 from .actions import (
-    feedback_question,
     ask_context,
     ask_symptom_again,
     clarify,
     explain_with_context,
     explain_without_context,
+    feedback_question,
     finish,
     misunderstood,
     other_answer,

@@ -44,6 +44,7 @@ from .interface import Match, RetrieverUnavailableError
 from .weaviate_schema import COLLECTION, PROPERTIES, BilingualTerms, Passage, passage_texts, passages
 
 VECTOR = "default"
+INSERT_BATCH = 200  # passages per insert_many: each carries its behaviour's whole terms, so keep messages small
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the embedded backend uses
 
 
@@ -154,8 +155,9 @@ class WeaviateRetriever:
                 inverted_index_config=Configure.inverted_index(bm25_k1=BM25_K1, bm25_b=BM25_B),
             )
         revision = uuid.uuid4().hex
-        if rows:
-            result = await self._collection.data.insert_many(_objects(rows, vectors, revision))
+        objects = _objects(rows, vectors, revision)
+        for start in range(0, len(objects), INSERT_BATCH):  # one gRPC message per batch stays far below 4 MiB
+            result = await self._collection.data.insert_many(objects[start : start + INSERT_BATCH])
             if result.has_errors:
                 first = next(iter(result.errors.values()))
                 raise WeaviateUnavailableError(f"Weaviate refused {len(result.errors)} passage(s): {first.message}")

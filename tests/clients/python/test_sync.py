@@ -30,7 +30,7 @@ def user_session(target: str) -> None:
             turn.messages
         )
         assert [c.id for c in client.list_conversations().conversations] == [conversation.id]
-        assert client.search_behaviors("Mein Hund bellt Besucher an")
+        assert client.search_behaviors("Mein Hund bellt jeden Besucher an, der zu uns in die Wohnung kommt.")
         assert email in str(client.export_my_data())
         client.refresh()
         client.delete_conversation(conversation.id)
