@@ -5,7 +5,9 @@ grpc.aio runs the first interceptor of the list outermost. The order, and why:
 1. context     - every later step logs and keys on the request id, client IP and language it sets.
 2. audit       - outside error scrubbing, so it records the status the client really gets.
 3. errors      - turns any unexpected exception from below into INTERNAL with a reference.
-4. auth        - establishes the principal; public methods (selector.is_public) skip it.
+4. auth        - establishes the principal; public methods (selector.is_public) skip it. Counts failed
+                 authentications per client IP itself (auth_failures.py), before any verification:
+                 the rate limit below runs only once the principal is known.
 5. ratelimit   - after auth, so authenticated callers are limited per principal, not per IP.
 6. authz       - role per method, needs the principal.
 7. validation  - last before the handler: only authenticated, admitted calls pay for it.
@@ -31,6 +33,7 @@ from server.config import Settings
 from . import selector
 from .audit import AuditInterceptor
 from .auth import ApiKeyChecker, AuthInterceptor, TokenVerifier
+from .auth_failures import AuthFailureBudget
 from .authz import AuthorizationInterceptor
 from .base import Interceptor
 from .context import ContextInterceptor
@@ -69,8 +72,11 @@ def build_chain(deps: ChainDependencies) -> list[Interceptor]:
         AuditInterceptor(),  # one JSON line per call, with the status the client gets
         ErrorScrubbingInterceptor(),  # unexpected exceptions -> INTERNAL / UNAVAILABLE, nothing leaks
         AuthInterceptor(
-            deps.token_verifier, deps.api_key_checker, applies=selector.needs_principal
-        ),  # principal; public skip
+            deps.token_verifier,
+            deps.api_key_checker,
+            failures=AuthFailureBudget.parse(deps.limiter, deps.settings.auth_failure_limit, deps.audit),
+            applies=selector.needs_principal,
+        ),  # principal, failed-auth budget per IP; public skip
         RateLimitInterceptor(deps.limiter, policy, deps.audit, applies=_is_limited),  # per principal or IP
         AuthorizationInterceptor(deps.audit, applies=selector.is_protected_wuffchat),  # role per method
         ValidationInterceptor(applies=selector.is_wuffchat),  # NFC + protovalidate, last before handler

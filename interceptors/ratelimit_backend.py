@@ -126,13 +126,35 @@ class Limiter:
             return "memory"
         return "memory-fallback" if self._degraded else "redis"
 
+    def _counts_in_redis(self) -> bool:
+        """True while Redis counts; False while memory does (probing a Redis that is down)."""
+        if self._redis is None:
+            return False
+        if not self._degraded:
+            return True
+        self._maybe_probe()
+        return False
+
     def hit_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
         """The verdict when counting needs no I/O (memory, or Redis down); None: use `hit`, nothing counted."""
-        if self._redis is not None:
-            if not self._degraded:
-                return None
-            self._maybe_probe()
-        return self._hit_memory(item, key)
+        return None if self._counts_in_redis() else self._hit_memory(item, key)
+
+    def peek_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
+        """`peek` when it needs no I/O (memory, or Redis down); None: use `peek`."""
+        return None if self._counts_in_redis() else self._peek_memory(item, key)
+
+    async def peek(self, item: RateLimitItem, key: str) -> Verdict:
+        """Whether one more call under `key` would be admitted, counting nothing; never raises for Redis."""
+        verdict = self.peek_nowait(item, key)
+        if verdict is not None:
+            return verdict
+        assert self._redis is not None
+        try:
+            window = await self._redis.get_moving_window(key, item.amount, item.get_expiry())
+            return _verdict(item, window[1] < item.amount, window)
+        except _REDIS_FAILURES as exc:
+            await self._degrade(exc)
+        return self._peek_memory(item, key)
 
     async def hit(self, item: RateLimitItem, key: str) -> Verdict:
         """Count one call against `item` under `key`; never raises for a failing Redis."""
@@ -150,6 +172,10 @@ class Limiter:
         expiry = item.get_expiry()
         allowed = self._memory.acquire_entry(key, item.amount, expiry)
         return _verdict(item, allowed, self._memory.get_moving_window(key, item.amount, expiry))
+
+    def _peek_memory(self, item: RateLimitItem, key: str) -> Verdict:
+        window = self._memory.get_moving_window(key, item.amount, item.get_expiry())
+        return _verdict(item, window[1] < item.amount, window)
 
     @staticmethod
     async def _decide_redis(storage: RedisStorage, item: RateLimitItem, key: str) -> Verdict:

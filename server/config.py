@@ -90,6 +90,7 @@ class Settings:
     weaviate_url: str | None = None
     weaviate_grpc_port: int = 50051
     rate_limits: tuple[tuple[str, str], ...] = DEFAULT_RATE_LIMITS
+    auth_failure_limit: str = "20/minute"  # failed authentications per client IP (interceptors/auth_failures.py)
     # retention (SPEC.md section 10), enforced by server/retention.py
     retention_conversation_days: int = 180
     retention_contact_days: int = 90
@@ -233,6 +234,16 @@ def _rpc_names() -> frozenset[str]:
     return frozenset(method.name for service in services for method in service.methods)
 
 
+def _limit(name: str, raw: str) -> str:
+    try:
+        amount = limits.parse(raw).amount
+    except ValueError:
+        raise ConfigError(f"{name} must look like 20/minute, got {raw!r}") from None
+    if amount < 1:
+        raise ConfigError(f"{name} must allow at least 1, got {raw!r}")
+    return raw
+
+
 def _rate_limits(raw: str) -> tuple[tuple[str, str], ...]:
     known = _rpc_names() | {"default"}
     merged = dict(DEFAULT_RATE_LIMITS)
@@ -372,6 +383,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         weaviate_url=_get(env, "WEAVIATE_URL", _weaviate_url, d.weaviate_url),
         weaviate_grpc_port=_integer(env, "WEAVIATE_GRPC_PORT", d.weaviate_grpc_port, 1, 65535),
         rate_limits=_get(env, "RATE_LIMITS", _rate_limits, d.rate_limits),
+        auth_failure_limit=_get(
+            env, "AUTH_FAILURE_LIMIT", lambda v: _limit("AUTH_FAILURE_LIMIT", v), d.auth_failure_limit
+        ),
         retention_conversation_days=_integer(
             env, "RETENTION_CONVERSATION_DAYS", d.retention_conversation_days, 1, 3650
         ),

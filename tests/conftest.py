@@ -52,8 +52,8 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 def settings_factory(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> SettingsFactory:
     """Settings for a test server: free port, its own SQLite file (or a fresh PostgreSQL database for
     `both_databases` tests), fast health probes, cheap Argon2, a small CAPTCHA, the API keys of
-    tests/support/auth.py, and rate limits high enough that only the tests about limits (which set their
-    own) ever meet one."""
+    tests/support/auth.py, and rate limits and a failed-authentication budget high enough that only the
+    tests about limits (which set their own) ever meet one."""
     if database_backend == "postgresql":
         database_url = str(request.getfixturevalue("postgres_url"))
     else:
@@ -68,6 +68,7 @@ def settings_factory(tmp_path: Path, database_backend: str, request: pytest.Fixt
             "db_startup_timeout_seconds": 5.0,
             "shutdown_grace_seconds": 2.0,
             "rate_limits": (("default", "100000/minute"),),
+            "auth_failure_limit": "100000/minute",
             **FAST_AUTH,
         }
         return replace(base, **{**defaults, **overrides})

@@ -33,6 +33,8 @@ def test_defaults() -> None:
         ({"RATE_LIMITS": "Logn=5/minute"}, "RATE_LIMITS"),
         ({"RATE_LIMITS": "Login=often"}, "RATE_LIMITS"),
         ({"RATE_LIMITS": "Login=0/minute"}, "RATE_LIMITS"),
+        ({"AUTH_FAILURE_LIMIT": "often"}, "AUTH_FAILURE_LIMIT"),
+        ({"AUTH_FAILURE_LIMIT": "0/minute"}, "AUTH_FAILURE_LIMIT"),
         ({"WORKERS": "2"}, "REDIS_URL"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
         ({"TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "TRUSTED_PROXIES"),
@@ -60,6 +62,11 @@ def test_parsed_values() -> None:
     assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert settings.cors_origins == ("https://chat.example",)
     assert settings.log_level == "DEBUG"
+
+
+def test_auth_failure_limit() -> None:
+    assert load_settings({}).auth_failure_limit == "20/minute"
+    assert load_settings({"AUTH_FAILURE_LIMIT": "50/5 minutes"}).auth_failure_limit == "50/5 minutes"
 
 
 def test_retention_values() -> None:

@@ -3,12 +3,15 @@
 Keys are 256-bit random strings (`wck_...`), so a SHA-256 of them is as good as a slow hash: there is
 nothing to brute-force. The presented key's hash is compared with `hmac.compare_digest` against every
 configured key (no early exit); table keys are found by their hash and then compared the same way.
+Every table key is `generate_key`'s exact shape (`wck_` + 43 base64url characters), so a key of
+another shape is refused without a database lookup (the shape is public, nothing leaks by timing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -26,6 +29,7 @@ from server.storage.db import session_factory
 from server.storage.models import ApiKey
 
 KEY_PREFIX = "wck_"
+_TABLE_KEY = re.compile(r"wck_[A-Za-z0-9_-]{43}")  # generate_key: token_urlsafe(32) is 43 characters
 MAX_KEY_LENGTH = 256
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -83,6 +87,8 @@ class ApiKeyChecker:
                 match = known
         if match is not None:
             return match.principal
+        if _TABLE_KEY.fullmatch(key) is None:
+            return None
         async with self._sessions() as session, session.begin():
             row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == presented, ApiKey.revoked_at.is_(None)))
             if row is None or not hmac.compare_digest(row.key_hash, presented):
