@@ -1,7 +1,7 @@
-"""Authorization, after rate limiting: the role each method needs, in one table.
+"""Authorization, after rate limiting: the roles each method needs, from the contracts' method policy.
 
 It needs the principal that authentication put into the call state, and runs after rate limiting
-so probing for privileged methods is limited too. Methods not in `REQUIRED_ROLES` are open to any
+so probing for privileged methods is limited too. Methods whose policy names no role are open to any
 authenticated principal (ownership of single resources is the services' job: SPEC.md section 4
 wants NOT_FOUND there, not PERMISSION_DENIED). chain.py applies it to methods that need a principal.
 """
@@ -17,15 +17,16 @@ from server import call, errors
 from server.audit import AuditLog
 
 from .base import Context, Gate, RpcInfo
+from .policy import POLICIES
 
-REQUIRED_ROLES: Mapping[str, str] = {
-    "/wuffchat.knowledge.v1.KnowledgeService/UpsertBehavior": "admin",
-    "/wuffchat.knowledge.v1.KnowledgeService/DeleteBehavior": "admin",
+# method -> roles of which the principal needs one
+REQUIRED_ROLES: Mapping[str, frozenset[str]] = {
+    method: found.roles for method, found in POLICIES.items() if found.roles
 }
 
 
 class AuthorizationInterceptor(Gate):
-    """Checks the principal's roles against `required_roles`.
+    """Checks the principal's roles against `required_roles` (one of them is enough).
 
     Aborts with UNAUTHENTICATED when there is no principal at all (authentication did not run:
     fail closed) and with PERMISSION_DENIED, audited as `authz_fail`, when the role is missing.
@@ -35,7 +36,7 @@ class AuthorizationInterceptor(Gate):
         self,
         audit: AuditLog,
         *,
-        required_roles: Mapping[str, str] = REQUIRED_ROLES,
+        required_roles: Mapping[str, frozenset[str]] = REQUIRED_ROLES,
         applies: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__(applies=applies)
@@ -46,13 +47,13 @@ class AuthorizationInterceptor(Gate):
         principal = call.principal()
         if principal is None:
             return errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
-        role = self._required.get(info.method)
-        if role is None or role in principal.roles:
+        roles = self._required.get(info.method)
+        if roles is None or not roles.isdisjoint(principal.roles):
             return None
-        return self._deny(info, role, context)
+        return self._deny(info, roles, context)
 
-    async def _deny(self, info: RpcInfo, role: str, context: Context) -> None:
+    async def _deny(self, info: RpcInfo, roles: frozenset[str], context: Context) -> None:
         await self._audit.record_safely(
-            "authz_fail", severity="warning", details={"method": info.method, "required_role": role}
+            "authz_fail", severity="warning", details={"method": info.method, "required_role": ",".join(sorted(roles))}
         )
         await errors.abort(context, grpc.StatusCode.PERMISSION_DENIED, "permission_denied")

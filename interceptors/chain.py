@@ -23,10 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wuffchat.auth.v1 import auth_service_pb2
-from wuffchat.conversation.v1 import conversation_service_pb2
-from wuffchat.knowledge.v1 import knowledge_service_pb2
-
 from server.audit import AuditLog
 from server.config import Settings
 
@@ -38,15 +34,10 @@ from .authz import AuthorizationInterceptor
 from .base import Interceptor
 from .context import ContextInterceptor
 from .errors import ErrorScrubbingInterceptor
+from .policy import SERVICES
 from .ratelimit import RateLimitInterceptor, RateLimitPolicy
 from .ratelimit_backend import Limiter
 from .validation import ValidationInterceptor
-
-SERVICES = (
-    auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"],
-    conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
-    knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],
-)
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .policy import POLICIES
+
 Matcher = Callable[[str], bool]
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_PREFIXES = ("/grpc.reflection.v1alpha.ServerReflection/", "/grpc.reflection.v1.ServerReflection/")
 WUFFCHAT_PREFIX = "/wuffchat."
 
-# Methods that need no principal: health, reflection, and the way in (SPEC.md section 5).
-PUBLIC_METHODS = frozenset(
-    {
-        "/wuffchat.auth.v1.AuthService/GetCaptcha",
-        "/wuffchat.auth.v1.AuthService/Register",
-        "/wuffchat.auth.v1.AuthService/Login",
-        "/wuffchat.auth.v1.AuthService/RefreshToken",
-    }
-)
+# Methods that need no principal besides health and reflection: the way in (SPEC.md section 5), as
+# the contracts' method policy says.
+PUBLIC_METHODS = frozenset(method for method, found in POLICIES.items() if found.public)
 
 
 def is_health(method: str) -> bool:

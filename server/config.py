@@ -20,9 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from wuffchat.auth.v1 import auth_service_pb2
-from wuffchat.conversation.v1 import conversation_service_pb2
-from wuffchat.knowledge.v1 import knowledge_service_pb2
+
+from interceptors.policy import POLICIES
 
 T = TypeVar("T")
 
@@ -35,16 +34,13 @@ MIN_SECRET_BYTES = 32
 MIN_PROD_API_KEY_CHARS = 32
 API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")  # becomes part of the principal id (owner keys, audit)
 
-# Per-method rate limits (SPEC.md section 4); `default` covers every other method of our services.
+# Per-method rate limits (SPEC.md section 4): each RPC's `rate_limit` in its method policy (protos/),
+# `default` for every other method of our services.
 # `RATE_LIMITS="Login=10/minute,default=120/minute"` overrides single entries.
+DEFAULT_RATE_LIMIT = "60/minute"
 DEFAULT_RATE_LIMITS: tuple[tuple[str, str], ...] = (
-    ("StartConversation", "10/minute"),
-    ("SendMessage", "30/minute"),
-    ("StreamMessage", "30/minute"),
-    ("Login", "5/minute"),
-    ("Register", "3/minute"),
-    ("GetCaptcha", "20/minute"),
-    ("default", "60/minute"),
+    *((found.name, found.rate_limit) for found in POLICIES.values() if found.rate_limit is not None),
+    ("default", DEFAULT_RATE_LIMIT),
 )
 
 
@@ -226,12 +222,7 @@ def _weaviate_url(raw: str) -> str:
 
 
 def _rpc_names() -> frozenset[str]:
-    services = (
-        auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"],
-        conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
-        knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],
-    )
-    return frozenset(method.name for service in services for method in service.methods)
+    return frozenset(found.name for found in POLICIES.values())
 
 
 def _limit(name: str, raw: str) -> str:

@@ -1,9 +1,9 @@
 """`wuffchat.knowledge.v1.KnowledgeService`: search for any principal; upsert and delete for role admin.
 
-Raises UNAUTHENTICATED without a principal, PERMISSION_DENIED for upsert/delete without role admin
-(also checked here, so it holds whatever the authorization interceptor does), INVALID_ARGUMENT with
-BadRequest details for a behaviour that breaks the knowledge schema, NOT_FOUND for deleting an
-unknown slug. Upserts and deletes take effect at once (re-indexed) and persist (store.py).
+Who may call what is the contracts' method policy, which the chain enforces (authentication, then
+authorization for role admin) before a handler runs. Raises INVALID_ARGUMENT with BadRequest details
+for a behaviour that breaks the knowledge schema, NOT_FOUND for deleting an unknown slug. Upserts and
+deletes take effect at once (re-indexed) and persist (store.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from google.rpc import error_details_pb2
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from server import call, errors
-from server.call import Principal
+from server import errors
 
 from . import loader
 from .search import KnowledgeSearch
@@ -25,7 +24,6 @@ from .store import KnowledgeStore
 
 Context = grpc.aio.ServicerContext[object, object]
 DEFAULT_LIMIT = 5
-ADMIN = "admin"
 
 
 def _behavior_dict(message: pb.Behavior) -> dict[str, Any]:
@@ -39,16 +37,7 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         self._store = store
         self._search = search
 
-    async def _principal(self, context: Context, *, admin: bool = False) -> Principal:
-        principal = call.principal()
-        if principal is None:
-            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
-        if admin and ADMIN not in principal.roles:
-            await errors.abort(context, grpc.StatusCode.PERMISSION_DENIED, "permission_denied")
-        return principal
-
     async def SearchBehaviors(self, request: pb.SearchBehaviorsRequest, context: Context) -> pb.SearchBehaviorsResponse:
-        await self._principal(context)
         query = request.query.strip()
         if not 1 <= len(query) <= 2000:
             await _invalid(context, [("query", "must be 1 to 2000 characters")])
@@ -65,7 +54,6 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         )
 
     async def UpsertBehavior(self, request: pb.UpsertBehaviorRequest, context: Context) -> pb.UpsertBehaviorResponse:
-        await self._principal(context, admin=True)
         problems: list[str] = []
         behavior = loader.parse_behavior(_behavior_dict(request.behavior), "behavior", problems)
         if behavior is not None and not problems:
@@ -75,7 +63,6 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         return pb.UpsertBehaviorResponse(created=await self._store.upsert(behavior))
 
     async def DeleteBehavior(self, request: pb.DeleteBehaviorRequest, context: Context) -> pb.DeleteBehaviorResponse:
-        await self._principal(context, admin=True)
         if not await self._store.delete(request.id):
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "behavior_not_found")
         return pb.DeleteBehaviorResponse()

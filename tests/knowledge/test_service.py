@@ -10,6 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
@@ -127,3 +129,58 @@ async def test_unary_upsert_with_variants_survives_restart(knowledge: Stub, star
     said = " ".join(m.text for m in turn.messages)
     assert turn.state == conv_pb.CONVERSATION_STATE_WAIT_FOR_CONFIRMATION, said
     assert sent.en.dog_view in said and sent.variants[0].en in said, said
+
+
+# --- The contract holds the knowledge base's rules (issue 13) -------------------------------------
+
+
+def _violations(err: grpc.aio.AioRpcError) -> dict[str, str]:
+    """field -> rule id (the `reason` protovalidate's violations carry)."""
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for detail in status.details if status else ():
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            found.update({v.field: v.reason for v in bad.field_violations})
+    return found
+
+
+def _too_few_phrasings(behavior: pb.Behavior) -> None:
+    del behavior.phrasings[4:]
+
+
+def _too_few_english_phrasings(behavior: pb.Behavior) -> None:
+    del behavior.en.phrasings[4:]
+
+
+def _too_many_exercises(behavior: pb.Behavior) -> None:
+    behavior.exercises[:] = ["leinenfuehrigkeit", "impulskontrolle", "ruhe-decke", "rueckruf-pfeife"]
+
+
+def _no_exercise(behavior: pb.Behavior) -> None:
+    del behavior.exercises[:]
+
+
+def _weights_not_100(behavior: pb.Behavior) -> None:
+    behavior.instinct_weights.jagd += 5
+
+
+@pytest.mark.parametrize(
+    ("break_it", "field", "rule"),
+    [
+        (_too_few_phrasings, "behavior.phrasings", "repeated.min_items"),
+        (_too_few_english_phrasings, "behavior.en.phrasings", "repeated.min_items"),
+        (_too_many_exercises, "behavior.exercises", "repeated.max_items"),
+        (_no_exercise, "behavior.exercises", "repeated.min_items"),
+        (_weights_not_100, "behavior.instinct_weights", "instinct_weights.sum"),
+    ],
+)
+async def test_unary_upsert_rules_are_the_contracts(knowledge: Stub, break_it, field: str, rule: str) -> None:  # type: ignore[no-untyped-def]
+    """The loader's rules are in knowledge_service.proto, so a client sees them as field violations."""
+    broken = contract.sofa_behavior("sofa-regelbruch")
+    assert len(broken.phrasings) >= 5 and len(broken.en.phrasings) >= 5
+    break_it(broken)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=broken), metadata=ADMIN)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(caught.value).get(field) == rule, _violations(caught.value)

@@ -4,13 +4,13 @@
 // the access token is refreshed when it is about to expire; a call that still fails with
 // UNAUTHENTICATED is retried once after a refresh. Concurrent refreshes share one RefreshToken call,
 // because refresh tokens are single use (a second use would revoke the whole session).
+import { getOption } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { policy } from "./gen/wuffchat/api/v1/policy_pb";
 import { AuthService } from "./gen/wuffchat/auth/v1/auth_service_pb";
 import { ConversationService } from "./gen/wuffchat/conversation/v1/conversation_service_pb";
 import * as session from "./session";
-
-const PUBLIC_METHODS = new Set(["GetCaptcha", "Register", "Login", "RefreshToken"]);
 
 let refreshing: Promise<void> | null = null;
 let onSessionLost: () => void = () => {};
@@ -44,7 +44,8 @@ const language: Interceptor = (next) => async (req) => {
 };
 
 const bearer: Interceptor = (next) => async (req) => {
-  if (PUBLIC_METHODS.has(req.method.name)) return next(req);
+  // public methods (the way in) come from the contracts' method policy, as on the server
+  if (getOption(req.method, policy).public) return next(req);
   if (!session.accessIsFresh()) await refreshNow();
   req.header.set("authorization", `Bearer ${session.access()}`);
   try {

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from google.protobuf import descriptor_pb2
+from wuffchat.auth.v1 import auth_service_pb2
+from wuffchat.conversation.v1 import conversation_service_pb2
+from wuffchat.knowledge.v1 import knowledge_service_pb2
 
 from wuffchat_client._version import __version__
 
@@ -20,16 +24,30 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 MAX_RECEIVE_BYTES = 16 * 1024 * 1024  # an ExportMyData answer can be large
 MAX_SEND_BYTES = 1024 * 1024
 
-# Methods without side effects: safe to resend when the connection failed (UNAVAILABLE).
-IDEMPOTENT_METHODS: tuple[tuple[str, str], ...] = (
-    ("grpc.health.v1.Health", "Check"),
-    ("wuffchat.auth.v1.AuthService", "GetCaptcha"),
-    ("wuffchat.auth.v1.AuthService", "GetProfile"),
-    ("wuffchat.auth.v1.AuthService", "ExportMyData"),
-    ("wuffchat.conversation.v1.ConversationService", "GetConversation"),
-    ("wuffchat.conversation.v1.ConversationService", "ListConversations"),
-    ("wuffchat.knowledge.v1.KnowledgeService", "SearchBehaviors"),
+HEALTH_CHECK = ("grpc.health.v1.Health", "Check")
+_SERVICES = (
+    auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"],
+    conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
+    knowledge_service_pb2.DESCRIPTOR.services_by_name["KnowledgeService"],
 )
+
+
+def _idempotent_methods() -> tuple[tuple[str, str], ...]:
+    """Methods without side effects (`idempotency_level = NO_SIDE_EFFECTS` in the contracts)."""
+    level = descriptor_pb2.MethodOptions.IdempotencyLevel.NO_SIDE_EFFECTS
+    return (
+        HEALTH_CHECK,
+        *(
+            (service.full_name, method.name)
+            for service in _SERVICES
+            for method in service.methods
+            if method.GetOptions().idempotency_level == level
+        ),
+    )
+
+
+# Safe to resend when the connection failed (UNAVAILABLE).
+IDEMPOTENT_METHODS: tuple[tuple[str, str], ...] = _idempotent_methods()
 
 RETRY_POLICY = {
     "maxAttempts": 4,
