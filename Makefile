@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto client run envoy web test lint format migrate kb-load bench clean
+.PHONY: setup proto proto-baseline client run envoy web test lint format migrate kb-load bench clean
 
 setup: $(GENERATED)
 
@@ -57,14 +57,14 @@ envoy: setup
 	$(PY) scripts/render_envoy.py --env $(ENVOY_ENV)
 	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn
 
-# The browser client: npm ci (from package-lock.json), TypeScript from the buf image, esbuild bundle.
+# The browser client: npm ci (from package-lock.json), TypeScript by `buf generate` (protos/buf.gen.yaml), esbuild bundle.
 WEB := clients/web
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 web: setup $(WEB)/node_modules/.installed
-	cd $(WEB) && ../../$(BIN)/buf generate ../../build/wuffchat.binpb --path wuffchat --path buf/validate
+	cd protos && ../$(BIN)/buf generate
 	cd $(WEB) && npm run --silent build
 
 migrate: setup
@@ -81,6 +81,12 @@ lint: setup
 	$(BIN)/mypy server interceptors scripts clients/python/src
 	$(BIN)/buf format --diff --exit-code protos
 	cd protos && ../$(BIN)/buf lint ../build/wuffchat.binpb --path wuffchat
+	cd protos && ../$(BIN)/buf build && ../$(BIN)/buf breaking --against breaking-baseline.binpb
+
+# The image `buf breaking` compares against (make lint): renew it when a release is cut, never to silence
+# a breaking change.
+proto-baseline: setup
+	cd protos && ../$(BIN)/buf build --exclude-source-info -o breaking-baseline.binpb
 
 format: setup
 	$(BIN)/ruff format .

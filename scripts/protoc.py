@@ -21,9 +21,12 @@ OUT = ROOT / "gen" / "python"
 BUILD = ROOT / "build"
 DEPS = BUILD / "protovalidate.binpb"
 IMAGE = BUILD / "wuffchat.binpb"
+# protoc sees only protos/wuffchat (through this link): protos/buf/ is the vendored copy of
+# buf/validate/validate.proto for a stand-alone `buf build`, while code and image take the installed one.
+SOURCES = BUILD / "proto-src"
 
 
-def _validate_descriptor() -> bytes:
+def validate_descriptor() -> bytes:
     """Return the serialized FileDescriptorProto of buf/validate/validate.proto."""
     spec = importlib.util.find_spec("protovalidate")
     if spec is None or spec.origin is None:
@@ -41,7 +44,7 @@ def _write_deps() -> None:
     files = descriptor_pb2.FileDescriptorSet()
     for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2):
         files.file.add().MergeFromString(module.DESCRIPTOR.serialized_pb)
-    files.file.add().MergeFromString(_validate_descriptor())
+    files.file.add().MergeFromString(validate_descriptor())
     DEPS.write_bytes(files.SerializeToString())
 
 
@@ -49,7 +52,7 @@ def _protoc(*args: str) -> None:
     well_known = Path(protoc.__file__).parent / "_proto"
     bindir = Path(sys.executable).parent
     plugins = [f"--plugin=protoc-gen-{name}={bindir / f'protoc-gen-{name}'}" for name in ("mypy", "mypy_grpc")]
-    code = protoc.main(["protoc", *plugins, f"--descriptor_set_in={DEPS}", f"-I{PROTOS}", f"-I{well_known}", *args])
+    code = protoc.main(["protoc", *plugins, f"--descriptor_set_in={DEPS}", f"-I{SOURCES}", f"-I{well_known}", *args])
     if code != 0:
         raise SystemExit(f"protoc failed ({code}) for {args[-1]}")
 
@@ -59,7 +62,10 @@ def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     _write_deps()
-    sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
+    shutil.rmtree(SOURCES, ignore_errors=True)
+    SOURCES.mkdir()
+    (SOURCES / "wuffchat").symlink_to(PROTOS / "wuffchat", target_is_directory=True)
+    sources = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / "wuffchat").rglob("*.proto"))
     for source in sources:
         _protoc(
             f"--python_out={OUT}", f"--grpc_python_out={OUT}", f"--mypy_out={OUT}", f"--mypy_grpc_out={OUT}", source
