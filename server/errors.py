@@ -1,7 +1,10 @@
 """Deliberate gRPC errors: a status code, a short localized message, google.rpc details.
 
 Everything that ends a call with an error on purpose goes through `abort`, so messages are German
-by default (English with `accept-language: en`) and details are real `google.rpc` types.
+by default (English with `accept-language: en`) and details are real `google.rpc` types. Every such
+error carries a `google.rpc.ErrorInfo` (AIP-193) with domain `wuffchat` and a stable reason, the
+message key in upper case (`RATE_LIMITED`, `CONVERSATION_EXPIRED`, `CAPTCHA_INVALID`): clients decide
+on the reason, never on the wording, and the wording may change without breaking them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import grpc
 import structlog
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from server import call
@@ -21,6 +24,7 @@ from server import call
 log = structlog.get_logger(__name__)
 
 DETAILS_KEY = "grpc-status-details-bin"
+DOMAIN = "wuffchat"  # ErrorInfo.domain of every error we raise
 # google.rpc detail types a client may see. DebugInfo is missing on purpose: it carries stack traces.
 ALLOWED_DETAIL_TYPES = frozenset(
     f"type.googleapis.com/google.rpc.{name}"
@@ -90,6 +94,11 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def reason(key: str) -> str:
+    """The stable ErrorInfo reason of message `key` (UPPER_SNAKE_CASE, as AIP-193 asks)."""
+    return key.upper()
+
+
 def message(key: str, **params: object) -> str:
     """The message `key` in the running call's language."""
     texts = MESSAGES.get(call.language(), MESSAGES["de"])
@@ -135,13 +144,13 @@ async def abort(
     *details: Message,
     **params: object,
 ) -> NoReturn:
-    """End the call with `code`, the localized message `key` and `details` (google.rpc types).
+    """End the call with `code`, the localized message `key`, its ErrorInfo and `details` (google.rpc types).
 
     Trailing metadata added earlier through `call.add_trailing_metadata` is kept. Details whose
     type is not in `ALLOWED_DETAIL_TYPES` are dropped (all of them), never sent.
     """
-    status = to_status(code, message(key, **params), details)
-    if details:
-        call.add_trailing_metadata(context, tuple(status.trailing_metadata))
+    info = error_details_pb2.ErrorInfo(reason=reason(key), domain=DOMAIN)
+    status = to_status(code, message(key, **params), (*details, info))
+    call.add_trailing_metadata(context, tuple(status.trailing_metadata))
     await context.abort(status.code, status.details)
     raise AssertionError("unreachable: abort raises")

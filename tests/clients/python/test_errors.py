@@ -35,6 +35,7 @@ async def test_unary_invalid_argument_has_field_violations(target: str) -> None:
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "email" in str(caught.value)
     assert caught.value.message == "The request is invalid."  # accept-language: en
+    assert caught.value.reason == "INVALID_ARGUMENT"
 
 
 async def test_unary_invalid_argument_for_too_long_text(target: str) -> None:
@@ -50,14 +51,16 @@ async def test_unary_unauthenticated_without_credentials(target: str) -> None:
         with pytest.raises(Unauthenticated) as caught:
             await client.start_conversation()
     assert caught.value.message == "Bitte melde dich an."  # German by default
+    assert caught.value.reason == "UNAUTHENTICATED"
 
 
 async def test_unary_unauthenticated_for_a_wrong_password(target: str) -> None:
     async with AsyncClient(target) as client:
         email = f"err-{uuid.uuid4().hex[:12]}@example.org"
         await client.register(email, PASSWORD)
-        with pytest.raises(Unauthenticated):
+        with pytest.raises(Unauthenticated) as caught:
             await client.login(email, PASSWORD + "!")
+        assert caught.value.reason == "LOGIN_FAILED"
         assert client.tokens is None
 
 
@@ -65,16 +68,18 @@ async def test_unary_already_exists_and_permission_denied(target: str) -> None:
     async with AsyncClient(target, api_key=SERVICE_KEY) as client:
         email = f"err-{uuid.uuid4().hex[:12]}@example.org"
         await client.register(email, PASSWORD)
-        with pytest.raises(AlreadyExists):
+        with pytest.raises(AlreadyExists) as exists:
             await client.register(email, PASSWORD)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as denied:
             await client.export_my_data()
+    assert (exists.value.reason, denied.value.reason) == ("EMAIL_TAKEN", "USERS_ONLY")
 
 
 async def test_unary_not_found(target: str) -> None:
     async with AsyncClient(target, api_key=SERVICE_KEY) as client:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             await client.history("A" * 43)
+        assert caught.value.reason == "CONVERSATION_NOT_FOUND"
         with pytest.raises(NotFound):
             await client.delete_conversation("B" * 43)
 
@@ -86,7 +91,7 @@ async def test_unary_and_stream_conversation_expired(start_server: StartServer, 
         clock.advance(61)
         with pytest.raises(ConversationExpired) as caught:
             await client.send_message(conversation.id, "Mein Hund zieht an der Leine, immer und überall.")
-        assert caught.value.code == grpc.StatusCode.FAILED_PRECONDITION
+        assert (caught.value.code, caught.value.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CONVERSATION_EXPIRED")
         with pytest.raises(ConversationExpired):
             await client.stream_message(conversation.id, "Mein Hund bellt den Postboten an.").collect()
         assert (await client.history(conversation.id)).id == conversation.id  # history stays readable
@@ -104,6 +109,7 @@ async def test_unary_rate_limited_with_retry_after(start_server: StartServer) ->
     assert (error.limit, error.remaining) == (2, 0)
     assert error.quota_violations and "StartConversation" in error.quota_violations[0].description
     assert str(round(error.retry_after)) in error.message
+    assert error.reason == "RATE_LIMITED"
 
 
 async def test_stream_rate_limited(start_server: StartServer) -> None:
@@ -131,6 +137,25 @@ def test_other_statuses_map_to_the_base_or_unavailable() -> None:
     internal = from_rpc_error(rpc_error(grpc.StatusCode.INTERNAL, "Referenz: abc", ("x-request-id", "abc")))
     assert type(internal) is WuffChatError and internal.request_id == "abc" and str(internal) == "Referenz: abc"
     assert isinstance(from_rpc_error(rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "")), Unavailable)
+
+
+def test_the_reason_decides_over_the_code() -> None:
+    """A precondition other than expiry is no ConversationExpired; the ErrorInfo reason says which it is."""
+    from google.protobuf import any_pb2
+    from google.rpc import error_details_pb2
+
+    def failed(reason: str) -> grpc.aio.AioRpcError:
+        info = any_pb2.Any()
+        info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="wuffchat"))
+        status = status_pb2.Status(code=grpc.StatusCode.FAILED_PRECONDITION.value[0], message="m", details=[info])
+        return rpc_error(
+            grpc.StatusCode.FAILED_PRECONDITION, "m", ("grpc-status-details-bin", status.SerializeToString())
+        )
+
+    expired = from_rpc_error(failed("CONVERSATION_EXPIRED"))
+    other = from_rpc_error(failed("SOMETHING_ELSE"))
+    assert isinstance(expired, ConversationExpired) and expired.reason == "CONVERSATION_EXPIRED"
+    assert type(other) is WuffChatError and other.reason == "SOMETHING_ELSE"
 
 
 def test_rate_limit_without_retry_info_uses_the_retry_after_trailer() -> None:

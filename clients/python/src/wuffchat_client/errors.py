@@ -3,8 +3,9 @@
 `from_rpc_error` maps a failed call: INVALID_ARGUMENT -> `InvalidArgument` (BadRequest field violations),
 RESOURCE_EXHAUSTED -> `RateLimited` (RetryInfo, QuotaFailure, `retry-after` / `x-ratelimit-*` trailers),
 UNAUTHENTICATED -> `Unauthenticated`, PERMISSION_DENIED -> `PermissionDenied`, NOT_FOUND -> `NotFound`,
-ALREADY_EXISTS -> `AlreadyExists`, FAILED_PRECONDITION -> `ConversationExpired` (the only precondition the
-server checks), UNAVAILABLE and DEADLINE_EXCEEDED -> `Unavailable`; anything else -> `WuffChatError`.
+ALREADY_EXISTS -> `AlreadyExists`, UNAVAILABLE and DEADLINE_EXCEEDED -> `Unavailable`; anything else ->
+`WuffChatError`. Where the server names a reason (`google.rpc.ErrorInfo`, domain `wuffchat`), the reason
+decides instead of the code (`CONVERSATION_EXPIRED` -> `ConversationExpired`) and is kept as `reason`.
 The message is the server's short localized text; nothing else from the call is kept.
 """
 
@@ -38,11 +39,14 @@ class QuotaViolation:
 class WuffChatError(Exception):
     """A call failed; `code` is the gRPC status, `message` the server's localized text."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, *, request_id: str | None = None) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, *, request_id: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.reason = reason  # the server's stable ErrorInfo reason, e.g. "CONVERSATION_EXPIRED"
 
     def __str__(self) -> str:
         return self.message or self.code.name
@@ -57,9 +61,10 @@ class InvalidArgument(WuffChatError):
         message: str,
         *,
         request_id: str | None = None,
+        reason: str | None = None,
         field_violations: tuple[FieldViolation, ...] = (),
     ) -> None:
-        super().__init__(code, message, request_id=request_id)
+        super().__init__(code, message, request_id=request_id, reason=reason)
         self.field_violations = field_violations
 
     def __str__(self) -> str:
@@ -98,12 +103,13 @@ class RateLimited(WuffChatError):
         message: str,
         *,
         request_id: str | None = None,
+        reason: str | None = None,
         retry_after: float = 1.0,
         limit: int | None = None,
         remaining: int | None = None,
         quota_violations: tuple[QuotaViolation, ...] = (),
     ) -> None:
-        super().__init__(code, message, request_id=request_id)
+        super().__init__(code, message, request_id=request_id, reason=reason)
         self.retry_after = retry_after
         self.limit = limit
         self.remaining = remaining
@@ -119,9 +125,14 @@ _BY_CODE: dict[grpc.StatusCode, type[WuffChatError]] = {
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
-    grpc.StatusCode.FAILED_PRECONDITION: ConversationExpired,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.DEADLINE_EXCEEDED: Unavailable,
+}
+
+
+DOMAIN = "wuffchat"
+_BY_REASON: dict[str, type[WuffChatError]] = {
+    "CONVERSATION_EXPIRED": ConversationExpired,
 }
 
 
@@ -135,7 +146,12 @@ def _details(error: grpc.aio.AioRpcError) -> list[object]:
         return []
     found: list[object] = []
     for detail in status.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.RetryInfo, error_details_pb2.QuotaFailure):
+        for kind in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.RetryInfo,
+            error_details_pb2.QuotaFailure,
+        ):
             message = kind()
             if detail.Unpack(message):
                 found.append(message)
@@ -160,6 +176,9 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> WuffChatError:
     trailers = error.trailing_metadata()
     request_id = _trailer(trailers, "x-request-id")
     details = _details(error)
+    reason = next(
+        (d.reason for d in details if isinstance(d, error_details_pb2.ErrorInfo) and d.domain == DOMAIN), None
+    )
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations = tuple(
             FieldViolation(v.field, v.description)
@@ -167,7 +186,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> WuffChatError:
             if isinstance(d, error_details_pb2.BadRequest)
             for v in d.field_violations
         )
-        return InvalidArgument(code, message, request_id=request_id, field_violations=violations)
+        return InvalidArgument(code, message, request_id=request_id, reason=reason, field_violations=violations)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         retry_after: float | None = None
         for d in details:
@@ -185,9 +204,11 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> WuffChatError:
             code,
             message,
             request_id=request_id,
+            reason=reason,
             retry_after=retry_after,
             limit=_number(_trailer(trailers, "x-ratelimit-limit")),
             remaining=_number(_trailer(trailers, "x-ratelimit-remaining")),
             quota_violations=quota,
         )
-    return _BY_CODE.get(code, WuffChatError)(code, message, request_id=request_id)
+    kind = _BY_REASON.get(reason or "") or _BY_CODE.get(code, WuffChatError)
+    return kind(code, message, request_id=request_id, reason=reason)
