@@ -36,6 +36,7 @@ from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.clock import Clock, system_clock
 from server.config import Settings
+from server.conversation.paging import PageTokens
 from server.conversation.responders.interface import Responder
 from server.conversation.responders.offline import OfflineResponder
 from server.conversation.service import ConversationService
@@ -215,6 +216,7 @@ async def start(
         knowledge.search,
         _responder(settings),
         ttl=timedelta(seconds=settings.conversation_ttl_seconds),
+        page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
         clock=clock,
     )
     decoding.add_servicer(
