@@ -9,8 +9,11 @@ files then run on the normalized text, so "1 to 2,000 characters" counts what is
 A message that breaks a rule ends the call with INVALID_ARGUMENT and a `google.rpc.BadRequest`
 whose field violations name the field path (`behavior.instincts.jagd`, `phrasings[2]`), the rule id
 (`reason`, e.g. `string.max_len`) and protovalidate's description. A message type without fields
-and without message options (GetCaptchaRequest) can carry neither text nor a rule: a method with
-such a request is not wrapped at all, and such a message is passed without a call into protovalidate.
+and without message options (GetCaptchaRequest) can carry neither text nor a rule: for a method with
+such a request only the decoding is checked, and such a message is passed without a call into
+protovalidate. A body that did not decode (`server.decoding.UNDECODABLE`, any method of our services)
+ends the call here too: INVALID_ARGUMENT with one violation of reason `request.undecodable`, and
+nothing of the decoder's error (exception, message type) in the answer.
 """
 
 from __future__ import annotations
@@ -27,11 +30,19 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
 from server import errors
+from server.decoding import UNDECODABLE
 
 from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
 # Unicode category Cc without \t (0x09) and \n (0x0a); \r is removed after CRLF became LF.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNDECODABLE = error_details_pb2.BadRequest(
+    field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(
+            reason="request.undecodable", description="the request is not a valid protobuf message"
+        )
+    ]
+)
 
 
 def clean_text(text: str) -> str:
@@ -107,13 +118,15 @@ class ValidationInterceptor(Interceptor):
         self._validator = protovalidate.Validator()
         self._checked_types: dict[str, bool] = {}  # message full name -> worth checking
 
-    def applies(self, method: str) -> bool:
-        # a method whose request type can carry neither text nor a rule (GetCaptcha) is not wrapped
-        return super().applies(method) and _request_can_break_rules(method)
-
     def check_for(self, info: RpcInfo) -> Check | None:
         # one request message: checking it before the call is all there is to do
-        return None if info.client_streaming else self._check_one
+        if info.client_streaming:
+            return None
+        # a request type that can carry neither text nor a rule (GetCaptcha): only its decoding
+        return self._check_one if _request_can_break_rules(info.method) else self._check_decoded
+
+    def _check_decoded(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+        return _refuse_undecodable(context) if request is UNDECODABLE else None
 
     def _check_one(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
         return self._check(request, context)
@@ -144,6 +157,8 @@ class ValidationInterceptor(Interceptor):
 
     def _check(self, request: Any, context: Context) -> Awaitable[None] | None:
         """Normalize `request`; the INVALID_ARGUMENT + BadRequest abort to await when it breaks a rule."""
+        if request is UNDECODABLE:
+            return _refuse_undecodable(context)
         if not isinstance(request, Message):
             return None
         name = request.DESCRIPTOR.full_name
@@ -169,3 +184,7 @@ class ValidationInterceptor(Interceptor):
                 ]
             ),
         )
+
+
+def _refuse_undecodable(context: Context) -> Awaitable[None]:
+    return errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument", _UNDECODABLE)

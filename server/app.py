@@ -31,10 +31,12 @@ from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, build_chain
 from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
+from server import decoding
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.clock import Clock, system_clock
 from server.config import Settings
+from server.conversation.paging import PageTokens
 from server.conversation.responders.interface import Responder
 from server.conversation.responders.offline import OfflineResponder
 from server.conversation.service import ConversationService
@@ -206,18 +208,22 @@ async def start(
     )
     # the steps in their order, served as one interceptor (interceptors/compose.py)
     server = grpc.aio.server(interceptors=[Chain(chain_factory(deps))], options=_server_options(settings))
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(auth.servicer, server)
+    # our services decode requests tolerantly: an undecodable body runs the chain too (decoding.py)
+    decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
     conversation_service = ConversationService(
         conversations,
         knowledge.store,
         knowledge.search,
         _responder(settings),
         ttl=timedelta(seconds=settings.conversation_ttl_seconds),
+        page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
         clock=clock,
     )
-    conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server(conversation_service, server)
+    decoding.add_servicer(
+        server, conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server, conversation_service
+    )
     knowledge_service = KnowledgeService(knowledge.store, knowledge.search)
-    knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server(knowledge_service, server)
+    decoding.add_servicer(server, knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server, knowledge_service)
     server.add_generic_rpc_handlers(tuple(extra_handlers))
 
     health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)

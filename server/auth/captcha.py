@@ -1,16 +1,19 @@
 """Self-hosted proof-of-work CAPTCHA, ALTCHA style: SHA-256 challenge, HMAC-signed, 5-minute expiry, single use.
 
 The server picks a secret number n in 0..max_number and a random salt that carries the expiry
-(`<hex>?expires=<unix seconds>`); challenge = hex(SHA-256(salt + decimal(n))) and
+(`<hex>?expires=<unix seconds>&`); challenge = hex(SHA-256(salt + decimal(n))) and
 signature = hex(HMAC-SHA-256(key, challenge)). Since the challenge covers the salt, the expiry
-cannot be changed without breaking the signature. A redeemed challenge is stored in `captcha_uses`
-until it expires, so each one is accepted once.
+cannot be changed without breaking the signature. The salt's parameters end with `&`, and a salt
+is accepted only in exactly the issued shape: without the delimiter, the leading digits of n could
+be moved onto the end of the expiry (same hash, ten times later), as in ALTCHA before its fix.
+A redeemed challenge is stored in `captcha_uses` until it expires, so each one is accepted once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +28,8 @@ from server.storage.db import session_factory
 from server.storage.models import CaptchaUse
 
 ALGORITHM = "SHA-256"
-_EXPIRES = "?expires="
+# exactly what `issue` writes: one expires, ASCII digits only, terminated by "&"
+_SALT = re.compile(r"[0-9a-f]{24}\?expires=([0-9]{1,12})&")
 _KEY_LABEL = b"wuffchat captcha v1"
 
 
@@ -80,7 +84,7 @@ class Captcha:
 
     def issue(self) -> Challenge:
         expires_at = int(self._clock().timestamp()) + self._ttl
-        salt = f"{secrets.token_hex(12)}{_EXPIRES}{expires_at}"
+        salt = f"{secrets.token_hex(12)}?expires={expires_at}&"
         number = secrets.randbelow(self._max_number + 1)
         challenge = _sha256_hex(f"{salt}{number}")
         return Challenge(
@@ -93,8 +97,8 @@ class Captcha:
         )
 
     def _expires_at(self, salt: str) -> int | None:
-        _, sep, tail = salt.rpartition(_EXPIRES)
-        return int(tail) if sep and tail.isdigit() and len(tail) <= 12 else None
+        match = _SALT.fullmatch(salt)
+        return int(match[1]) if match else None
 
     def _valid(self, solution: Solution, now: datetime) -> int | None:
         """The expiry of a correctly solved, signed, unexpired challenge, else None."""

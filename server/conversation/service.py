@@ -8,8 +8,6 @@ text is INVALID_ARGUMENT with BadRequest details. State and messages are stored 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 import weakref
 from collections.abc import AsyncIterator
@@ -29,6 +27,7 @@ from server.knowledge.store import KnowledgeStore
 from server.storage.models import Conversation, Message
 
 from . import flow, text_input
+from .paging import MAX_OFFSET, PageTokens
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
 from .store import ConversationStore, NewMessage
 
@@ -71,9 +70,11 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         responder: Responder,
         *,
         ttl: timedelta,
+        page_tokens: PageTokens,
         clock: Clock = system_clock,
     ) -> None:
         self._store = store
+        self._page_tokens = page_tokens
         self._knowledge = knowledge
         self._search = search
         self._responder = responder
@@ -226,7 +227,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         size = request.page_size or DEFAULT_PAGE
         if not 1 <= size <= 100:
             await _invalid(context, "page_size", "must be between 0 and 100")
-        offset = await self._offset(context, request.page_token)
+        offset = await self._offset(context, owner, request.page_token)
         rows = await self._store.page(owner, offset, size)
         summaries = [
             pb.ConversationSummary(
@@ -239,19 +240,17 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             )
             for r in rows[:size]
         ]
-        token = base64.urlsafe_b64encode(f"o:{offset + size}".encode()).decode() if len(rows) > size else ""
+        more = len(rows) > size and offset + size <= MAX_OFFSET
+        token = self._page_tokens.issue(owner, offset + size) if more else ""
         return pb.ListConversationsResponse(conversations=summaries, next_page_token=token)
 
-    async def _offset(self, context: Context, token: str) -> int:
+    async def _offset(self, context: Context, owner: str, token: str) -> int:
         if not token:
             return 0
-        try:
-            decoded = base64.urlsafe_b64decode(token.encode()).decode()
-            if decoded.startswith("o:") and decoded[2:].isdigit():
-                return int(decoded[2:])
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            pass
-        await _invalid(context, "page_token", "is not a token from a previous page")
+        offset = self._page_tokens.offset(owner, token)
+        if offset is None:
+            await _invalid(context, "page_token", "is not a token from a previous page")
+        return offset
 
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: Context

@@ -36,7 +36,7 @@ async def test_unary_get_captcha_is_a_webcrypto_style_challenge(stub: auth_servi
     number = solve_captcha(c.challenge, c.salt, c.max_number)
     # what a browser computes: crypto.subtle.digest("SHA-256", salt + String(number)), hex
     assert hashlib.sha256(f"{c.salt}{number}".encode()).hexdigest() == c.challenge
-    assert f"?expires={c.expires_at}" in c.salt
+    assert c.salt.endswith(f"?expires={c.expires_at}&")  # the parameters end with a delimiter
     assert len(c.signature) == 64
 
 
@@ -73,9 +73,24 @@ async def test_unary_forged_signature(stub: auth_service_pb2_grpc.AuthServiceStu
 async def test_unary_extended_expiry_breaks_signature(stub: auth_service_pb2_grpc.AuthServiceStub) -> None:
     solution = await solved_captcha(stub)
     base, _, _ = solution.salt.partition("?expires=")
-    solution.salt = f"{base}?expires=9999999999"
+    solution.salt = f"{base}?expires=9999999999&"
     solution.challenge = hashlib.sha256(f"{solution.salt}{solution.number}".encode()).hexdigest()
     await assert_captcha_refused(stub, register_request("extended@example.org", solution))
+
+
+async def test_unary_spliced_expiry_is_refused(stub: auth_service_pb2_grpc.AuthServiceStub) -> None:
+    # moving the number's leading digit onto the salt keeps salt + number, so the challenge and its
+    # signature stay valid, and the expiry would become ten times later (a stockpiled CAPTCHA)
+    solution = await solved_captcha(stub)
+    while solution.number < 10 or str(solution.number)[1] == "0":  # the rest must read back unchanged
+        solution = await solved_captcha(stub)
+    digits = str(solution.number)
+    spliced = pb.CaptchaSolution()
+    spliced.CopyFrom(solution)
+    spliced.salt, spliced.number = solution.salt + digits[0], int(digits[1:])
+    assert f"{spliced.salt}{spliced.number}" == f"{solution.salt}{solution.number}"
+    await assert_captcha_refused(stub, register_request("spliced@example.org", spliced))
+    await stub.Register(register_request("honest@example.org", solution))  # the true split still counts
 
 
 async def test_unary_expired(settings_factory: SettingsFactory) -> None:

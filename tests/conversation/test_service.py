@@ -3,6 +3,7 @@ restart from every state, re-asks, expiry, ownership, feedback, streaming, listi
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,7 @@ from server.conversation import texts
 from server.knowledge import loader
 from server.storage import db
 from server.storage.models import Feedback
+from tests.auth.conftest import field_violations
 from tests.conversation.conftest import Clock
 from tests.conversation.helpers import ALICE, BOB, SCRIPTS, Stub, say, start, walk_to
 
@@ -229,3 +231,42 @@ async def test_unary_list_pages_and_delete(conversations: Stub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as bad_token:
         await conversations.ListConversations(pb.ListConversationsRequest(page_token="zzz"), metadata=ALICE)
     assert bad_token.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+async def _assert_token_refused(conversations: Stub, token: str, who: tuple[tuple[str, str], ...] = ALICE) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await conversations.ListConversations(pb.ListConversationsRequest(page_token=token), metadata=who)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, token
+    assert list(field_violations(caught.value)) == ["page_token"]
+
+
+@pytest.mark.both_databases
+async def test_unary_list_takes_only_page_tokens_it_issued_to_the_caller(conversations: Stub) -> None:
+    ids = {await start(conversations) for _ in range(3)}
+    seen: list[str] = []
+    tokens: list[str] = []
+    token = ""
+    while True:  # a normal walk, one per page
+        page = await conversations.ListConversations(
+            pb.ListConversationsRequest(page_size=1, page_token=token), metadata=ALICE
+        )
+        seen += [c.conversation_id for c in page.conversations]
+        if not page.next_page_token:
+            break
+        token = page.next_page_token
+        tokens.append(token)
+    assert sorted(seen) == sorted(ids) and len(tokens) == 2
+    # the attack run's token: an offset that overflows the database's integer (INTERNAL before)
+    await _assert_token_refused(conversations, base64.urlsafe_b64encode(b"o:" + b"9" * 40).decode())
+    await _assert_token_refused(conversations, base64.urlsafe_b64encode(b"o:1").decode())  # the old format
+    await _assert_token_refused(conversations, tokens[0], who=BOB)  # issued to Alice
+    raw = base64.urlsafe_b64decode(tokens[0] + "=" * (-len(tokens[0]) % 4))
+    for position in range(len(raw)):  # any flipped bit, in the offset or the signature
+        flipped = raw[:position] + bytes([raw[position] ^ 0x01]) + raw[position + 1 :]
+        await _assert_token_refused(conversations, _b64(flipped))
+    await _assert_token_refused(conversations, tokens[0] + "A")  # longer
+    await _assert_token_refused(conversations, tokens[0][:-1])  # shorter

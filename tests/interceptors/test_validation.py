@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as kb
 
+from interceptors.base import RpcInfo
 from interceptors.context import ContextInterceptor
 from interceptors.validation import ValidationInterceptor, clean_text, normalize
 
@@ -155,9 +156,11 @@ async def test_stream_every_client_message_is_checked() -> None:
     assert _violations(err.value) == [("text", "string.min_len")]
 
 
-def test_methods_whose_request_cannot_break_a_rule_are_not_wrapped() -> None:
+def test_methods_whose_request_cannot_break_a_rule_only_check_the_decoding() -> None:
     validation = ValidationInterceptor()
-    assert not validation.applies("/wuffchat.auth.v1.AuthService/GetCaptcha")  # GetCaptchaRequest has no fields
+    captcha = RpcInfo("/wuffchat.auth.v1.AuthService/GetCaptcha", False, False)  # GetCaptchaRequest has no fields
+    assert validation.check_for(captcha) == validation._check_decoded
+    assert validation.check_for(RpcInfo("/wuffchat.auth.v1.AuthService/Login", False, False)) == validation._check_one
     assert validation.applies("/wuffchat.auth.v1.AuthService/Login")
     assert validation.applies("/wuffchat.knowledge.v1.KnowledgeService/SearchBehaviors")
     assert validation.applies("/test.Echo/Unary")  # unknown to the descriptor pool: checked, to be safe
