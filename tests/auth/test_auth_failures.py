@@ -74,7 +74,7 @@ async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(settings_fact
     status = rpc_status.from_call(err)  # type: ignore[arg-type]
     assert status is not None
     kinds = {detail.type_url.rsplit(".", 1)[-1]: detail for detail in status.details}
-    assert set(kinds) == {"RetryInfo", "QuotaFailure"}
+    assert set(kinds) == {"RetryInfo", "QuotaFailure", "ErrorInfo"}
     retry = error_details_pb2.RetryInfo()
     kinds["RetryInfo"].Unpack(retry)
     assert retry.retry_delay.seconds == retry_after

@@ -103,7 +103,10 @@ async def test_unary_headers_on_success_and_refusal(memory_limiter: Limiter, aud
     status = rpc_status.from_call(refused)
     assert status is not None
     kinds = {detail.type_url.rsplit(".", 1)[-1]: detail for detail in status.details}
-    assert set(kinds) == {"RetryInfo", "QuotaFailure"}
+    assert set(kinds) == {"RetryInfo", "QuotaFailure", "ErrorInfo"}
+    info = error_details_pb2.ErrorInfo()
+    kinds["ErrorInfo"].Unpack(info)
+    assert (info.reason, info.domain) == ("RATE_LIMITED", "wuffchat")
     retry = error_details_pb2.RetryInfo()
     kinds["RetryInfo"].Unpack(retry)
     assert retry.retry_delay.seconds == int(trailers["retry-after"])
