@@ -63,8 +63,13 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# google/rpc/error_details.proto (ErrorInfo, BadRequest, RetryInfo) comes from the installed
+# googleapis-common-protos wheel, generated beside our protos with the same plugin.
+RPC_PROTOS = $(shell $(PY) -c 'import pathlib, google.rpc.error_details_pb2 as m; print(pathlib.Path(m.__file__).parent.parent.parent)' 2>/dev/null)
 web: setup $(WEB)/node_modules/.installed
 	cd protos && ../$(BIN)/buf generate
+	cd protos && ../$(BIN)/buf generate $(RPC_PROTOS) --path $(RPC_PROTOS)/google/rpc/error_details.proto \
+		--template '{"version":"v2","plugins":[{"local":"../$(WEB)/node_modules/.bin/protoc-gen-es","out":"../$(WEB)/src/gen","opt":["target=ts","import_extension=none"]}]}'
 	cd $(WEB) && npm run --silent build
 
 migrate: setup

@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { conversations } from "./api";
 import { byId, clear, el } from "./dom";
-import { friendlyMessage } from "./errors";
+import { friendlyMessage, isExpired } from "./errors";
 import {
   ConversationState,
   type Message,
@@ -48,7 +48,7 @@ function history(): void {
 function fail(err: unknown): void {
   const error = ConnectError.from(err);
   showNotice(friendlyMessage(error));
-  if (error.code === Code.FailedPrecondition) {
+  if (isExpired(error)) {
     clear(byId<HTMLDivElement>("quick"));
     byId<HTMLDivElement>("quick").append(
       el("button", { text: "Neues Gespräch starten", attrs: { type: "button" }, onClick: () => void start() }),

@@ -1,6 +1,16 @@
-// Friendly German messages for gRPC errors. The server's own message is shown (as text) only where it
-// is meant for the user (validation); everything else gets a fixed sentence.
+// Friendly German messages for gRPC errors, chosen by the server's stable reason (google.rpc.ErrorInfo,
+// domain "wuffchat"; AIP-193) rather than by the status code alone. The server's own message is shown
+// (as text) only where it is meant for the user (validation, an existing account); everything else gets
+// a fixed sentence.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "./gen/google/rpc/error_details_pb";
+
+const DOMAIN = "wuffchat";
+
+export function reason(err: ConnectError): string | null {
+  const info = err.findDetails(ErrorInfoSchema).find((found) => found.domain === DOMAIN);
+  return info ? info.reason : null;
+}
 
 export function retryAfterSeconds(err: ConnectError): number | null {
   const raw = err.metadata.get("retry-after");
@@ -8,16 +18,44 @@ export function retryAfterSeconds(err: ConnectError): number | null {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
+function waitText(err: ConnectError): string {
+  const seconds = retryAfterSeconds(err);
+  return seconds === null ? "einen Moment" : seconds === 1 ? "eine Sekunde" : `${seconds} Sekunden`;
+}
+
+const rateLimited = (err: ConnectError): string =>
+  `Nicht so schnell! Du hast gerade sehr viele Anfragen geschickt. Bitte warte ${waitText(err)} und versuche es dann noch einmal.`;
+const expired = (): string =>
+  "Dieses Gespräch ist abgelaufen, weil es eine Weile still war. Starte einfach ein neues Gespräch.";
+const unavailable = (): string => "WuffChat ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.";
+
+const BY_REASON: Record<string, (err: ConnectError) => string> = {
+  RATE_LIMITED: rateLimited,
+  LOGIN_THROTTLED: (err) => `Zu viele fehlgeschlagene Anmeldungen. Bitte warte ${waitText(err)}.`,
+  CONVERSATION_EXPIRED: expired,
+  CONVERSATION_NOT_FOUND: () => "Das Gespräch wurde nicht gefunden.",
+  LOGIN_FAILED: () => "Das hat nicht geklappt: E-Mail oder Passwort stimmen nicht.",
+  SESSION_INVALID: () => "Deine Sitzung ist abgelaufen. Bitte melde dich neu an.",
+  CAPTCHA_INVALID: () => "Die Sicherheitsaufgabe ist abgelaufen. Bitte versuche es noch einmal.",
+  UNAVAILABLE: unavailable,
+};
+
+export function isExpired(error: unknown): boolean {
+  const err = ConnectError.from(error);
+  const known = reason(err);
+  return known === null ? err.code === Code.FailedPrecondition : known === "CONVERSATION_EXPIRED";
+}
+
 export function friendlyMessage(error: unknown): string {
   const err = ConnectError.from(error);
+  const known = reason(err);
+  const byReason = known === null ? undefined : BY_REASON[known];
+  if (byReason) return byReason(err);
   switch (err.code) {
-    case Code.ResourceExhausted: {
-      const seconds = retryAfterSeconds(err);
-      const wait = seconds === null ? "einen Moment" : seconds === 1 ? "eine Sekunde" : `${seconds} Sekunden`;
-      return `Nicht so schnell! Du hast gerade sehr viele Anfragen geschickt. Bitte warte ${wait} und versuche es dann noch einmal.`;
-    }
+    case Code.ResourceExhausted:
+      return rateLimited(err);
     case Code.FailedPrecondition:
-      return "Dieses Gespräch ist abgelaufen, weil es eine Weile still war. Starte einfach ein neues Gespräch.";
+      return expired();
     case Code.Unauthenticated:
       return "Das hat nicht geklappt: E-Mail oder Passwort stimmen nicht, oder deine Sitzung ist abgelaufen.";
     case Code.InvalidArgument:
@@ -32,7 +70,7 @@ export function friendlyMessage(error: unknown): string {
       return "Diese Funktion ist noch nicht verfügbar.";
     case Code.Unavailable:
     case Code.DeadlineExceeded:
-      return "WuffChat ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.";
+      return unavailable();
     default:
       return "Da ist etwas schiefgelaufen. Bitte versuche es noch einmal.";
   }
