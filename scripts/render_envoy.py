@@ -2,9 +2,9 @@
 
 The template is the development configuration. Rendering sets the listener, admin and upstream
 addresses, the CORS origins (dev: http://localhost and http://127.0.0.1 on any port; prod: exactly
-`CORS_ORIGINS`, https only), the request size cap, and one direct-response route per file of the built
-web client (clients/web/dist), so the page and the API share one origin. Bad input exits with code 2 and
-one line naming the variable.
+`CORS_ORIGINS`, checked by the server's own validator, server/origins.py), the request size cap, and
+one direct-response route per file of the built web client (clients/web/dist), so the page and the API
+share one origin. Bad input exits with code 2 and one line naming the variable.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import ipaddress
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +21,13 @@ from typing import Any
 
 import yaml
 
+from server import origins
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy.yaml"
 WEB_DIST = ROOT / "clients" / "web" / "dist"
 
 DEV_ORIGIN_REGEX = r"^http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?$"
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 _ANY_HOST = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1", "": "127.0.0.1"}  # noqa: S104
 # gRPC framing (5 bytes per message) and a little slack above the server's own message cap.
 FRAMING_SLACK_BYTES = 1024
@@ -82,22 +82,15 @@ def parse_address(name: str, raw: str) -> Address:
 
 
 def parse_origins(env: str, raw: str) -> tuple[str, ...]:
-    """Comma-separated origins; production needs at least one, all https and none local.
+    """Comma-separated origins, checked by the server's own validator (server/origins.py).
 
     Raises:
         RenderError: a malformed origin, or a production rule broken.
     """
-    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if not _ORIGIN.match(origin):
-            raise RenderError(f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}")
-    if env == "prod":
-        if not origins:
-            raise RenderError("CORS_ORIGINS must name the allowed origins when APP_ENV=prod")
-        for origin in origins:
-            if not origin.startswith("https://") or "localhost" in origin or "127.0.0.1" in origin:
-                raise RenderError(f"CORS_ORIGINS must be public https origins when APP_ENV=prod, got {origin!r}")
-    return origins
+    try:
+        return origins.parse_origins(raw, prod=env == "prod")
+    except origins.OriginError as err:
+        raise RenderError(str(err)) from None
 
 
 def _loopback(address: Address) -> bool:

@@ -17,11 +17,20 @@ from urllib.parse import urlsplit
 
 import limits
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from interceptors.policy import POLICIES
+
+from server import origins, secret_strength
 
 T = TypeVar("T")
 
@@ -30,8 +39,9 @@ SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 JWT_ALGORITHMS = ("HS256", "EdDSA")
 API_KEY_ROLES = ("service", "admin")
-MIN_SECRET_BYTES = 32
+MIN_SECRET_BYTES = secret_strength.MIN_BYTES
 MIN_PROD_API_KEY_CHARS = 32
+GOOD_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")  # becomes part of the principal id (owner keys, audit)
 
 # Per-method rate limits (SPEC.md section 4): each RPC's `rate_limit` in its method policy (protos/),
@@ -172,12 +182,11 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
-def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
-            raise ConfigError(f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}")
-    return origins
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return origins.parse_origins(env.get("CORS_ORIGINS", ""), prod=env.get("APP_ENV", "").strip() == "prod")
+    except origins.OriginError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -316,13 +325,42 @@ def _api_keys(raw: str) -> tuple[ApiKeySpec, ...]:
 
 def _check_prod(settings: Settings) -> None:
     if settings.secret_key_is_ephemeral:
-        raise ConfigError("SECRET_KEY is required when APP_ENV=prod (32+ random bytes)")
-    if len(set(settings.secret_key)) < 10:
-        raise ConfigError("SECRET_KEY is too weak for APP_ENV=prod (use 32+ random bytes)")
+        raise ConfigError(f"SECRET_KEY is required when APP_ENV=prod; make one with {GOOD_KEY_HINT}")
+    _check_strength("SECRET_KEY", settings.secret_key)
+    for index, previous in enumerate(settings.previous_secret_keys):
+        _check_strength(f"SECRET_KEY_PREVIOUS entry {index + 1}", previous)
+    _check_jwt_keys(settings)
     if settings.argon2_time_cost < 3 or settings.argon2_memory_kib < 64 * 1024:
         raise ConfigError("ARGON2_TIME_COST >= 3 and ARGON2_MEMORY_KIB >= 65536 are required when APP_ENV=prod")
     if any(len(spec.key) < MIN_PROD_API_KEY_CHARS for spec in settings.api_keys):
         raise ConfigError(f"API_KEYS keys must have {MIN_PROD_API_KEY_CHARS}+ characters when APP_ENV=prod")
+    for spec in settings.api_keys:
+        _check_strength(f"API_KEYS key of {spec.name!r}", spec.key.encode())
+
+
+def _check_strength(name: str, secret: bytes) -> None:
+    """The same test for every secret that signs or verifies; the message never contains the secret."""
+    reason = secret_strength.weakness(secret.decode())
+    if reason is not None:
+        raise ConfigError(f"{name} is too weak for APP_ENV=prod ({reason}); make one with {GOOD_KEY_HINT}")
+
+
+def _check_jwt_keys(settings: Settings) -> None:
+    """Ed25519 keys that sign or verify tokens: not published, not small-order, not a patterned seed."""
+    if settings.jwt_private_key_pem is not None:
+        key = load_pem_private_key(settings.jwt_private_key_pem, password=None)
+        assert isinstance(key, Ed25519PrivateKey)  # checked by _ed25519_private
+        reason = secret_strength.ed25519_seed_weakness(
+            key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        ) or secret_strength.ed25519_public_weakness(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        if reason is not None:
+            raise ConfigError(f"JWT_PRIVATE_KEY_FILE is not safe when APP_ENV=prod ({reason})")
+    for index, pem in enumerate(settings.jwt_public_keys_pem):
+        public = load_pem_public_key(pem)
+        assert isinstance(public, Ed25519PublicKey)  # checked by _ed25519_publics
+        reason = secret_strength.ed25519_public_weakness(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        if reason is not None:
+            raise ConfigError(f"JWT_PUBLIC_KEY_FILES entry {index + 1} is not safe when APP_ENV=prod ({reason})")
 
 
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
@@ -360,7 +398,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "HEALTH_CHECK_INTERVAL_SECONDS", d.health_check_interval_seconds, 0.05, 300
         ),
         max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", d.max_request_bytes, 1024, 16 * 1024 * 1024),
-        cors_origins=_get(env, "CORS_ORIGINS", _origins, d.cors_origins),
+        cors_origins=_cors_origins(env),
         trusted_proxies=_get(env, "TRUSTED_PROXIES", _networks, d.trusted_proxies),
         knowledge_dir=_get(env, "KNOWLEDGE_DIR", _directory("KNOWLEDGE_DIR"), d.knowledge_dir),
         knowledge_overlay_dir=_get(env, "KNOWLEDGE_OVERLAY_DIR", str, d.knowledge_overlay_dir),
@@ -389,8 +427,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings = _with_auth(env, settings)
     if settings.workers > 1 and settings.redis_url is None:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
-    if settings.is_prod and any("localhost" in o or "127.0.0.1" in o for o in settings.cors_origins):
-        raise ConfigError("CORS_ORIGINS must not contain localhost origins when APP_ENV=prod")
     if settings.workers > 1 and settings.secret_key_is_ephemeral:
         raise ConfigError("WORKERS > 1 needs SECRET_KEY (every process must sign and check with the same key)")
     if settings.jwt_algorithm == "EdDSA" and settings.jwt_private_key_pem is None:

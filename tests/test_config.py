@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from server.config import ConfigError, load_settings
 from tests.support.process import run_server
+from tests.support.prod import prod_env
+
+GOOD = secrets.token_urlsafe(48)
 
 
 def test_defaults() -> None:
@@ -148,3 +159,81 @@ def test_auth_values(tmp_path: Path) -> None:
     assert settings.secret_key_is_ephemeral and len(settings.secret_key) == 32
     with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY_FILES"):
         load_settings({"JWT_PUBLIC_KEY_FILES": str(tmp_path / "k.pem")})  # a private key is no public key
+
+
+def _write_public(path: Path, raw: bytes) -> str:
+    public = Ed25519PublicKey.from_public_bytes(raw)
+    path.write_bytes(public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    return str(path)
+
+
+def _write_private(path: Path, seed: bytes | None = None) -> str:
+    key = Ed25519PrivateKey.generate() if seed is None else Ed25519PrivateKey.from_private_bytes(seed)
+    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return str(path)
+
+
+RFC8032_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+IDENTITY_POINT = bytes([1]) + bytes(31)  # as a public key it accepts a forged signature for any message
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "secret"),
+    [
+        ({"SECRET_KEY_PREVIOUS": "a" * 40}, "SECRET_KEY_PREVIOUS", "a" * 40),
+        ({"SECRET_KEY_PREVIOUS": f"{GOOD}, passwordpassword1234567890123456"}, "SECRET_KEY_PREVIOUS entry 2", "passw"),
+        ({"SECRET_KEY": "0123456789012345678901234567890123456789"}, "SECRET_KEY", "0123456789"),
+        ({"SECRET_KEY": "passwordpassword1234567890123456"}, "SECRET_KEY", "passw"),
+        ({"SECRET_KEY": "MySecretKeyForWuffChatProduction2024!"}, "SECRET_KEY", "MySecret"),
+        ({"SECRET_KEY": "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"}, "SECRET_KEY", "k3Y-for"),
+        ({"API_KEYS": "crawler:service:wck_test-admin-key-0123456789abcdefghijklmnopq"}, "API_KEYS", "wck_test"),
+        ({"JWT_PUBLIC_KEY_FILES": "{identity}"}, "JWT_PUBLIC_KEY_FILES", ""),
+        ({"JWT_PUBLIC_KEY_FILES": "{fresh_public},{rfc_public}"}, "JWT_PUBLIC_KEY_FILES entry 2", ""),
+        ({"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY_FILE": "{rfc_private}"}, "JWT_PRIVATE_KEY_FILE", ""),
+        ({"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY_FILE": "{zero_private}"}, "JWT_PRIVATE_KEY_FILE", ""),
+        ({"CORS_ORIGINS": ""}, "CORS_ORIGINS", ""),
+        ({"CORS_ORIGINS": "http://[::1]:8080"}, "CORS_ORIGINS", ""),
+        ({"CORS_ORIGINS": "https://chat.example,https://127.0.0.2"}, "CORS_ORIGINS", ""),
+    ],
+)
+def test_prod_process_refuses_weak_keys_and_local_origins(
+    tmp_path: Path, env: dict[str, str], variable: str, secret: str
+) -> None:
+    files = {
+        "identity": _write_public(tmp_path / "identity.pem", IDENTITY_POINT),
+        "fresh_public": _write_public(tmp_path / "fresh.pem", _raw_public(Ed25519PrivateKey.generate())),
+        "rfc_public": _write_public(
+            tmp_path / "rfc.pem", _raw_public(Ed25519PrivateKey.from_private_bytes(RFC8032_SEED))
+        ),
+        "rfc_private": _write_private(tmp_path / "rfc-private.pem", RFC8032_SEED),
+        "zero_private": _write_private(tmp_path / "zero-private.pem", bytes(32)),
+    }
+    full = prod_env(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/p.db", **{k: v.format(**files) for k, v in env.items()}
+    )
+    result = run_server(full, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{variable} " in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    if secret:
+        assert secret not in result.stderr + result.stdout
+
+
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def test_prod_accepts_strong_keys(tmp_path: Path) -> None:
+    settings = load_settings(
+        prod_env(
+            SECRET_KEY_PREVIOUS=f"{GOOD},{secrets.token_hex(32)}",
+            JWT_ALGORITHM="EdDSA",
+            JWT_PRIVATE_KEY_FILE=_write_private(tmp_path / "k.pem"),
+            JWT_PUBLIC_KEY_FILES=_write_public(tmp_path / "old.pem", _raw_public(Ed25519PrivateKey.generate())),
+            API_KEYS=f"crawler:service:{secrets.token_urlsafe(32)}",
+            CORS_ORIGINS="https://chat.wuffchat.example, https://www.wuffchat.example:8443",
+        )
+    )
+    assert len(settings.previous_secret_keys) == 2 and len(settings.jwt_public_keys_pem) == 1
+    assert settings.cors_origins == ("https://chat.wuffchat.example", "https://www.wuffchat.example:8443")

@@ -16,10 +16,10 @@ from tests.conftest import SettingsFactory
 from tests.support.auth import api_key
 from tests.support.net import free_port
 from tests.support.process import run_server, start_server
+from tests.support.prod import prod_env
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-PROD_SECRET = "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"
 
 
 async def test_sigterm_turns_health_not_serving_and_exits_0(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_port_in_use_exits_1(occupied_port: int, tmp_path: Path) -> None:
 
 def test_unreachable_database_exits_1_after_budget() -> None:
     url = f"postgresql+asyncpg://wuffchat:secret-pw@127.0.0.1:{free_port()}/wuffchat"
-    env = {"APP_ENV": "prod", "DATABASE_URL": url, "DB_STARTUP_TIMEOUT_SECONDS": "1", "SECRET_KEY": PROD_SECRET}
+    env = prod_env(DATABASE_URL=url, DB_STARTUP_TIMEOUT_SECONDS="1")
     result = run_server(env, timeout=30)
     assert result.returncode == 1
     assert "database unreachable" in result.stderr

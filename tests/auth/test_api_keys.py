@@ -14,8 +14,7 @@ from tests.auth.conftest import serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key, bearer
 from tests.support.process import run_server, start_server
-
-PROD_SECRET = "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"
+from tests.support.prod import PROD_SECRET, prod_env
 
 
 async def whoami(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> str:
@@ -112,7 +111,7 @@ async def test_unary_dev_key_is_generated_once_and_printed(tmp_path: Path) -> No
 
 
 def test_prod_refuses_to_start_without_api_keys(tmp_path: Path) -> None:
-    env = {"APP_ENV": "prod", "SECRET_KEY": PROD_SECRET, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db"}
+    env = prod_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/p.db")
     result = run_server(env, timeout=30)
     assert result.returncode == 1
     assert "APP_ENV=prod needs API keys" in result.stderr
@@ -122,7 +121,7 @@ def test_prod_refuses_to_start_without_api_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
         ({"SECRET_KEY": "a" * 40}, "SECRET_KEY"),  # long but not random
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": PROD_SECRET, "API_KEYS": "svc:service:only-sixteen-chars"}, "API_KEYS"),
@@ -130,7 +129,7 @@ def test_prod_refuses_to_start_without_api_keys(tmp_path: Path) -> None:
     ],
 )
 def test_prod_refuses_weak_secrets(tmp_path: Path, env: dict[str, str], variable: str) -> None:
-    full = {"APP_ENV": "prod", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/w.db", **env}
+    full = prod_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/w.db", **env)
     result = run_server(full)
     assert result.returncode == 2
     assert variable in result.stderr

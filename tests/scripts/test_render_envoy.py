@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import yaml
 
 from scripts.render_envoy import (
     DEV_ORIGIN_REGEX,
+    ROOT,
     TEMPLATE,
     Address,
     EdgeOptions,
@@ -90,6 +94,12 @@ def test_template_dev_regex_matches_the_script() -> None:
         ("prod", {}, "CORS_ORIGINS"),
         ("prod", {"CORS_ORIGINS": "http://wuffchat.example"}, "CORS_ORIGINS"),
         ("prod", {"CORS_ORIGINS": "https://localhost:8443"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://127.0.0.2"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://wuffchat.example,https://[::1]:8443"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://app.localhost"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://0.0.0.0"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://[fe80::1]"}, "CORS_ORIGINS"),
+        ("prod", {"CORS_ORIGINS": "https://u@wuffchat.example"}, "CORS_ORIGINS"),
         ("dev", {"CORS_ORIGINS": "https://a.example/path"}, "CORS_ORIGINS"),
         ("dev", {"GRPC_ADDR": "nonsense"}, "GRPC_ADDR"),
         ("dev", {"ENVOY_ADDR": "127.0.0.1:99999"}, "ENVOY_ADDR"),
@@ -162,3 +172,21 @@ def test_main_writes_the_file_and_exits_2_on_bad_input(
     assert main(["--env", "prod", "--out", str(tmp_path / "p.yaml")]) == 2
     assert "CORS_ORIGINS" in capsys.readouterr().err
     assert not (tmp_path / "p.yaml").exists()
+
+
+@pytest.mark.parametrize("origin", ["https://127.0.0.2", "http://[::1]:8080", "https://wuffchat.example/app"])
+def test_script_refuses_local_origins_in_prod(tmp_path: Path, origin: str) -> None:
+    """Run as `make envoy` does: a separate process, exit 2, one line naming CORS_ORIGINS, nothing written."""
+    out = tmp_path / "p.yaml"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "render_envoy.py"), "--env", "prod", "--out", str(out)],
+        env={**os.environ, "CORS_ORIGINS": origin},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "CORS_ORIGINS" in result.stderr, result.stderr
+    assert not out.exists()
