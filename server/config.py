@@ -29,7 +29,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from interceptors.policy import POLICIES
-
 from server import origins, secret_strength
 
 T = TypeVar("T")
