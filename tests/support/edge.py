@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,9 +26,9 @@ from tests.support.auth import FAST_AUTH
 from tests.support.envoy import EnvoyProcess, start_envoy
 
 
-@pytest.fixture(scope="session")
-async def edge_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    workdir = tmp_path_factory.mktemp("edge-server")
+@asynccontextmanager
+async def running_edge_server(workdir: Path) -> AsyncIterator[RunningServer]:
+    """A server of its own (own database, own rate-limit counters) as the edge fixtures run it."""
     settings = replace(
         load_settings({}),
         grpc_addr="127.0.0.1:0",
@@ -37,16 +39,43 @@ async def edge_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         **FAST_AUTH,
     )
     running = await start(settings, extra_handlers=[echo.handler()])
-    yield running
-    await running.stop(0)
+    try:
+        yield running
+    finally:
+        await running.stop(0)
+
+
+@asynccontextmanager
+async def running_envoy(server: RunningServer, workdir: Path) -> AsyncIterator[EnvoyProcess]:
+    """The dev Envoy in front of `server`, serving the built web client."""
+    options = options_from_env("dev", {}, static_dir=WEB_DIST)
+    proxy = await asyncio.to_thread(start_envoy, server.port, workdir, options=options)
+    try:
+        yield proxy
+    finally:
+        await asyncio.to_thread(proxy.close)
+
+
+@pytest.fixture(scope="session")
+async def edge_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
+    async with running_edge_server(tmp_path_factory.mktemp("edge-server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
 async def envoy(edge_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EnvoyProcess]:
-    options = options_from_env("dev", {}, static_dir=WEB_DIST)
-    proxy = await asyncio.to_thread(start_envoy, edge_server.port, tmp_path_factory.mktemp("envoy"), options=options)
-    yield proxy
-    await asyncio.to_thread(proxy.close)
+    async with running_envoy(edge_server, tmp_path_factory.mktemp("envoy")) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def own_envoy(tmp_path: Path) -> AsyncIterator[EnvoyProcess]:
+    """A server and Envoy for one test, for tests that spend a per-IP budget (rate limits, failed logins)
+    the session's other browser tests would then find empty: every browser call comes from 127.0.0.1."""
+    (tmp_path / "server").mkdir()
+    (tmp_path / "envoy").mkdir()
+    async with running_edge_server(tmp_path / "server") as server, running_envoy(server, tmp_path / "envoy") as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from scripts.render_envoy import WEB_DIST
-from tests.support.edge import edge_server, envoy, web
+from tests.support.edge import edge_server, envoy, own_envoy, web
 
-__all__ = ["browser", "edge_server", "envoy", "web"]
+__all__ = ["browser", "edge_server", "envoy", "own_envoy", "web"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()

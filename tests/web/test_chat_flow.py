@@ -126,11 +126,12 @@ async def test_register_login_and_walk_a_conversation_to_the_thank_you(
     assert log.errors == []
 
 
-async def test_rate_limit_shows_a_friendly_german_message(page: Page, envoy: EnvoyProcess) -> None:
-    """Login is limited to 5 per minute per client IP: the page says so kindly and names the wait."""
+async def test_rate_limit_shows_a_friendly_german_message(page: Page, own_envoy: EnvoyProcess) -> None:
+    """Login is limited to 5 per minute per client IP: the page says so kindly and names the wait. Its own
+    server, so the spent budget does not refuse the other browser tests' logins."""
     notice = page.locator("#notice")
     for _ in range(10):
-        await _login(page, envoy.url, "niemand@example.org", "falsches-passwort", register=False)
+        await _login(page, own_envoy.url, "niemand@example.org", "falsches-passwort", register=False)
         await notice.wait_for(state="visible", timeout=30_000)
         text = await notice.text_content() or ""
         if "Nicht so schnell" in text:
