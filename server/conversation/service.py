@@ -27,7 +27,7 @@ from server.knowledge.store import KnowledgeStore
 from server.storage.models import Conversation, Message
 
 from . import flow, text_input
-from .paging import MAX_OFFSET, PageTokens
+from .paging import Cursor, PageTokens
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
 from .store import ConversationStore, NewMessage
 
@@ -227,8 +227,8 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         size = request.page_size or DEFAULT_PAGE
         if not 1 <= size <= 100:
             await _invalid(context, "page_size", "must be between 0 and 100")
-        offset = await self._offset(context, owner, request.page_token)
-        rows = await self._store.page(owner, offset, size)
+        after = await self._cursor(context, owner, request.page_token)
+        rows = await self._store.page(owner, after, size)
         summaries = [
             pb.ConversationSummary(
                 conversation_id=r.id,
@@ -240,17 +240,17 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             )
             for r in rows[:size]
         ]
-        more = len(rows) > size and offset + size <= MAX_OFFSET
-        token = self._page_tokens.issue(owner, offset + size) if more else ""
+        last = rows[size - 1] if len(rows) > size else None
+        token = self._page_tokens.issue(owner, Cursor(last.created_at, last.id)) if last else ""
         return pb.ListConversationsResponse(conversations=summaries, next_page_token=token)
 
-    async def _offset(self, context: Context, owner: str, token: str) -> int:
+    async def _cursor(self, context: Context, owner: str, token: str) -> Cursor | None:
         if not token:
-            return 0
-        offset = self._page_tokens.offset(owner, token)
-        if offset is None:
+            return None
+        cursor = self._page_tokens.cursor(owner, token)
+        if cursor is None:
             await _invalid(context, "page_token", "is not a token from a previous page")
-        return offset
+        return cursor
 
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: Context

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage import db
 from server.storage.models import Conversation, Feedback, Message
+
+from .paging import Cursor
 
 CONTACT_RETENTION = timedelta(days=90)  # RETENTION_CONTACT_DAYS; server/retention.py clears it
 
@@ -140,15 +142,20 @@ class ConversationStore:
             rows = await session.scalars(select(Feedback).where(Feedback.conversation_id == conversation_id))
             return list(rows)
 
-    async def page(self, owner: str, offset: int, size: int) -> list[Conversation]:
-        """Newest first; one more row than `size` tells the caller there is a next page."""
+    async def page(self, owner: str, after: Cursor | None, size: int) -> list[Conversation]:
+        """Newest first (ties by id), the rows after `after`; one more row than `size` tells the caller
+        there is a next page."""
+        query = select(Conversation).where(Conversation.owner_id == owner)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Conversation.created_at < after.created_at,
+                    and_(Conversation.created_at == after.created_at, Conversation.id > after.conversation_id),
+                )
+            )
         async with self._sessions() as session:
             rows = await session.scalars(
-                select(Conversation)
-                .where(Conversation.owner_id == owner)
-                .order_by(Conversation.created_at.desc(), Conversation.id)
-                .offset(offset)
-                .limit(size + 1)
+                query.order_by(Conversation.created_at.desc(), Conversation.id).limit(size + 1)
             )
             return list(rows)
 

@@ -1,20 +1,35 @@
-"""Page tokens on their own: key rotation and the offset bound (the gRPC-boundary cases are in
-test_service.py)."""
+"""Page tokens on their own: the cursor round trip and key rotation (the gRPC-boundary cases, with
+rows inserted between pages, are in test_service.py)."""
 
 from __future__ import annotations
 
-from server.conversation.paging import MAX_OFFSET, PageTokens
+import secrets
+from datetime import UTC, datetime
+
+import pytest
+
+from server.conversation.paging import Cursor, PageTokens
 
 OLD, NEW = b"o" * 32, b"n" * 32
+CURSOR = Cursor(datetime(2026, 12, 1, 23, 59, 58, 123456, tzinfo=UTC), secrets.token_urlsafe(32))
+
+
+def test_the_cursor_comes_back_to_the_microsecond() -> None:
+    tokens = PageTokens([NEW])
+    assert tokens.cursor("user:alice", tokens.issue("user:alice", CURSOR)) == CURSOR
 
 
 def test_a_token_of_the_previous_key_still_reads_after_rotation() -> None:
-    token = PageTokens([OLD]).issue("user:alice", 40)
-    assert PageTokens([NEW, OLD]).offset("user:alice", token) == 40
-    assert PageTokens([NEW]).offset("user:alice", token) is None
+    token = PageTokens([OLD]).issue("user:alice", CURSOR)
+    assert PageTokens([NEW, OLD]).cursor("user:alice", token) == CURSOR
+    assert PageTokens([NEW]).cursor("user:alice", token) is None
 
 
-def test_an_offset_past_the_bound_is_no_token_even_when_signed() -> None:
+def test_a_token_is_bound_to_its_owner() -> None:
     tokens = PageTokens([NEW])
-    assert tokens.offset("user:alice", tokens.issue("user:alice", MAX_OFFSET)) == MAX_OFFSET
-    assert tokens.offset("user:alice", tokens.issue("user:alice", MAX_OFFSET + 1)) is None
+    assert tokens.cursor("user:bob", tokens.issue("user:alice", CURSOR)) is None
+
+
+def test_only_conversation_ids_make_cursors() -> None:
+    with pytest.raises(ValueError, match="conversation id"):
+        PageTokens([NEW]).issue("user:alice", Cursor(CURSOR.created_at, "short"))

@@ -233,6 +233,27 @@ async def test_unary_list_pages_and_delete(conversations: Stub) -> None:
     assert bad_token.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.both_databases
+async def test_unary_list_pages_stay_stable_while_the_owner_starts_conversations(
+    conversations: Stub, clock: Clock
+) -> None:
+    """Keyset paging (AIP-158): a conversation started between two pages neither shifts an older one onto
+    the next page twice nor hides one; it shows up on a fresh first page."""
+    older = []
+    for _ in range(4):
+        older.append(await start(conversations))
+        clock.advance(1)
+    first = await conversations.ListConversations(pb.ListConversationsRequest(page_size=2), metadata=ALICE)
+    newer = await start(conversations)
+    second = await conversations.ListConversations(
+        pb.ListConversationsRequest(page_size=2, page_token=first.next_page_token), metadata=ALICE
+    )
+    walked = [c.conversation_id for c in [*first.conversations, *second.conversations]]
+    assert walked == list(reversed(older)) and not second.next_page_token
+    fresh = await conversations.ListConversations(pb.ListConversationsRequest(page_size=1), metadata=ALICE)
+    assert [c.conversation_id for c in fresh.conversations] == [newer]
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -260,7 +281,7 @@ async def test_unary_list_takes_only_page_tokens_it_issued_to_the_caller(convers
         token = page.next_page_token
         tokens.append(token)
     assert sorted(seen) == sorted(ids) and len(tokens) == 2
-    # the attack run's token: an offset that overflows the database's integer (INTERNAL before)
+    # the attack run's token: an offset that overflowed the database's integer (INTERNAL before)
     await _assert_token_refused(conversations, base64.urlsafe_b64encode(b"o:" + b"9" * 40).decode())
     await _assert_token_refused(conversations, base64.urlsafe_b64encode(b"o:1").decode())  # the old format
     await _assert_token_refused(conversations, tokens[0], who=BOB)  # issued to Alice
