@@ -13,12 +13,13 @@ from typing import Any, NoReturn
 import grpc
 from google.protobuf.json_format import MessageToDict
 from google.rpc import error_details_pb2
+from pydantic import ValidationError
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
 from server import errors
 
-from . import loader
+from . import schema
 from .search import KnowledgeSearch
 from .store import KnowledgeStore
 
@@ -30,6 +31,11 @@ def _behavior_dict(message: pb.Behavior) -> dict[str, Any]:
     data = MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
     data["instinct_weights"] = {k: int(v) for k, v in data.get("instinct_weights", {}).items()}
     return data
+
+
+def _field(location: str) -> str:
+    """A schema location as the request's field path: `en.phrasings[2]` is `behavior.en.phrasings[2]`."""
+    return f"behavior.{location}" if location else "behavior"
 
 
 class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
@@ -54,12 +60,13 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         )
 
     async def UpsertBehavior(self, request: pb.UpsertBehaviorRequest, context: Context) -> pb.UpsertBehaviorResponse:
-        problems: list[str] = []
-        behavior = loader.parse_behavior(_behavior_dict(request.behavior), "behavior", problems)
-        if behavior is not None and not problems:
-            problems = loader.check_references({behavior.id: behavior}, self._store.base.exercises)
-        if behavior is None or problems:
-            await _invalid(context, [("behavior", p.removeprefix("behavior: ")) for p in problems])
+        try:
+            behavior = schema.BehaviorDoc.model_validate(_behavior_dict(request.behavior)).to_behavior()
+        except ValidationError as error:
+            await _invalid(context, [(_field(location), message) for location, message in schema.findings(error)])
+        unknown = [ex for ex in behavior.exercises if ex not in self._store.base.exercises]
+        if unknown:
+            await _invalid(context, [("behavior.exercises", f"unknown exercise {ex!r}") for ex in unknown])
         return pb.UpsertBehaviorResponse(created=await self._store.upsert(behavior))
 
     async def DeleteBehavior(self, request: pb.DeleteBehaviorRequest, context: Context) -> pb.DeleteBehaviorResponse:

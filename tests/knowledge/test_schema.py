@@ -98,11 +98,11 @@ def test_no_alias_in_two_groups() -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d.update(id="anders"), "differs from the file name"),
-        (lambda d: d["instinct_weights"].update(jagd=99), "must sum to 100"),
-        (lambda d: d.update(exercises=["gibt-es-nicht"]), "unknown exercise"),
-        (lambda d: d["instincts"].pop("sexual"), "exactly the keys"),
-        (lambda d: d.update(phrasings=["nur eine"]), "at least 5"),
+        (lambda d: d.update(id="anders"), "leinenziehen.yaml: id: 'anders' differs from the file name"),
+        (lambda d: d["instinct_weights"].update(jagd=99), "leinenziehen.yaml: instinct_weights: must sum to 100"),
+        (lambda d: d.update(exercises=["gibt-es-nicht"]), "exercises: unknown exercise 'gibt-es-nicht'"),
+        (lambda d: d["instincts"].pop("sexual"), "leinenziehen.yaml: instincts.sexual: is required"),
+        (lambda d: d.update(phrasings=["nur eine"]), "leinenziehen.yaml: phrasings: needs at least 5 entries, has 1"),
     ],
 )
 def test_broken_behaviour_is_reported(tmp_path: Path, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -253,15 +253,15 @@ def test_valid_variant_parses() -> None:
 @pytest.mark.parametrize(
     ("variant", "expected"),
     [
-        ({"when": {"colour": "black"}, "part": "jagd", "de": "x", "en": "x"}, "'when' must map"),
-        ({"when": {}, "part": "jagd", "de": "x", "en": "x"}, "'when' must map"),
-        ({"part": "jagd", "de": "x", "en": "x"}, "'when' must map"),
-        ({"when": {"age": "baby"}, "part": "jagd", "de": "x", "en": "x"}, "unknown value age=baby"),
-        ({"when": {"sex": "puppy"}, "part": "jagd", "de": "x", "en": "x"}, "unknown value sex=puppy"),
-        ({"when": {"place": "garden"}, "part": "schwanz", "de": "x", "en": "x"}, "'part' must be one of"),
-        ({"when": {"age": "senior"}, "part": "dog_view", "de": "x"}, "'en' must be a non-empty text"),
-        ({"when": {"age": "senior"}, "part": "dog_view", "de": " ", "en": "x"}, "'de' must be a non-empty text"),
-        ("nur ein Satz", "must be a mapping"),
+        ({"when": {"colour": "black"}, "part": "jagd", "de": "x", "en": "x"}, "variants[0].when: must map some of"),
+        ({"when": {}, "part": "jagd", "de": "x", "en": "x"}, "variants[0].when: must map some of"),
+        ({"part": "jagd", "de": "x", "en": "x"}, "variants[0].when: is required"),
+        ({"when": {"age": "baby"}, "part": "jagd", "de": "x", "en": "x"}, "variants[0].when: unknown value age=baby"),
+        ({"when": {"sex": "puppy"}, "part": "jagd", "de": "x", "en": "x"}, "variants[0].when: unknown value sex=puppy"),
+        ({"when": {"place": "garden"}, "part": "tail", "de": "x", "en": "x"}, "variants[0].part: must be one of"),
+        ({"when": {"age": "senior"}, "part": "dog_view", "de": "x"}, "variants[0].en: is required"),
+        ({"when": {"age": "senior"}, "part": "dog_view", "de": " ", "en": "x"}, "variants[0].de: must be a non-empty"),
+        ("nur ein Satz", "variants[0]: must be a mapping"),
     ],
 )
 def test_broken_variant_is_rejected(variant: object, expected: str) -> None:
@@ -277,7 +277,7 @@ def test_variants_must_be_a_list() -> None:
     data["variants"] = {"when": {"age": "puppy"}}
     problems: list[str] = []
     loader.parse_behavior(data, "behavior", problems)
-    assert any("'variants' must be a list" in p for p in problems), problems
+    assert "behavior: variants: must be a list" in problems, problems
 
 
 def test_behaviour_without_english_is_rejected() -> None:
@@ -285,7 +285,23 @@ def test_behaviour_without_english_is_rejected() -> None:
     del data["en"]
     problems: list[str] = []
     loader.parse_behavior(data, "behavior", problems)
-    assert any("'en' must be a mapping" in p for p in problems), problems
+    assert "behavior: en: is required" in problems, problems
+
+
+def test_every_finding_is_reported_at_once_with_its_location() -> None:
+    """The schema reports all problems of a document, each with its place, and refuses unknown keys."""
+    data = _behavior_data()
+    data["en"]["phrasings"][2] = "   "
+    data["instinct_weights"]["jagd"] = "viel"
+    data["exercise"] = data.pop("exercises")
+    problems: list[str] = []
+    assert loader.parse_behavior(data, "behaviors/x.yaml", problems) is None
+    assert sorted(problems) == [
+        "behaviors/x.yaml: en.phrasings[2]: must be a non-empty text",
+        "behaviors/x.yaml: exercise: is not a field of the schema",
+        "behaviors/x.yaml: exercises: is required",
+        "behaviors/x.yaml: instinct_weights.jagd: must be an integer 0..100",
+    ]
 
 
 def test_every_behaviour_lists_one_to_three_existing_exercises() -> None:

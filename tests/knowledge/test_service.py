@@ -105,6 +105,28 @@ async def test_unary_upsert_without_english_is_invalid(knowledge: Stub) -> None:
     assert "sofa-ohne-englisch" not in [m.id for m in found.matches]
 
 
+async def test_unary_upsert_names_each_schema_finding_by_its_field(knowledge: Stub) -> None:
+    """What only the knowledge schema catches (a blank phrasing, an unknown exercise) comes back as field
+    violations at the exact place in the request, all at once for the schema's findings."""
+    blank = contract.sofa_behavior("sofa-leer")
+    blank.phrasings[2] = "   "
+    blank.en.phrasings[1] = "  "
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=blank), metadata=ADMIN)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(caught.value) == {
+        "behavior.phrasings[2]": "must be a non-empty text",
+        "behavior.en.phrasings[1]": "must be a non-empty text",
+    }
+    unknown = contract.sofa_behavior("sofa-unbekannt")
+    unknown.exercises[:] = ["gibt-es-nicht"]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=unknown), metadata=ADMIN)
+    assert field_violations(caught.value) == {"behavior.exercises": "unknown exercise 'gibt-es-nicht'"}
+    found = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=contract.SOFA), metadata=SERVICE)
+    assert not {"sofa-leer", "sofa-unbekannt"} & {m.id for m in found.matches}
+
+
 async def test_unary_upsert_with_variants_survives_restart(knowledge: Stub, start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sent = contract.sofa_behavior()
     await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=sent), metadata=ADMIN)
