@@ -31,8 +31,10 @@ LOCK = ROOT / "requirements.lock"
 WEB = ROOT / "clients" / "web"
 BANDIT_TARGETS = ("server", "interceptors", "clients/python/src/wuffchat_client", "scripts")
 SCANNER_TIMEOUT_SECONDS = 600
-# What a scanner prints when it cannot reach its database (requests/urllib3 and npm's error codes).
+# What a scanner prints when it cannot reach its database: pip-audit's ServiceError (any HTTP error but
+# 404 from PyPI) and ConnectionError, requests/urllib3 errors, npm's error codes.
 UNREACHABLE_MARKERS = (
+    "ServiceError",
     "ConnectionError",
     "NameResolutionError",
     "Max retries exceeded",

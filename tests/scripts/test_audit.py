@@ -43,6 +43,11 @@ PIP_DNS_ERROR = (
     "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded "
     "with url: /pypi/grpcio/1.78.2/json (Caused by NameResolutionError(...))\n"
 )
+PIP_SERVICE_ERROR = (
+    "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://pypi.org/pypi/grpcio/1.78.2/json\n"
+    "The above exception was the direct cause of the following exception:\n"
+    "pip_audit._service.interface.ServiceError\n"
+)
 NPM_CLEAN = {
     "auditReportVersion": 2,
     "vulnerabilities": {},
@@ -137,8 +142,9 @@ def test_clean_scanners_pass(tmp_path: Path) -> None:
     [
         ((PIP_NOT_FOUND, "", 0), (NPM_405, "npm error audit endpoint returned an error\n", 1)),
         (("", PIP_DNS_ERROR, 1), (NPM_DNS_ERROR, "", 1)),
+        (("", PIP_SERVICE_ERROR, 1), (NPM_405, "", 1)),
     ],
-    ids=["not-found-and-405", "dns"],
+    ids=["not-found-and-405", "dns", "http-error"],
 )
 @pytest.mark.parametrize("require_db", [False, True])
 def test_unreachable_database_is_one_not_checked_line_per_scanner(
