@@ -28,7 +28,8 @@ TEMPLATE = ROOT / "envoy.yaml"
 WEB_DIST = ROOT / "clients" / "web" / "dist"
 
 DEV_ORIGIN_REGEX = r"^http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?$"
-_ANY_HOST = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1", "": "127.0.0.1"}  # noqa: S104
+# A wildcard address is mapped to loopback for connecting; nothing binds to it here.
+_ANY_HOST = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1", "": "127.0.0.1"}  # noqa: S104  # nosec B104
 # gRPC framing (5 bytes per message) and a little slack above the server's own message cap.
 FRAMING_SLACK_BYTES = 1024
 CONTENT_TYPES = {
