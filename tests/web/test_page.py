@@ -132,3 +132,39 @@ async def test_captcha_worker_solves_a_challenge(page: Page, envoy: EnvoyProcess
         [salt],
     )
     assert unsolvable == {"error": "unsolvable"}
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"), [("/impressum.html", "Impressum"), ("/datenschutz.html", "Datenschutzerklärung")]
+)
+async def test_imprint_and_privacy_templates_are_served_with_the_csp(
+    page: Page, envoy: EnvoyProcess, path: str, heading: str
+) -> None:
+    """German law expects an Impressum and a Datenschutzerklärung: both are static pages beside the app,
+    linked from it, under the same strict CSP, with their placeholders clearly marked for the operator."""
+    from tests.web.ui import axe_violations
+
+    log = PageLog(page)
+    await page.goto(envoy.url + "/", wait_until="networkidle")
+    async with page.expect_navigation():
+        await page.click(f".foot a[href='{path}']")
+    response = await page.goto(envoy.url + path, wait_until="networkidle")
+    assert response is not None
+    assert response.status == 200
+    headers = await response.all_headers()
+    assert headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert await page.locator("h1").text_content() == heading
+    assert await page.locator(".template-box").count() == 1
+    placeholders = await page.locator(".placeholder").all_text_contents()
+    assert len(placeholders) >= 4
+    assert all(p.startswith("[") and p.endswith("]") for p in placeholders), placeholders
+    # The stylesheet applied (no inline style needed): a placeholder is highlighted.
+    assert await page.locator(".placeholder").first.evaluate("(e) => getComputedStyle(e).backgroundColor") == (
+        "rgb(255, 243, 176)"
+    )
+    assert await axe_violations(page) == []
+    VAR.mkdir(exist_ok=True)
+    await page.screenshot(path=str(VAR / f"web{path.replace('.html', '')}.png"), full_page=True)
+    assert log.csp_violations == []
+    assert log.errors == []

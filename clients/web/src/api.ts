@@ -8,6 +8,7 @@ import { getOption } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { policy } from "./gen/wuffchat/api/v1/policy_pb";
+import { lang } from "./i18n";
 import { AuthService } from "./gen/wuffchat/auth/v1/auth_service_pb";
 import { ConversationService } from "./gen/wuffchat/conversation/v1/conversation_service_pb";
 import * as session from "./session";
@@ -39,7 +40,7 @@ async function refreshNow(): Promise<void> {
 }
 
 const language: Interceptor = (next) => async (req) => {
-  req.header.set("accept-language", "de");
+  req.header.set("accept-language", lang()); // the server answers (and words field reasons) in the UI language
   return next(req);
 };
 

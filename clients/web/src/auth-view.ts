@@ -3,6 +3,7 @@ import { auth } from "./api";
 import { solveCaptcha } from "./captcha";
 import { byId } from "./dom";
 import { friendlyMessage } from "./errors";
+import { onLangChange, t } from "./i18n";
 import { hideNotice, showNotice } from "./notice";
 import * as session from "./session";
 
@@ -27,27 +28,31 @@ export function setupAuthView(onLoggedIn: () => void): void {
       tab.classList.toggle("active", name === mode);
       tab.setAttribute("aria-selected", String(name === mode));
     }
-    submit.textContent = mode === "login" ? "Anmelden" : "Konto anlegen";
+    submit.dataset.i18n = mode === "login" ? "submitLogin" : "submitRegister";
+    submit.textContent = mode === "login" ? t().submitLogin : t().submitRegister;
     password.autocomplete = mode === "login" ? "current-password" : "new-password";
     status.textContent = "";
   };
   tabs.login.addEventListener("click", () => select("login"));
   tabs.register.addEventListener("click", () => select("register"));
+  onLangChange(() => {
+    status.textContent = "";
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!email.value || password.value.length < (mode === "register" ? 8 : 1)) {
-      showNotice("Bitte gib deine E-Mail und ein Passwort mit mindestens 8 Zeichen ein.");
+      showNotice(t().authMissing);
       return;
     }
     hideNotice();
     submit.disabled = true;
     try {
       if (mode === "register") {
-        status.textContent = "Einen Moment: ich prüfe kurz, dass du kein Roboter bist …";
+        status.textContent = t().authCaptcha;
         await auth.register({ email: email.value, password: password.value, captcha: await captcha() });
       }
-      status.textContent = "Einen Moment: ich melde dich an …";
+      status.textContent = t().authLoggingIn;
       const reply = await auth.login({ email: email.value, password: password.value, captcha: await captcha() });
       if (!reply.tokens) throw new Error("no tokens");
       session.store(reply.tokens);

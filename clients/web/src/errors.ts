@@ -1,9 +1,13 @@
-// Friendly German messages for gRPC errors, chosen by the server's stable reason (google.rpc.ErrorInfo,
-// domain "wuffchat"; AIP-193) rather than by the status code alone. The server's own message is shown
-// (as text) only where it is meant for the user (validation, an existing account); everything else gets
-// a fixed sentence.
+// Friendly messages for gRPC errors in the UI language, chosen by the server's stable reason
+// (google.rpc.ErrorInfo, domain "wuffchat"; AIP-193) rather than by the status code alone.
+// A rejected field (INVALID_ARGUMENT with google.rpc.BadRequest field violations) is named with its
+// reason: the violation's LocalizedMessage when it has one in our language; else our own sentence for a
+// protovalidate rule id (`string.email`); else the server's description, which the server writes in the
+// call's language (accept-language) for its own checks ("password too common"). Everything else gets a
+// fixed sentence; the server's message is never shown.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "./gen/google/rpc/error_details_pb";
+import { type BadRequest_FieldViolation, BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb";
+import { lang, t } from "./i18n";
 
 const DOMAIN = "wuffchat";
 
@@ -20,25 +24,35 @@ export function retryAfterSeconds(err: ConnectError): number | null {
 
 function waitText(err: ConnectError): string {
   const seconds = retryAfterSeconds(err);
-  return seconds === null ? "einen Moment" : seconds === 1 ? "eine Sekunde" : `${seconds} Sekunden`;
+  return seconds === null ? t().waitMoment : seconds === 1 ? t().waitOne : t().waitSeconds(seconds);
 }
 
-const rateLimited = (err: ConnectError): string =>
-  `Nicht so schnell! Du hast gerade sehr viele Anfragen geschickt. Bitte warte ${waitText(err)} und versuche es dann noch einmal.`;
-const expired = (): string =>
-  "Dieses Gespräch ist abgelaufen, weil es eine Weile still war. Starte einfach ein neues Gespräch.";
-const unavailable = (): string => "WuffChat ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.";
-
 const BY_REASON: Record<string, (err: ConnectError) => string> = {
-  RATE_LIMITED: rateLimited,
-  LOGIN_THROTTLED: (err) => `Zu viele fehlgeschlagene Anmeldungen. Bitte warte ${waitText(err)}.`,
-  CONVERSATION_EXPIRED: expired,
-  CONVERSATION_NOT_FOUND: () => "Das Gespräch wurde nicht gefunden.",
-  LOGIN_FAILED: () => "Das hat nicht geklappt: E-Mail oder Passwort stimmen nicht.",
-  SESSION_INVALID: () => "Deine Sitzung ist abgelaufen. Bitte melde dich neu an.",
-  CAPTCHA_INVALID: () => "Die Sicherheitsaufgabe ist abgelaufen. Bitte versuche es noch einmal.",
-  UNAVAILABLE: unavailable,
+  RATE_LIMITED: (err) => t().rateLimited(waitText(err)),
+  LOGIN_THROTTLED: (err) => t().loginThrottled(waitText(err)),
+  CONVERSATION_EXPIRED: () => t().expired,
+  CONVERSATION_NOT_FOUND: () => t().notFound,
+  LOGIN_FAILED: () => t().loginFailed,
+  SESSION_INVALID: () => t().sessionInvalid,
+  CAPTCHA_INVALID: () => t().captchaInvalid,
+  EMAIL_TAKEN: () => t().exists,
+  UNAVAILABLE: () => t().unavailable,
 };
+
+/** "Passwort: Dieses Passwort ist zu verbreitet …" for one field violation. */
+export function violationText(violation: BadRequest_FieldViolation): string {
+  const localized = violation.localizedMessage;
+  const own = localized && localized.locale.toLowerCase().startsWith(lang()) ? localized.message : "";
+  const why = own || t().rules[violation.reason] || violation.description || t().invalid;
+  const leaf = violation.field.split(".").pop()?.replace(/\[\d+\]$/, "") ?? "";
+  const label = t().fields[leaf];
+  return label ? `${label}: ${why}` : why;
+}
+
+/** The field violations of an INVALID_ARGUMENT, each as one sentence. */
+export function fieldReasons(err: ConnectError): string[] {
+  return err.findDetails(BadRequestSchema).flatMap((bad) => bad.fieldViolations.map(violationText));
+}
 
 export function isExpired(error: unknown): boolean {
   const err = ConnectError.from(error);
@@ -53,25 +67,27 @@ export function friendlyMessage(error: unknown): string {
   if (byReason) return byReason(err);
   switch (err.code) {
     case Code.ResourceExhausted:
-      return rateLimited(err);
+      return t().rateLimited(waitText(err));
     case Code.FailedPrecondition:
-      return expired();
+      return t().expired;
     case Code.Unauthenticated:
-      return "Das hat nicht geklappt: E-Mail oder Passwort stimmen nicht, oder deine Sitzung ist abgelaufen.";
-    case Code.InvalidArgument:
-      return err.rawMessage || "Bitte prüfe deine Eingabe.";
+      return t().unauthenticated;
+    case Code.InvalidArgument: {
+      const reasons = fieldReasons(err);
+      return reasons.length > 0 ? reasons.join(" ") : t().invalid;
+    }
     case Code.AlreadyExists:
-      return err.rawMessage || "Dieses Konto gibt es schon.";
+      return t().exists;
     case Code.NotFound:
-      return "Das Gespräch wurde nicht gefunden.";
+      return t().notFound;
     case Code.PermissionDenied:
-      return "Dafür fehlt dir die Berechtigung.";
+      return t().forbidden;
     case Code.Unimplemented:
-      return "Diese Funktion ist noch nicht verfügbar.";
+      return t().unimplemented;
     case Code.Unavailable:
     case Code.DeadlineExceeded:
-      return unavailable();
+      return t().unavailable;
     default:
-      return "Da ist etwas schiefgelaufen. Bitte versuche es noch einmal.";
+      return t().generic;
   }
 }

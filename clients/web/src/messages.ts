@@ -4,12 +4,14 @@
 // written out ("1. ...", one per line), so those last lines are dropped from it.
 import { type Message, MessageKind, Sender } from "./gen/wuffchat/conversation/v1/conversation_service_pb";
 import { el } from "./dom";
+import { text as label } from "./i18n";
 
-const SENDERS: Record<Sender, { label: string; className: string }> = {
-  [Sender.UNSPECIFIED]: { label: "WuffChat", className: "msg-companion" },
-  [Sender.DOG]: { label: "Dein Hund", className: "msg-dog" },
-  [Sender.COMPANION]: { label: "Begleiterin", className: "msg-companion" },
-  [Sender.USER]: { label: "Du", className: "msg-user" },
+// The label is a text key (data-i18n), so a language switch relabels bubbles already shown.
+const SENDERS: Record<Sender, { label: "senderSystem" | "senderDog" | "senderCompanion" | "senderUser"; className: string }> = {
+  [Sender.UNSPECIFIED]: { label: "senderSystem", className: "msg-companion" },
+  [Sender.DOG]: { label: "senderDog", className: "msg-dog" },
+  [Sender.COMPANION]: { label: "senderCompanion", className: "msg-companion" },
+  [Sender.USER]: { label: "senderUser", className: "msg-user" },
 };
 
 /** The text without its last `count` lines (the steps written out); the text itself when there are none. */
@@ -28,7 +30,7 @@ export function messageNode(
   const who = SENDERS[sender];
   const classes = ["msg", who.className, kind === MessageKind.ERROR ? "msg-error" : ""].filter(Boolean).join(" ");
   const children: Node[] = [
-    el("span", { className: "msg-sender", text: who.label }),
+    el("span", { className: "msg-sender", text: label(who.label), attrs: { "data-i18n": who.label } }),
     el("span", { className: "msg-text", text: textWithoutSteps(text, steps.length) }),
   ];
   if (steps.length > 0) {

@@ -1,42 +1,42 @@
-// Quick answers for the states where the flow asks yes/no or a score (SPEC.md section 6).
+// Quick answers for the states where the flow asks yes/no or a score (SPEC.md section 6), in the UI language.
 import { ConversationState } from "./gen/wuffchat/conversation/v1/conversation_service_pb";
+import { t } from "./i18n";
 
 export type QuickAnswer = { label: string; text: string };
 
-const YES_NO: QuickAnswer[] = [
-  { label: "Ja", text: "ja" },
-  { label: "Nein", text: "nein" },
-];
-const SCORE: QuickAnswer[] = Array.from({ length: 11 }, (_, i) => ({ label: String(i), text: String(i) }));
-
 export function quickAnswers(state: ConversationState): QuickAnswer[] {
+  const texts = t();
   switch (state) {
     case ConversationState.WAIT_FOR_CONFIRMATION:
     case ConversationState.ASK_FOR_EXERCISE:
     case ConversationState.END_OR_RESTART:
     case ConversationState.FEEDBACK_Q1:
     case ConversationState.FEEDBACK_Q3:
-      return YES_NO;
+      return [
+        { label: texts.yes, text: texts.yesWord },
+        { label: texts.no, text: texts.noWord },
+      ];
     case ConversationState.FEEDBACK_Q4:
-      return SCORE;
+      return Array.from({ length: 11 }, (_, i) => ({ label: String(i), text: String(i) }));
     case ConversationState.FEEDBACK_Q5:
-      return [{ label: "Überspringen", text: "nein" }];
+      return [{ label: texts.skip, text: texts.skipWord }];
     default:
       return [];
   }
 }
 
 export function placeholder(state: ConversationState): string {
+  const texts = t();
   switch (state) {
     case ConversationState.WAIT_FOR_SYMPTOM:
-      return "Was macht dein Hund? Zum Beispiel: Er bellt jeden Besucher an.";
+      return texts.placeholderSymptom;
     case ConversationState.WAIT_FOR_CONTEXT:
-      return "Wo, wann und bei wem passiert es?";
+      return texts.placeholderContext;
     case ConversationState.FEEDBACK_Q2:
-      return "Wie fandest du die Sicht deines Hundes?";
+      return texts.placeholderQ2;
     case ConversationState.FEEDBACK_Q5:
-      return "Optional: wie dürfen wir dich für eine Rückfrage erreichen?";
+      return texts.placeholderQ5;
     default:
-      return "Deine Antwort …";
+      return texts.placeholderAny;
   }
 }
