@@ -165,6 +165,6 @@ async def test_imprint_and_privacy_templates_are_served_with_the_csp(
     )
     assert await axe_violations(page) == []
     VAR.mkdir(exist_ok=True)
-    await page.screenshot(path=str(VAR / f"web{path.replace('.html', '')}.png"), full_page=True)
+    await page.screenshot(path=str(VAR / f"web-{path.strip('/').removesuffix('.html')}.png"), full_page=True)
     assert log.csp_violations == []
     assert log.errors == []

@@ -78,6 +78,7 @@ function main(): void {
   setupChatView();
   setupAccountView(showAuth);
   byId<HTMLButtonElement>("logout").addEventListener("click", () => void logout());
+  byId<HTMLButtonElement>("account-logout").addEventListener("click", () => void logout());
   byId<HTMLButtonElement>("account").addEventListener("click", showAccount);
   byId<HTMLButtonElement>("account-back").addEventListener("click", showChat);
   whenSessionLost(() => {
