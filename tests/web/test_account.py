@@ -10,7 +10,19 @@ from playwright.async_api import Browser
 
 from tests.support.envoy import EnvoyProcess
 from tests.web.test_page import PageLog
-from tests.web.ui import PASSWORD, SYMPTOM, axe_violations, new_page, notice, say, sign_in, submit_auth
+from tests.web.ui import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    SYMPTOM,
+    VAR,
+    axe_violations,
+    new_page,
+    notice,
+    say,
+    sign_in,
+    submit_auth,
+)
 
 
 async def test_export_then_delete_the_account(browser: Browser, own_envoy: EnvoyProcess) -> None:
@@ -24,6 +36,11 @@ async def test_export_then_delete_the_account(browser: Browser, own_envoy: Envoy
         await page.locator("#account-view").wait_for(state="visible")
         assert await page.evaluate("() => document.activeElement.id") == "account-title"
         assert await axe_violations(page) == []
+        VAR.mkdir(exist_ok=True)
+        await page.set_viewport_size(PHONE)
+        await page.screenshot(path=str(VAR / "web-account-phone.png"), full_page=True)
+        assert await axe_violations(page) == []
+        await page.set_viewport_size(DESKTOP)
 
         # Export: a JSON file with the profile and the conversation.
         async with page.expect_download() as info:
