@@ -10,6 +10,7 @@ behaviour and "could not place it" (search.py). bench/triage.py measures the who
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -165,6 +166,24 @@ class Signals:
     generic_only: bool  # nothing left but dog words, stop words and generic judgements
     judgement: bool  # a word that judges behaviour ("schlimm", "aggressive", "out of control")
     not_for_us: bool  # an insult or a question about the bot itself
+
+
+def health_signs(text: str) -> list[str]:
+    """The words of `text` that read as a health sign (what HEALTH matched), lower-case."""
+    return [m.group(0) for m in HEALTH.finditer(text.lower())]
+
+
+def without_health_signs(text: str) -> str:
+    """`text` (lower-case) with its health-sign words left out: what the sentence says besides them."""
+    return HEALTH.sub(" ", text.lower())
+
+
+def named_in(signs: Sequence[str], text: str) -> bool:
+    """True when every content word of `signs` occurs in `text` (compared by its first letters, so
+    "blutig" meets "blutet" and "frisst nichts" meets "frisst nicht")."""
+    known = _WORD.findall(text.lower())
+    words = [w for sign in signs for w in _WORD.findall(sign) if w not in STOPWORDS and len(w) > 2]
+    return bool(words) and all(any(k.startswith(w[: max(4, len(w) - 2)]) for k in known) for w in words)
 
 
 def is_insult(text: str) -> bool:

@@ -30,6 +30,7 @@ from server.knowledge.types import LANGUAGES, Behavior
 from .cache import EmbeddingCache
 from .encoder import Vectors
 from .interface import Match
+from .lexicon import Lexicon
 from .weaviate_schema import StemmedTerms, document, passage_texts
 
 Fusion = Literal["convex", "rrf"]
@@ -45,6 +46,7 @@ class _Index:
     passages: Vectors  # one row per passage
     owner: npt.NDArray[np.int64]  # passage row -> behaviour index
     bm25: dict[str, Any]  # language -> bm25s.BM25 (untyped library)
+    lexicons: dict[str, Lexicon]  # language -> the words its BM25 documents know
 
 
 def _normalize(scores: Scores) -> Scores:
@@ -86,19 +88,21 @@ class EmbeddedRetriever:
             for text in passage_texts(behavior):
                 texts.append(text)
                 owner.append(i)
-        indexes = {}
+        indexes, lexicons = {}, {}
         for language, terms in self._terms.items():
             indexes[language] = bm25s.BM25()
+            documents = [document(b, language) for b in behaviors]
+            lexicons[language] = lexicon = Lexicon(language, documents)
             if behaviors:
-                tokens = terms.tokenize([document(b, language) for b in behaviors], return_ids=True)
+                tokens = terms.tokenize([lexicon.document(d) for d in documents], return_ids=True)
                 indexes[language].index(tokens, show_progress=False)
-        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), indexes)
+        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), indexes, lexicons)
 
     def _lexical(self, index: _Index, query: str) -> Scores:
         """The better of the German and the English BM25 score of each behaviour."""
         best = np.zeros(len(index.behaviors))
         for language, terms in self._terms.items():
-            words = terms.tokenize([query])[0]
+            words = terms.tokenize([index.lexicons[language].normalize(query)])[0]
             if words:
                 best = np.maximum(best, np.asarray(index.bm25[language].get_scores(words)))
         return best
