@@ -34,6 +34,7 @@ def _set(block: str) -> frozenset[str]:
 def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
+
 # Body parts and what can be wrong with them (German, English): a sign needs both, near each other.
 _BODY_DE = (
     "auge|augen|augenlid|ohr|ohren|ohrmuschel|pfote|pfoten|ballen|pfotenballen|bein|beine|vorderbein|hinterbein"
@@ -94,7 +95,8 @@ HEALTH = _any(
     r"\b(blood|bleeding|fever|cough|sneez|seizure|convuls|wheez|itchy|itching|rash|lump|bump|swollen|swelling)",
     r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
     r"scratch(es|ing)? (at )?(his|her|its) (ears?|skin|belly|face)|ears? (smell|stink)|they smell",
-    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)|chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
+    r"chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
     r"(he|she|it|dog)('s| is| seems| seems to be)? (in pain|hurting)|hurts (him|her|itself)|pain when"
@@ -109,7 +111,8 @@ HEALTH = _any(
     r"\b(dünnschiss|arthrose|arthritis|hüftdysplasie|dysplasie|bandscheibe|kreuzband|spondylose|tumor|zyste|warze"
     r"|bewusstlos|ohnmacht|ohnmächtig|zuckungen|zahnstein|ausfluss|vergift|rattengift|schneckenkorn|speichelt"
     r"|keucht|japst|umgekippt|kippt (einfach )?um|zusammengebrochen|bricht zusammen|angefahren|matt\b|blass\b)",
-    r"(ohren|bauch|zahn|gelenk|rücken|hüft|bein|pfoten)schmerz|\bschaum vor (dem |der )?(maul|mund|schnauze)|\b(ist|wird) (\w+ )?blind",
+    r"(ohren|bauch|zahn|gelenk|rücken|hüft|bein|pfoten)schmerz|\bschaum vor (dem |der )?(maul|mund|schnauze)",
+    r"\b(ist|wird) (\w+ )?blind",
     r"(hat|ist) sich (\w+ ){0,6}(verletzt|geschnitten|eingerissen|gerissen|gebrochen|verstaucht|gezerrt)",
     r"\b(bein|pfote|zahn|kralle|rippe|knochen|hüfte)\w* (\w+ ){0,2}(gebrochen|angebrochen|abgebrochen)",
     r"\bhat (heute |gestern |nachts |heute nacht |mehrmals |zweimal |dreimal |schon |wieder )*gebrochen\b",
@@ -121,8 +124,10 @@ HEALTH = _any(
     r" (po|hintern|after|genital|penis|scheide)",
     rf"\b({_BODY_EN})\b (\w+ ){{0,3}}({_SIGN_EN})\b|\b({_SIGN_EN}) ({_BODY_EN})\b|\bcut on (his|her|its)",
     r"\bthe runs\b|\b(has been|been|was|is being|got|gets) sick\b(?! of)|struggl\w* to breathe"
-    r"|(trouble|difficulty) breathing|can'?t breathe|breathing (hard|heavily|fast)|\bstrain(s|ing)? to (poo|pee|wee|go)",
-    r"(was|got|been|be) hit by a car|losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out|(a|high) temperature",
+    r"|(trouble|difficulty) breathing|can'?t breathe|breathing (hard|heavily|fast)",
+    r"\bstrain(s|ing)? to (poo|pee|wee|go)",
+    r"(was|got|been|be) hit by a car|losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
+    r"\b(a|high) temperature",
     r"\b(dysplasia|cruciate|slipped disc|tumou?r|cancer|cyst|wart|faint(ed|s)?|passed out|tarry|poison(ed|ing)?"
     r"|rat bait|slug pellets|antifreeze|squint(s|ing)?)\b(?! bait)|can'?t (pee|wee|poo|poop)|drool\w* (a lot|loads)",
     r"\b(ate|eaten|got into|swallowed) (\w+ ){0,4}(chocolate|grapes|raisins|xylitol|medication|pills|ibuprofen)"

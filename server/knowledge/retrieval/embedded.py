@@ -30,7 +30,7 @@ from server.knowledge.types import LANGUAGES, Behavior
 from .cache import EmbeddingCache
 from .encoder import Vectors
 from .interface import Match
-from .lexicon import Lexicon
+from .lexicon import Lexicon, lexicons
 from .weaviate_schema import StemmedTerms, document, passage_texts
 
 Fusion = Literal["convex", "rrf"]
@@ -88,15 +88,15 @@ class EmbeddedRetriever:
             for text in passage_texts(behavior):
                 texts.append(text)
                 owner.append(i)
-        indexes, lexicons = {}, {}
+        documents = {language: [document(b, language) for b in behaviors] for language in self._terms}
+        found = lexicons(documents)
+        indexes = {}
         for language, terms in self._terms.items():
             indexes[language] = bm25s.BM25()
-            documents = [document(b, language) for b in behaviors]
-            lexicons[language] = lexicon = Lexicon(language, documents)
             if behaviors:
-                tokens = terms.tokenize([lexicon.document(d) for d in documents], return_ids=True)
-                indexes[language].index(tokens, show_progress=False)
-        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), indexes, lexicons)
+                expanded = [found[language].document(d) for d in documents[language]]
+                indexes[language].index(terms.tokenize(expanded, return_ids=True), show_progress=False)
+        return _Index(behaviors, self._cache.embed(texts), np.asarray(owner, dtype=np.int64), indexes, found)
 
     def _lexical(self, index: _Index, query: str) -> Scores:
         """The better of the German and the English BM25 score of each behaviour."""

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+from server.knowledge.topic import DOG_NAMES
 
 WORD = re.compile(r"[a-zäöüß]+")
 MIN_PART = 3  # the shortest word a compound may be split into ("Tür", "Kau")
@@ -50,6 +52,14 @@ nochber=nachbar nochbere=nachbarn nachbere=nachbarn pöschtler=postbote poschtbo
 wadl=wade hax=bein haxn=bein
 """
 DIALECT = dict(pair.split("=") for pair in _DIALECT.split())
+# Separable verb particles ("er springt jeden an") and what ends a clause for them.
+PARTICLES = frozenset(
+    [
+        *("an", "ab", "auf", "aus", "bei", "ein", "mit", "nach", "vor", "weg", "zu", "zurück", "los", "hoch"),
+        *("runter", "rauf", "raus", "rein", "rum", "herum", "her", "hin", "durch", "um", "fest"),
+    ]
+)
+CLAUSE_BREAKS = frozenset([*",.;:!?", "und", "aber", "oder", "wenn", "weil", "dass", "sobald", "bis", "dann", "als"])
 STEMMERS = {"de": "german", "en": "english"}
 STOPWORDS = {"de": frozenset(STOPWORDS_GERMAN), "en": frozenset(STOPWORDS_EN)}
 WORD_BY_LANGUAGE = {"de": WORD, "en": re.compile(r"[a-z]+")}
@@ -84,12 +94,24 @@ class Lexicon:
         self._frequency = counts
         self._stopwords = STOPWORDS[language]
         self._stems = {self._stemmer.stemWord(w) for w in counts if len(w) >= MIN_PART}
+        self._surface: dict[str, str] = {}  # stem -> its most frequent word
+        for w, _ in counts.most_common():
+            self._surface.setdefault(self._stemmer.stemWord(w), w)
         self._deletions: dict[str, list[str]] = {}
         for w in counts:
             if len(w) >= MIN_TYPO - 1:
                 for variant in _neighbours(w):
                     self._deletions.setdefault(variant, []).append(w)
         self._split = lru_cache(maxsize=4096)(self._split_uncached)
+        self._foreign: frozenset[str] = frozenset()  # words of the other languages: never "typos"
+
+    def words(self) -> frozenset[str]:
+        """Every word the documents hold, and the language's stop words."""
+        return frozenset(self._frequency) | self._stopwords
+
+    def foreign(self, words: Iterable[str]) -> None:
+        """Words of other languages (a German query is normalized by the English lexicon too): not corrected."""
+        self._foreign = frozenset(words)
 
     def known(self, word: str) -> bool:
         return word in self._frequency or self._stemmer.stemWord(word) in self._stems
@@ -124,8 +146,8 @@ class Lexicon:
         return parts if parts is not None and len(parts) > 1 else ()
 
     def correction(self, word: str) -> str | None:
-        """The most frequent known word one typo away from an unknown `word`, or None."""
-        if len(word) < MIN_TYPO:
+        """The most frequent known word one typo away from an unknown `word`, or None (also for dog names)."""
+        if len(word) < MIN_TYPO or word in DOG_NAMES or word in self._foreign:
             return None
         candidates = set(self._deletions.get(word, ()))  # a letter too many
         for variant in _neighbours(word):
@@ -136,28 +158,80 @@ class Lexicon:
         found = [c for c in candidates if c[0] == word[0] and _one_typo_apart(word, c)]
         return max(found, key=lambda c: (self._frequency[c], c)) if found else None
 
+    def inflection(self, word: str) -> str | None:
+        """A known word of the same verb when `word` is a German verb form the stemmer keeps apart
+        ("bellt", "gebellt" -> "bellen"), or None. The German Snowball stemmer leaves the -t of "er bellt"
+        and the ge- of participles, the forms owners write most."""
+        if self._language != "de":
+            return None
+        stem = self._stemmer.stemWord(word)
+        bare = stem[2:] if stem.startswith("ge") and len(stem) >= 6 else stem
+        for candidate in (bare[:-2] if bare.endswith(("st", "et")) else "", bare[:-1] if bare.endswith("t") else ""):
+            if len(candidate) >= 4 and candidate in self._stems and candidate != stem:
+                return self._surface[candidate]
+        if bare != stem and bare in self._stems:
+            return self._surface[bare]
+        return None
+
+    def separable(self, words: Sequence[str]) -> list[str]:
+        """German separable verbs put back together: "springt jeden an" -> "anspringt", when the joined verb
+        is known. The particle closes the clause, the verb is any word before it in the clause."""
+        if self._language != "de":
+            return []
+        joined: list[str] = []
+        clause: list[str] = []
+        for word in (*words, "."):
+            if word not in CLAUSE_BREAKS:
+                clause.append(word)
+                continue
+            if len(clause) >= 2 and clause[-1] in PARTICLES:
+                particle = clause[-1]
+                for verb in clause[:-1]:
+                    if self.known(particle + verb) or self.inflection(particle + verb):
+                        joined.append(particle + verb)
+                        break
+            clause = []
+        return joined
+
+    def _base(self, word: str) -> str:
+        return (word not in self._stopwords and self.inflection(word)) or word
+
+    def _extra(self, words: Sequence[str]) -> list[str]:
+        """Words added to a text: compound parts and joined separable verbs (in their base form)."""
+        return [p for w in words for p in self.compound(w)] + [self._base(w) for w in self.separable(words)]
+
+    def _words(self, text: str) -> list[str]:
+        """Lower-case words, with "," "." ";" ":" "!" "?" kept as clause breaks."""
+        return re.findall(self._word.pattern + r"|[,.;:!?]", text.lower())
+
     def document(self, text: str) -> str:
-        """`text` with the parts of its compounds added (so a query's separate words meet them)."""
-        parts = [p for w in self._word.findall(text.lower()) for p in self.compound(w)]
-        return f"{text} {' '.join(parts)}" if parts else text
+        """`text`'s words with verb forms in their base form, the parts of compounds and joined separable
+        verbs added (so a query's separate words or other verb forms meet them)."""
+        words = self._words(text)
+        return " ".join((*words, *self._extra(words)))
 
     def normalize(self, text: str) -> str:
         """`text` as the base would write it: dialect forms replaced, compounds split, typos corrected."""
         words: list[str] = []
-        for word in self._word.findall(text.lower()):
-            if self._language == "de" and word in DIALECT:
+        for word in self._words(text):
+            if word in CLAUSE_BREAKS:
+                words.append(word)
+            elif self._language == "de" and word in DIALECT:
                 words.append(DIALECT[word])
-            elif self.known(word) or word in self._stopwords:
-                words.extend((word, *self.compound(word)))
+            elif self.known(word) or word in self._stopwords or self.inflection(word):
+                words.append(word)
             elif parts := self.compound(word):
                 words.extend(parts)
             elif fixed := self.correction(word):
                 words.append(fixed)
             else:
                 words.append(word)
-        return " ".join(words)
+        return " ".join((*words, *self._extra(words)))
 
 
-def lexicons(documents: dict[str, Sequence[str]]) -> dict[str, Lexicon]:
-    """One lexicon per language from that language's BM25 documents."""
-    return {language: Lexicon(language, texts) for language, texts in documents.items()}
+def lexicons(documents: Mapping[str, Sequence[str]]) -> dict[str, Lexicon]:
+    """One lexicon per language from that language's BM25 documents, each knowing the others' words."""
+    found = {language: Lexicon(language, texts) for language, texts in documents.items()}
+    for language, lexicon in found.items():
+        lexicon.foreign(w for other, o in found.items() if other != language for w in o.words())
+    return found
