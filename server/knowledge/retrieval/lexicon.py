@@ -50,6 +50,11 @@ velo=fahrrad radl=fahrrad trottoir=gehweg
 guetzli=leckerli leckerl=leckerli
 nochber=nachbar nochbere=nachbarn nachbere=nachbarn pöschtler=postbote poschtbote=postbote
 wadl=wade hax=bein haxn=bein
+wia=wie ois=alles eini=hinein aussi=hinaus auffi=hinauf obi=hinunter umi=hinüber
+deppat=verrückt deppert=verrückt aufdraht=aufgedreht gschwind=schnell nimma=nicht nimmer=nicht nia=nie
+scho=schon grad=gerade bissl=bisschen bisserl=bisschen hoit=halt mei=mein dei=dein oiso=also gscheit=richtig
+öppis=etwas öpper=jemand niemer=niemand gäge=gegen bsunders=besonders alli=alle chli=klein lueg=schau
+nöch=nah znöch=nah
 """
 DIALECT = dict(pair.split("=") for pair in _DIALECT.split())
 # Separable verb particles ("er springt jeden an") and what ends a clause for them.
