@@ -29,7 +29,7 @@ DOG_WORDS = frozenset(
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
     doggo doggy pup puppies pooch mutt hound bitch canine leash lead walkies treats kennel crate neutered
     spayed zoomies maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine hundeleine paw paws
-    snout harness collar lab labs pug pugs gsd
+    snout harness collar
     """
     )
 )
