@@ -1,11 +1,12 @@
 """Triage and retrieval quality on bench/data/eval/triage_{tune,heldout}.yaml, per part and language.
 
-Run: .venv/bin/python bench/triage.py [--errors] [--fusion convex|rrf]
+Run: .venv/bin/python bench/triage.py [--part tune|heldout|both] [--errors] [--fusion convex|rrf]
 Each owner sentence is labelled with a behaviour slug (or two), health, dog_related, off_topic or vague.
 It goes through the same KnowledgeSearch the conversation and SearchBehaviors use. Printed per part
 (tune: what thresholds and word lists were tuned on; held-out: never looked at while tuning) and
 language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
 wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
+`--part tune` reads only the tuning part (what to run while tuning: the held-out file is not even opened);
 `--errors` lists the tuning part's misses (never the held-out part's); `--fusion rrf` ranks with reciprocal
 rank fusion instead of the convex combination the server uses (to compare the two).
 """
@@ -120,6 +121,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
     parser.add_argument("--fusion", choices=("convex", "rrf"), default="convex")
+    parser.add_argument("--part", choices=("tune", "heldout", "both"), default="both", help="which part to run")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
     errors: list[str] = []
@@ -128,7 +130,7 @@ async def main() -> None:
             ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache", fusion=args.fusion
         )
         started, queries = time.perf_counter(), 0
-        for part in ("tune", "heldout"):
+        for part in ("tune", "heldout") if args.part == "both" else (args.part,):
             items = load(part)
             queries += len(items)
             for lang in ("de", "en"):

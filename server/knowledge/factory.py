@@ -110,4 +110,9 @@ async def build(
         weak_threshold=DEFAULT_WEAK_THRESHOLD,
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
-    return Knowledge(store=store, search=KnowledgeSearch(retriever, topic), retriever=retriever, close_retriever=close)
+    return Knowledge(
+        store=store,
+        search=KnowledgeSearch(retriever, topic, behaviors=lambda: store.base.behaviors),
+        retriever=retriever,
+        close_retriever=close,
+    )

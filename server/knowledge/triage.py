@@ -10,6 +10,7 @@ behaviour and "could not place it" (search.py). bench/triage.py measures the who
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +33,31 @@ def _set(block: str) -> frozenset[str]:
 
 def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+# Body parts and what can be wrong with them (German, English): a sign needs both, near each other.
+_BODY_DE = (
+    "auge|augen|augenlid|ohr|ohren|ohrmuschel|pfote|pfoten|ballen|pfotenballen|bein|beine|vorderbein|hinterbein"
+    "|haut|bauch|zahn|zähne|zahnfleisch|lefze|lefzen|zunge|nase|kralle|krallen|gelenk|gelenke|hüfte|gesäuge"
+    "|zitze|zitzen|hoden|backe|gesicht|milchleiste"
+)
+_SIGN_DE = (
+    "rot|gerötet|geschwollen|dick|entzündet|eitrig|eitert|blutig|blutet|verklebt|trüb|tränt|nässt|nässend"
+    "|verkrustet|krustig|kahl|schuppig|heiß|stinkt|wackelt|abgebrochen|eingerissen|blass|gelb|wund|juckt"
+)
+_SIGN_DE_BEFORE = (
+    "rote|roten|rotes|geschwollene|geschwollenen|geschwollenes|dicke|dicken|dickes|entzündete|entzündeten"
+    "|eitrige|eitrigen|blutige|blutigen|verklebte|verklebten|trübe|trüben|wunde|wunden|kahle|heiße|heißen"
+    "|blasse|blassen|gelbe|gelben|tränende|tränenden"
+)
+_BODY_EN = (
+    "eye|eyes|eyelid|ear|ears|paw|paws|pad|pads|leg|legs|skin|belly|tummy|stomach|tongue|nose|lip|lips|mouth"
+    "|face|teeth|tooth|nail|nails|joint|joints|hip|hips|gums|gum|testicles?|nipples?"
+)
+_SIGN_EN = (
+    "red|inflamed|swollen|puffy|bleeding|crusty|scabby|smelly|cloudy|weeping|gunky|watery|pale|yellow|hot"
+    "|broken|loose|cracked|bald|sore|infected|oozing"
+)
 
 
 HEALTH = _any(
@@ -69,7 +95,8 @@ HEALTH = _any(
     r"\b(blood|bleeding|fever|cough|sneez|seizure|convuls|wheez|itchy|itching|rash|lump|bump|swollen|swelling)",
     r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
     r"scratch(es|ing)? (at )?(his|her|its) (ears?|skin|belly|face)|ears? (smell|stink)|they smell",
-    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin)|chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
+    r"chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
     r"(he|she|it|dog)('s| is| seems| seems to be)? (in pain|hurting)|hurts (him|her|itself)|pain when"
@@ -77,6 +104,35 @@ HEALTH = _any(
     r"\bscoot(s|ing)?\b|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)|walking (funny|stiff|strange)",
     r"\b(bloated|wobbly|collapsed|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat)",
     r"breath (stinks|smells)|worms in|\b(fleas|ticks)\b",
+    # Signs with a body or symptom context (a body part with what is wrong with it, an injury, a poison,
+    # a diagnosis), so that single words a behaviour text may hold ("Giftköder", "gebrochen") stay out.
+    rf"\b({_BODY_DE})\b (\w+ ){{0,3}}({_SIGN_DE})\b|\b({_SIGN_DE_BEFORE}) (\w+ )?({_BODY_DE})\b",
+    r"\bfell (\w+ ){0,3}(stumpf|schuppig|verfilzt|fällt aus|dünn|licht)|\brote flecken|\bflecken (am|auf)",
+    r"\b(dünnschiss|arthrose|arthritis|hüftdysplasie|dysplasie|bandscheibe|kreuzband|spondylose|tumor|zyste|warze"
+    r"|bewusstlos|ohnmacht|ohnmächtig|zuckungen|zahnstein|ausfluss|vergift|rattengift|schneckenkorn|speichelt"
+    r"|keucht|japst|umgekippt|kippt (einfach )?um|zusammengebrochen|bricht zusammen|angefahren|matt\b|blass\b)",
+    r"(ohren|bauch|zahn|gelenk|rücken|hüft|bein|pfoten)schmerz|\bschaum vor (dem |der )?(maul|mund|schnauze)",
+    r"\b(ist|wird) (\w+ )?blind",
+    r"(hat|ist) sich (\w+ ){0,6}(verletzt|geschnitten|eingerissen|gerissen|gebrochen|verstaucht|gezerrt)",
+    r"\b(bein|pfote|zahn|kralle|rippe|knochen|hüfte)\w* (\w+ ){0,2}(gebrochen|angebrochen|abgebrochen)",
+    r"\bhat (heute |gestern |nachts |heute nacht |mehrmals |zweimal |dreimal |schon |wieder )*gebrochen\b",
+    r"(schokolade|weintrauben|trauben|rosinen|xylit|gift|medikamente|tabletten|ibuprofen)\w* (\w+ ){0,3}"
+    r"(gefressen|erwischt|geschluckt|aufgenommen|verschluckt|gegessen)|\b(hat|hatte) (\w+ ){0,4}verschluckt",
+    r"\bschont (\w+ ){0,3}\w*(bein|pfote|lauf)|belastet (\w+ ){0,3}\w*(bein|pfote|lauf)\w* nicht|bein hoch\b",
+    r"(kot|stuhl|kacke|haufen|häufchen) (ist |sind |war )?(\w+ )?(schleimig|wässrig|flüssig|schwarz|blutig)",
+    r"\bkeinen (kot|stuhl)|nicht (mehr )?(gekackt|gekotet)|leckt (sich )?(\w+ ){0,2}(am|an seinem|an ihrem)"
+    r" (po|hintern|after|genital|penis|scheide)",
+    rf"\b({_BODY_EN})\b (\w+ ){{0,3}}({_SIGN_EN})\b|\b({_SIGN_EN}) ({_BODY_EN})\b|\bcut on (his|her|its)",
+    r"\bthe runs\b|\b(has been|been|was|is being|got|gets) sick\b(?! of)|struggl\w* to breathe"
+    r"|(trouble|difficulty) breathing|can'?t breathe|breathing (hard|heavily|fast)",
+    r"\bstrain(s|ing)? to (poo|pee|wee|go)",
+    r"(was|got|been|be) hit by a car|losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
+    r"\b(a|high) temperature",
+    r"\b(dysplasia|cruciate|slipped disc|tumou?r|cancer|cyst|wart|faint(ed|s)?|passed out|tarry|poison(ed|ing)?"
+    r"|rat bait|slug pellets|antifreeze|squint(s|ing)?)\b(?! bait)|can'?t (pee|wee|poo|poop)|drool\w* (a lot|loads)",
+    r"\b(ate|eaten|got into|swallowed) (\w+ ){0,4}(chocolate|grapes|raisins|xylitol|medication|pills|ibuprofen)"
+    r"|\bswallowed (a|an|some|the|his|her|part)\b|(favou?r|hold)(s|ing)? (his|her|its|one|a) (\w+ )?(leg|paw)"
+    r"|legs? (keep |kept )?giv(e|es|ing) way|tired all the time|sleeping all the time",
 )
 # Car sickness is a behaviour of the base (autofahren): vomiting in the car stays a behaviour description.
 CAR = re.compile(r"\b(auto|autofahr\w*|car|drive|drives|driving|fahrt|fahren)\b")
@@ -96,7 +152,7 @@ DOG_RELATED = _any(
     r"welche(s|n|r)? (\w+ )?(futter|bürste|leine|geschirr|halsband|box|transportbox|körbchen|spielzeug|marke|rasse)",
     r"wie ?viel (futter|sollte|soll)|leckerlis? (kaufen|marke)|shampoo|welpen? (kaufen|holen|aussuchen)",
     r"rasse (passt|empfehl)|adoptier|\burlaub|hundefreundlich|hotel|hundesitter|gassigeher|hundepension|tierpension",
-    r"hundename|namen für|wie soll (ich )?(ihn|sie|den hund|meinen hund) nennen|kastration kost|gesetz|erlaubt",
+    r"hundename|namen für|wie soll (ich )?(ihn|sie|den hund|meinen hund) nennen|kastration kost|\\bgesetz|erlaubt",
     r"angst vor (großen |kleinen |fremden )?hunden|vor hunden angst|hundehaare|allergie gegen hunde",
     r"\b(deworm|worming|wormer|vaccin|jabs?\b|rabies|insurance|dog tax|licen[cs]e|microchip|muzzle law|kibble)",
     r"which (\w+ )?(food|brush|lead|leash|harness|collar|crate|bed|toy|brand|breed)|what food|food brand",
@@ -165,6 +221,24 @@ class Signals:
     generic_only: bool  # nothing left but dog words, stop words and generic judgements
     judgement: bool  # a word that judges behaviour ("schlimm", "aggressive", "out of control")
     not_for_us: bool  # an insult or a question about the bot itself
+
+
+def health_signs(text: str) -> list[str]:
+    """The words of `text` that read as a health sign (what HEALTH matched), lower-case."""
+    return [m.group(0) for m in HEALTH.finditer(text.lower())]
+
+
+def without_health_signs(text: str) -> str:
+    """`text` (lower-case) with its health-sign words left out: what the sentence says besides them."""
+    return HEALTH.sub(" ", text.lower())
+
+
+def named_in(signs: Sequence[str], text: str) -> bool:
+    """True when every content word of `signs` occurs in `text` (compared by its first letters, so
+    "blutig" meets "blutet" and "frisst nichts" meets "frisst nicht")."""
+    known = _WORD.findall(text.lower())
+    words = [w for sign in signs for w in _WORD.findall(sign) if w not in STOPWORDS and len(w) > 2]
+    return bool(words) and all(any(k.startswith(w[: max(4, len(w) - 2)]) for k in known) for w in words)
 
 
 def is_insult(text: str) -> bool:

@@ -70,6 +70,14 @@ async def test_vague_descriptions_get_no_match(built: factory.Knowledge, text: s
         "there's a lump on her side that wasn't there before",
         "he coughs like he has something stuck in his throat",
         "He seems to be in pain when he lies down",
+        "Seine Pfote ist ganz dick",
+        "Sie schont das rechte Vorderbein",
+        "Er hat Schokolade gefressen, was soll ich tun",
+        "Die Augen sind morgens total verklebt",
+        "Unser Rüde hat sich das Kreuzband gerissen",
+        "she keeps straining to poo but nothing comes out",
+        "his eye looks cloudy",
+        "He ate a bar of dark chocolate",
     ],
 )
 async def test_health_signs_are_health(built: factory.Knowledge, text: str) -> None:

@@ -23,6 +23,8 @@ from weaviate.classes.config import DataType, Property, Tokenization
 
 from server.knowledge.types import Behavior
 
+from .lexicon import Lexicon, lexicons
+
 COLLECTION = "WuffchatPassage"
 _NAMESPACE = uuid.UUID("6f1c7d0e-5b1a-4c8e-9a57-3f0f1d2b7c11")
 
@@ -74,14 +76,17 @@ class StemmedTerms:
 
 
 class BilingualTerms:
-    """German terms of the German text followed by English terms of the English text."""
+    """German terms of the German text followed by English terms of the English text; `passages` teaches it
+    the lexicons of the behaviours it stored (as the embedded backend's index does)."""
 
     def __init__(self) -> None:
         self.de, self.en = StemmedTerms("de"), StemmedTerms("en")
+        self.lexicons: dict[str, Lexicon] = {}
 
     def query(self, text: str) -> str:
-        """A query in either language: stemmed both ways, so it meets the terms of either."""
-        return f"{self.de([text])[0]} {self.en([text])[0]}".strip()
+        """A query in either language: normalized and stemmed both ways, so it meets the terms of either."""
+        de, en = (self.lexicons[lang].normalize(text) if lang in self.lexicons else text for lang in ("de", "en"))
+        return f"{self.de([de])[0]} {self.en([en])[0]}".strip()
 
 
 def document(behavior: Behavior, language: str) -> str:
@@ -100,8 +105,13 @@ def passage_texts(behavior: Behavior) -> list[str]:
 
 def passages(behaviors: Sequence[Behavior], terms: BilingualTerms) -> list[Passage]:
     """The passages of `behaviors`, in order (German title and phrasings, then the English ones)."""
-    german = terms.de([document(b, "de") for b in behaviors])
-    english = terms.en([document(b, "en") if b.en is not None else "" for b in behaviors])
+    documents = {
+        "de": [document(b, "de") for b in behaviors],
+        "en": [document(b, "en") if b.en is not None else "" for b in behaviors],
+    }
+    terms.lexicons = lexicons(documents)
+    german = terms.de([terms.lexicons["de"].document(d) for d in documents["de"]])
+    english = terms.en([terms.lexicons["en"].document(d) for d in documents["en"]])
     return [
         Passage(
             uuid.uuid5(_NAMESPACE, f"{behavior.id}#{number}"), behavior.id, behavior.title, text, f"{de} {en}".strip()
