@@ -81,7 +81,8 @@ class ReceiveDeadline(ServerInterceptor):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, TOO_MANY_WAITING)
         self.waiting += 1
         try:
-            return await asyncio.wait_for(anext(requests), self.timeout)
+            async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
+                return await anext(requests)
         except TimeoutError:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, NOT_RECEIVED)
         except StopAsyncIteration:

@@ -136,6 +136,8 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         # streams beyond this on one connection are refused (RST_STREAM REFUSED_STREAM)
         ("grpc.max_concurrent_streams", settings.max_streams_per_connection),
+        # a connection must send the HTTP/2 preface and SETTINGS within the request receive deadline
+        ("grpc.server_handshake_timeout_ms", _ms(settings.request_receive_timeout_seconds)),
         # a connection without calls this long gets GOAWAY
         ("grpc.max_connection_idle_ms", _ms(settings.max_connection_idle_seconds)),
         # every connection gets GOAWAY at this age and is closed, calls and all, after the grace

@@ -3,12 +3,14 @@
 A real `python -m server` process, raw HTTP/2 connections (tests/support/half_sent.py): thousands of
 unary calls whose gRPC length prefix promises more bytes than are ever sent. The receive deadline, the
 cap on waiting calls and the per-connection stream limit must end every one of them while the
-connections stay open, and once they close, the periodic heap trim must bring RSS back near its
-baseline (before these bounds, 5,000 such calls were never answered and RSS stayed at its peak).
+connections stay open (and the handshake deadline closes a connection that never starts HTTP/2); once
+they close, the periodic heap trim must bring RSS back near its baseline (before these bounds, 5,000
+such calls were never answered and RSS stayed at its peak).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -52,6 +54,18 @@ def _pump_until_ended(clients: list[HalfSentConnection], timeout: float) -> None
             client.pump(0.01)
 
 
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(5)
+    try:
+        while sock.recv(4096):  # the server may say why (GOAWAY) before it closes
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def _settled_rss(pid: int, target: int, timeout: float) -> int:
     """RSS once it is at most `target`, or after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -67,6 +81,7 @@ def test_unary_half_sent_calls_end_and_memory_returns(server: ServerProcess) -> 
     pid = server.process.pid
     time.sleep(1)
     baseline = rss_bytes(pid)
+    silent = socket.create_connection(("127.0.0.1", server.port))  # no HTTP/2 preface, no SETTINGS
     clients = open_half_sent(server.port, connections=CONNECTIONS, streams=STREAMS, promised=60_000, sent=16_000)
     try:
         peak = rss_bytes(pid)
@@ -81,7 +96,9 @@ def test_unary_half_sent_calls_end_and_memory_returns(server: ServerProcess) -> 
         assert refused == CONNECTIONS * (STREAMS - PER_CONNECTION)  # REFUSED_STREAM past the stream limit
         assert statuses["4"] > 0  # DEADLINE_EXCEEDED: the receive deadline
         assert statuses["8"] > 0  # RESOURCE_EXHAUSTED: too many calls waiting for their message
+        assert _closed_by_server(silent), "a connection that never sent its HTTP/2 preface is still open"
     finally:
+        silent.close()
         for client in clients:
             client.close()
     grown = peak - baseline
