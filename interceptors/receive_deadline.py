@@ -4,9 +4,12 @@ grpc reads a unary request in full before any interceptor or handler sees it, an
 long as the client's own deadline allows: forever when the client sets none. A client that sends
 HEADERS and part of a message holds the call, its buffers and a stream slot for as long as it keeps
 the connection open. This interceptor, outermost (app.py registers it before the chain), serves
-every unary-request method as a request-streaming one that reads the single message within
-`timeout` seconds, then runs the original behaviour unchanged. Past the deadline the call ends with
-DEADLINE_EXCEEDED and its memory is freed. At most `max_waiting` calls may be waiting for their
+every unary-request method as a request-streaming one that reads the single message and the client's
+end of stream (they come together from any gRPC client) within `timeout` seconds, then runs the
+original behaviour unchanged. Past the deadline the call ends with DEADLINE_EXCEEDED and its memory
+is freed. (Reading the end matters: a request iterator left suspended keeps its call alive until the
+garbage collector runs, and grpc core counts such a call's stream against the per-connection limit,
+so busy connections would see REFUSED_STREAM.) At most `max_waiting` calls may be waiting for their
 message at once, server-wide; a call beyond that is answered RESOURCE_EXHAUSTED at once (grpc.aio's
 own `maximum_concurrent_rpcs` cannot do this: it counts refused calls as finished ones, so after
 one flood it stops refusing). Streaming-request methods (reflection) are left as they are: their
@@ -32,6 +35,7 @@ Receive = Callable[[AsyncIterator[Any], Context], Awaitable[Any]]
 
 NOT_RECEIVED = "request message not received in time"
 MISSING = "request message missing"
+EXTRA = "more than one request message for a unary method"
 TOO_MANY_WAITING = "too many calls are sending their request; try again shortly"
 
 
@@ -57,6 +61,17 @@ def with_receive(handler: Handler, receive: Receive) -> Handler:
     return grpc.stream_unary_rpc_method_handler(unary_behavior, **codec)
 
 
+async def _end_of(requests: AsyncIterator[Any], context: Context) -> None:
+    """Read the client's end of the request stream (it comes with the message): a request iterator left
+    suspended keeps its call, and grpc core counts the call's stream against the per-connection limit
+    until it is collected."""
+    try:
+        await anext(requests)
+    except StopAsyncIteration:
+        return
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, EXTRA)
+
+
 class ReceiveDeadline(ServerInterceptor):
     """Every unary-request call delivers its message within `timeout` seconds; at most `max_waiting`
     calls wait for theirs at once."""
@@ -74,15 +89,17 @@ class ReceiveDeadline(ServerInterceptor):
 
         Raises (through `context.abort`):
             RESOURCE_EXHAUSTED: `max_waiting` calls are already waiting for their message.
-            DEADLINE_EXCEEDED: the message did not arrive within `timeout` seconds.
-            INVALID_ARGUMENT: the client ended its side without sending one.
+            DEADLINE_EXCEEDED: the message and the end of the stream did not arrive within `timeout` seconds.
+            INVALID_ARGUMENT: the client ended its side without sending one, or sent more than one.
         """
         if self.waiting >= self.max_waiting:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, TOO_MANY_WAITING)
         self.waiting += 1
         try:
             async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
-                return await anext(requests)
+                request = await anext(requests)
+                await _end_of(requests, context)
+            return request
         except TimeoutError:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, NOT_RECEIVED)
         except StopAsyncIteration:
