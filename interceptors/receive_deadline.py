@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 
+from server import errors
+
 from .base import Context, HandlerCallDetails, ServerInterceptor, as_async_iter
 
 if TYPE_CHECKING:  # grpc-stubs make the class generic; at run time it is not subscriptable
@@ -33,10 +35,10 @@ else:
 
 Receive = Callable[[AsyncIterator[Any], Context], Awaitable[Any]]
 
-NOT_RECEIVED = "request message not received in time"
-MISSING = "request message missing"
-EXTRA = "more than one request message for a unary method"
-TOO_MANY_WAITING = "too many calls are sending their request; try again shortly"
+# message keys of server/errors.py (the ErrorInfo reason is the key in upper case)
+NOT_RECEIVED = "request_timeout"  # DEADLINE_EXCEEDED
+MALFORMED = "invalid_argument"  # no request message, or more than one
+TOO_MANY_WAITING = "server_busy"  # RESOURCE_EXHAUSTED
 
 
 def with_receive(handler: Handler, receive: Receive) -> Handler:
@@ -69,7 +71,7 @@ async def _end_of(requests: AsyncIterator[Any], context: Context) -> None:
         await anext(requests)
     except StopAsyncIteration:
         return
-    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, EXTRA)
+    await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, MALFORMED)
 
 
 class ReceiveDeadline(ServerInterceptor):
@@ -87,13 +89,13 @@ class ReceiveDeadline(ServerInterceptor):
     async def receive(self, requests: AsyncIterator[Any], context: Context) -> Any:
         """The one request message of a unary call.
 
-        Raises (through `context.abort`):
+        Raises (through `server.errors.abort`, localized, with ErrorInfo):
             RESOURCE_EXHAUSTED: `max_waiting` calls are already waiting for their message.
             DEADLINE_EXCEEDED: the message and the end of the stream did not arrive within `timeout` seconds.
             INVALID_ARGUMENT: the client ended its side without sending one, or sent more than one.
         """
         if self.waiting >= self.max_waiting:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, TOO_MANY_WAITING)
+            await errors.abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, TOO_MANY_WAITING)
         self.waiting += 1
         try:
             async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
@@ -101,9 +103,9 @@ class ReceiveDeadline(ServerInterceptor):
                 await _end_of(requests, context)
             return request
         except TimeoutError:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, NOT_RECEIVED)
+            await errors.abort(context, grpc.StatusCode.DEADLINE_EXCEEDED, NOT_RECEIVED)
         except StopAsyncIteration:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, MISSING)
+            await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, MALFORMED)
         finally:
             self.waiting -= 1
 

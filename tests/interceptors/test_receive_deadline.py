@@ -11,7 +11,8 @@ import pytest
 
 from interceptors.compose import Chain
 from interceptors.context import ContextInterceptor
-from interceptors.receive_deadline import EXTRA, MISSING, NOT_RECEIVED, TOO_MANY_WAITING, ReceiveDeadline
+from interceptors.receive_deadline import MALFORMED, NOT_RECEIVED, TOO_MANY_WAITING, ReceiveDeadline
+from server import errors
 from tests.support import echo
 from tests.support.echo import echo_server
 
@@ -39,7 +40,7 @@ async def test_unary_request_never_sent_ends_deadline_exceeded() -> None:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await asyncio.wait_for(call, 5)
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert err.value.details() == NOT_RECEIVED
+    assert err.value.details() == errors.message(NOT_RECEIVED)
 
 
 async def test_stream_response_request_never_sent_ends_deadline_exceeded() -> None:
@@ -55,7 +56,7 @@ async def test_unary_request_missing_is_invalid_argument() -> None:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await channel.stream_unary("/test.Echo/Unary")(_nothing())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.value.details() == MISSING
+    assert err.value.details() == errors.message(MALFORMED)
 
 
 async def test_unary_calls_past_max_waiting_are_refused_until_one_ends() -> None:
@@ -67,7 +68,7 @@ async def test_unary_calls_past_max_waiting_are_refused_until_one_ends() -> None
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await channel.stream_unary("/test.Echo/Unary")(_never())
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert err.value.details() == TOO_MANY_WAITING
+        assert err.value.details() == errors.message(TOO_MANY_WAITING)
         for call in hanging:
             call.cancel()
         while deadline.waiting:
@@ -91,7 +92,7 @@ async def test_unary_second_request_message_is_invalid_argument() -> None:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await channel.stream_unary("/test.Echo/Unary")(_items(b"a", b"b"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.value.details() == EXTRA
+    assert err.value.details() == errors.message(MALFORMED)
 
 
 async def test_unary_calls_on_one_busy_connection_are_never_refused() -> None:
