@@ -1,6 +1,7 @@
 """Assemble and run the server, top to bottom: storage, servicers, health, reflection, bind, serve.
 
-Beside the calls, two background jobs run: the conversation sweeper and retention (server/retention.py).
+Beside the calls, three background jobs run: the conversation sweeper, retention (server/retention.py)
+and the memory trim (server/memory.py).
 
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
 on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
@@ -31,6 +32,7 @@ from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, build_chain
 from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
+from interceptors.receive_deadline import ReceiveDeadline
 from server import decoding
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
@@ -47,6 +49,7 @@ from server.knowledge import factory as knowledge_factory
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.knowledge.service import KnowledgeService
+from server.memory import MemoryTrimmer
 from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
 
@@ -75,6 +78,7 @@ class RunningServer:
     engine: AsyncEngine
     sweeper: Sweeper
     retention: Retention
+    trimmer: MemoryTrimmer
     limiter: Limiter
     auth: Auth
     knowledge: knowledge_factory.Knowledge
@@ -83,6 +87,7 @@ class RunningServer:
         await self.health.shutdown()
         await self.sweeper.stop()
         await self.retention.stop()
+        await self.trimmer.stop()
         await self.server.stop(grace)
         await self.limiter.aclose()
         self.auth.close()
@@ -120,16 +125,39 @@ async def prepare_storage(settings: Settings) -> None:
     await engine.dispose()
 
 
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
+    """grpc core's limits; with the receive deadline (interceptors/receive_deadline.py) they bound
+    what half-sent calls and idle connections can hold."""
     return [
         ("grpc.max_receive_message_length", settings.max_request_bytes),
-        ("grpc.max_concurrent_streams", 256),
+        # streams beyond this on one connection are refused (RST_STREAM REFUSED_STREAM)
+        ("grpc.max_concurrent_streams", settings.max_streams_per_connection),
+        # a connection must send the HTTP/2 preface and SETTINGS within the request receive deadline
+        ("grpc.server_handshake_timeout_ms", _ms(settings.request_receive_timeout_seconds)),
+        # a connection without calls this long gets GOAWAY
+        ("grpc.max_connection_idle_ms", _ms(settings.max_connection_idle_seconds)),
+        # every connection gets GOAWAY at this age and is closed, calls and all, after the grace
+        ("grpc.max_connection_age_ms", _ms(settings.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", _ms(settings.max_connection_age_grace_seconds)),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         # grpc enables SO_REUSEPORT by default, which would let a second server bind an
         # occupied port silently; only --workers N (one port, many processes) wants it.
         ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
     ]
+
+
+def _grpc_server(settings: Settings, chain: Chain) -> grpc.aio.Server:
+    """The server with its interceptors: the receive deadline first (it runs before any request message
+    exists), then the chain's steps in their order, served as one interceptor (interceptors/compose.py)."""
+    receive_deadline = ReceiveDeadline(
+        settings.request_receive_timeout_seconds, max_waiting=settings.max_waiting_requests
+    )
+    return grpc.aio.server(interceptors=[receive_deadline, chain], options=_server_options(settings))
 
 
 def _responder(settings: Settings) -> Responder:
@@ -206,8 +234,7 @@ async def start(
         token_verifier=auth.token_verifier,
         api_key_checker=auth.api_key_checker,
     )
-    # the steps in their order, served as one interceptor (interceptors/compose.py)
-    server = grpc.aio.server(interceptors=[Chain(chain_factory(deps))], options=_server_options(settings))
+    server = _grpc_server(settings, Chain(chain_factory(deps)))
     # our services decode requests tolerantly: an undecodable body runs the chain too (decoding.py)
     decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
     conversation_service = ConversationService(
@@ -245,6 +272,8 @@ async def start(
     await health.start()
     sweeper.start()
     retention.start()
+    trimmer = MemoryTrimmer(interval=settings.memory_trim_interval_seconds)
+    trimmer.start()
     log.info(
         "listening",
         addr=settings.grpc_addr,
@@ -259,6 +288,7 @@ async def start(
         engine=engine,
         sweeper=sweeper,
         retention=retention,
+        trimmer=trimmer,
         limiter=limiter,
         auth=auth,
         knowledge=knowledge,

@@ -80,6 +80,14 @@ class Settings:
     db_startup_timeout_seconds: float = 30.0
     health_check_interval_seconds: float = 5.0
     max_request_bytes: int = 64 * 1024
+    # bounds on what half-sent or idle calls and connections can hold (server/app.py `_server_options`)
+    request_receive_timeout_seconds: float = 10.0
+    max_waiting_requests: int = 1000
+    max_streams_per_connection: int = 100
+    max_connection_idle_seconds: float = 900.0
+    max_connection_age_seconds: float = 1800.0
+    max_connection_age_grace_seconds: float = 60.0
+    memory_trim_interval_seconds: float = 10.0
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
     knowledge_dir: str = "data/knowledge"
@@ -397,6 +405,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "HEALTH_CHECK_INTERVAL_SECONDS", d.health_check_interval_seconds, 0.05, 300
         ),
         max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", d.max_request_bytes, 1024, 16 * 1024 * 1024),
+        request_receive_timeout_seconds=_number(
+            env, "REQUEST_RECEIVE_TIMEOUT_SECONDS", d.request_receive_timeout_seconds, 0.1, 300
+        ),
+        max_waiting_requests=_integer(env, "MAX_WAITING_REQUESTS", d.max_waiting_requests, 1, 1_000_000),
+        max_streams_per_connection=_integer(env, "MAX_STREAMS_PER_CONNECTION", d.max_streams_per_connection, 1, 10_000),
+        max_connection_idle_seconds=_number(
+            env, "MAX_CONNECTION_IDLE_SECONDS", d.max_connection_idle_seconds, 1, 7 * 86400
+        ),
+        max_connection_age_seconds=_number(
+            env, "MAX_CONNECTION_AGE_SECONDS", d.max_connection_age_seconds, 1, 7 * 86400
+        ),
+        max_connection_age_grace_seconds=_number(
+            env, "MAX_CONNECTION_AGE_GRACE_SECONDS", d.max_connection_age_grace_seconds, 0, 86400
+        ),
+        memory_trim_interval_seconds=_number(
+            env, "MEMORY_TRIM_INTERVAL_SECONDS", d.memory_trim_interval_seconds, 0, 3600
+        ),
         cors_origins=_cors_origins(env),
         trusted_proxies=_get(env, "TRUSTED_PROXIES", _networks, d.trusted_proxies),
         knowledge_dir=_get(env, "KNOWLEDGE_DIR", _directory("KNOWLEDGE_DIR"), d.knowledge_dir),

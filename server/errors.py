@@ -66,6 +66,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password_is_email": "Das Passwort darf nicht deine E-Mail-Adresse sein.",
         "password_wrong": "Das Passwort stimmt nicht.",
         "users_only": "Das geht nur mit einem Benutzerkonto.",
+        # limits on half-sent calls (issue 12, interceptors/receive_deadline.py)
+        "request_timeout": "Die Anfrage kam nicht rechtzeitig vollständig an. Bitte versuche es noch einmal.",
+        "server_busy": "Der Dienst ist gerade ausgelastet. Bitte versuche es gleich noch einmal.",
     },
     "en": {
         "invalid_argument": "The request is invalid.",
@@ -90,6 +93,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password_is_email": "The password must not be your email address.",
         "password_wrong": "The password is not correct.",
         "users_only": "This needs a user account.",
+        "request_timeout": "The request did not arrive completely in time. Please try again.",
+        "server_busy": "The service is busy right now. Please try again shortly.",
     },
 }
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from server.app import _server_options
 from server.config import ConfigError, load_settings
 from tests.support.process import run_server
 from tests.support.prod import prod_env
@@ -59,6 +60,13 @@ def test_defaults() -> None:
         ({"WEAVIATE_URL": "http://weaviate:80a"}, "WEAVIATE_URL"),
         ({"WEAVIATE_URL": "http://weaviate:8080/v1"}, "WEAVIATE_URL"),
         ({"WEAVIATE_GRPC_PORT": "0"}, "WEAVIATE_GRPC_PORT"),
+        ({"REQUEST_RECEIVE_TIMEOUT_SECONDS": "0"}, "REQUEST_RECEIVE_TIMEOUT_SECONDS"),
+        ({"MAX_WAITING_REQUESTS": "0"}, "MAX_WAITING_REQUESTS"),
+        ({"MAX_STREAMS_PER_CONNECTION": "many"}, "MAX_STREAMS_PER_CONNECTION"),
+        ({"MAX_CONNECTION_IDLE_SECONDS": "0"}, "MAX_CONNECTION_IDLE_SECONDS"),
+        ({"MAX_CONNECTION_AGE_SECONDS": "forever"}, "MAX_CONNECTION_AGE_SECONDS"),
+        ({"MAX_CONNECTION_AGE_GRACE_SECONDS": "-1"}, "MAX_CONNECTION_AGE_GRACE_SECONDS"),
+        ({"MEMORY_TRIM_INTERVAL_SECONDS": "-1"}, "MEMORY_TRIM_INTERVAL_SECONDS"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], names: str) -> None:
@@ -73,6 +81,22 @@ def test_parsed_values() -> None:
     assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert settings.cors_origins == ("https://chat.example",)
     assert settings.log_level == "DEBUG"
+
+
+def test_connection_limits_reach_grpc_core() -> None:
+    settings = load_settings(
+        {
+            "MAX_STREAMS_PER_CONNECTION": "50",
+            "MAX_CONNECTION_IDLE_SECONDS": "120",
+            "MAX_CONNECTION_AGE_SECONDS": "600",
+            "MAX_CONNECTION_AGE_GRACE_SECONDS": "30",
+        }
+    )
+    options = dict(_server_options(settings))
+    assert options["grpc.max_concurrent_streams"] == 50
+    assert options["grpc.max_connection_idle_ms"] == 120_000
+    assert options["grpc.max_connection_age_ms"] == 600_000
+    assert options["grpc.max_connection_age_grace_ms"] == 30_000
 
 
 def test_auth_failure_limit() -> None:
