@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import NamedTuple
 
 import structlog
 from limits import RateLimitItem
@@ -25,21 +24,12 @@ from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
 
-from server.audit import AuditLog
+from .protocols import AuditSink, Verdict
 
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "wuffchat-rl"
 _REDIS_FAILURES = (StorageError, OSError, asyncio.TimeoutError)
-
-
-class Verdict(NamedTuple):
-    """One admission decision and the window it was made in (a tuple: made on every call)."""
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_after: float  # seconds until the oldest counted call leaves the window
 
 
 class _SweepingMemoryStorage(MemoryStorage):
@@ -91,13 +81,16 @@ def _limits_uri(redis_url: str) -> str:
 
 
 class Limiter:
-    """Moving-window rate limits over memory or Redis, failing open to memory; see the module docstring."""
+    """Moving-window rate limits over memory or Redis, failing open to memory; see the module docstring.
+
+    A `protocols.RateLimiter`: Redis failures never leave it, so it raises no `DependencyUnavailable`.
+    """
 
     def __init__(
         self,
         redis_url: str | None = None,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditSink | None = None,
         probe_interval: float = 2.0,
         redis_timeout: float = 0.5,
     ) -> None:

@@ -11,7 +11,7 @@ whose field violations name the field path (`behavior.instincts.jagd`, `phrasing
 (`reason`, e.g. `string.max_len`) and protovalidate's description. A message type without fields
 and without message options (GetCaptchaRequest) can carry neither text nor a rule: for a method with
 such a request only the decoding is checked, and such a message is passed without a call into
-protovalidate. A body that did not decode (`server.decoding.UNDECODABLE`, any method of our services)
+protovalidate. A body that did not decode (`rpc.decoding.UNDECODABLE`, any method of our services)
 ends the call here too: INVALID_ARGUMENT with one violation of reason `request.undecodable`, and
 nothing of the decoder's error (exception, message type) in the answer.
 """
@@ -29,8 +29,8 @@ from google.protobuf import descriptor, descriptor_pool
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
-from server import errors
-from server.decoding import UNDECODABLE
+from rpc import errors
+from rpc.decoding import UNDECODABLE
 
 from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 

@@ -28,10 +28,11 @@ from wuffchat.conversation.v1 import conversation_service_pb2, conversation_serv
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
 from interceptors.base import Interceptor
-from interceptors.chain import ChainDependencies, build_chain
+from interceptors.chain import ChainDependencies, ChainOptions, build_chain
 from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
-from server import decoding
+from rpc import decoding
+from server import log as server_log
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.clock import Clock, system_clock
@@ -200,15 +201,20 @@ async def start(
     limiter = Limiter(settings.redis_url, audit=audit)
 
     deps = ChainDependencies(
-        settings=settings,
+        options=ChainOptions(
+            rate_limits=settings.rate_limits,
+            auth_failure_limit=settings.auth_failure_limit,
+            trusted_proxies=settings.trusted_proxies,
+        ),
         audit=audit,
         limiter=limiter,
         token_verifier=auth.token_verifier,
         api_key_checker=auth.api_key_checker,
+        line_logger=server_log.rpc_logger,
     )
     # the steps in their order, served as one interceptor (interceptors/compose.py)
     server = grpc.aio.server(interceptors=[Chain(chain_factory(deps))], options=_server_options(settings))
-    # our services decode requests tolerantly: an undecodable body runs the chain too (decoding.py)
+    # our services decode requests tolerantly: an undecodable body runs the chain too (rpc/decoding.py)
     decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
     conversation_service = ConversationService(
         conversations,

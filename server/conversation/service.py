@@ -20,7 +20,7 @@ from google.rpc import error_details_pb2
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server import call, errors
+from rpc import call, errors
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore

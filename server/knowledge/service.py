@@ -16,7 +16,7 @@ from google.rpc import error_details_pb2
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from server import errors
+from rpc import errors
 
 from . import loader
 from .search import KnowledgeSearch

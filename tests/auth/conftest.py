@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from server import call
+from rpc import call
 from server.app import RunningServer, start
 from server.config import Settings
 
