@@ -47,8 +47,14 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _unavailable(context: ExceptionContext) -> BaseException | None:
-    """The `DependencyUnavailable` to raise instead of a driver error that means "cannot answer now"."""
+    """The `DependencyUnavailable` to raise instead of a driver error that means "cannot answer now".
+
+    Only the driver's own errors (SQLAlchemy wraps them in `sqlalchemy_exception`): a cancellation
+    also counts as a "disconnect" for SQLAlchemy, and it must stay a cancellation.
+    """
     error = context.sqlalchemy_exception
+    if error is None or not isinstance(context.original_exception, Exception):
+        return None
     if context.is_disconnect or isinstance(error, exc.OperationalError | exc.InterfaceError):
         return DependencyUnavailable("database")  # SQLAlchemy raises it `from` the driver's error
     return None

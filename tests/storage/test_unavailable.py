@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -49,5 +50,27 @@ async def test_statement_errors_stay_sqlalchemy_errors(tmp_path: Path) -> None:
             with pytest.raises(IntegrityError):
                 await connection.execute(text("INSERT INTO t VALUES (1)"))
         assert await db.ping(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_cancelled_query_stays_cancelled(tmp_path: Path) -> None:
+    # SQLAlchemy treats a cancellation as a "disconnect": it must not turn into DependencyUnavailable,
+    # or a stopped background job (health probe, sweeper) would log it and carry on forever
+    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'slow.db'}")
+    slow = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT sum(i) FROM n"
+    )
+
+    async def query() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(slow)
+
+    task = asyncio.create_task(query())
+    try:
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
     finally:
         await engine.dispose()
