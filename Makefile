@@ -83,7 +83,7 @@ kb-load: setup
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy server interceptors scripts clients/python/src
+	$(BIN)/mypy rpc server interceptors scripts clients/python/src
 	$(BIN)/buf format --diff --exit-code protos
 	cd protos && ../$(BIN)/buf lint ../build/wuffchat.binpb --path wuffchat
 	cd protos && ../$(BIN)/buf build && ../$(BIN)/buf breaking --against breaking-baseline.binpb

@@ -146,7 +146,7 @@ def _inline_handlers(limiter: Any) -> list[grpc.GenericRpcHandler[Any, Any]]:
 
 
 async def _serve(workdir: Path) -> None:
-    from interceptors.chain import ChainDependencies, build_chain
+    from interceptors.chain import ChainDependencies, ChainOptions, build_chain
     from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
     from server.audit import AuditLog
@@ -154,7 +154,7 @@ async def _serve(workdir: Path) -> None:
     from server.auth.api_keys import ApiKeyChecker
     from server.auth.tokens import JwtCodec
     from server.config import load_settings
-    from server.log import configure_logging
+    from server.log import configure_logging, rpc_logger
     from server.storage import db, migrate
 
     configure_logging("INFO")  # stdout is /dev/null: lines are rendered and written, not kept
@@ -169,11 +169,12 @@ async def _serve(workdir: Path) -> None:
     settings = replace(load_settings(env), database_url=url)
     limiter = Limiter()
     deps = ChainDependencies(
-        settings=settings,
+        options=ChainOptions(rate_limits=settings.rate_limits, auth_failure_limit=settings.auth_failure_limit),
         audit=AuditLog(engine),
         limiter=limiter,
         token_verifier=AccessTokenVerifier(JwtCodec.from_settings(settings), engine),
         api_key_checker=ApiKeyChecker(engine, settings.api_keys),
+        line_logger=rpc_logger,
     )
 
     servers, ports = [], {}

@@ -6,20 +6,22 @@ The line (event "rpc") holds: timestamp (UTC, from server/log.py), request_id, m
 (`kind:id`, never a token), client_ip, status, duration_ms, user_agent. The JSON encoder escapes
 newlines, and values that could still split a line for a reader (U+2028 and other non-printable
 characters) are escaped here, so a caller cannot forge log lines. Security events go to the
-hash-chained table through `server.audit.AuditLog`, recorded by the interceptor that sees them.
+hash-chained table through the audit sink (protocols.AuditSink), recorded by the interceptor that
+sees them. Where the line is written is the application's choice (`line_logger`; server/log.py's
+`rpc_logger` in production).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 import grpc
 import structlog
 
-from server import call, log
+from rpc import call
 
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
@@ -47,12 +49,26 @@ def _status(context: Context, failure: BaseException | None) -> str:
 _CODE_NAMES = {status.value[0]: status.name for status in grpc.StatusCode}
 
 
+class LineLogger(Protocol):
+    def info(self, event: str, **fields: Any) -> Any: ...
+
+
+def _structlog_rpc_logger() -> LineLogger:
+    logger: LineLogger = structlog.get_logger("wuffchat.rpc")
+    return logger
+
+
 class AuditInterceptor(Interceptor):
     """Writes the per-call log line; see the module docstring."""
 
-    def __init__(self, *, logger: Any = None) -> None:
+    def __init__(
+        self, *, logger: LineLogger | None = None, line_logger: Callable[[], LineLogger] | None = None
+    ) -> None:
+        """`logger` writes every line; else `line_logger()` is asked per line (logging may be configured
+        after the chain is built), structlog's "wuffchat.rpc" logger when neither is given."""
         super().__init__()
-        self._log = logger  # None: server.log's rpc logger, looked up per line (logging may be configured later)
+        self._log = logger
+        self._line_logger = line_logger or _structlog_rpc_logger
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         started = time.perf_counter()
@@ -81,7 +97,7 @@ class AuditInterceptor(Interceptor):
         try:
             state = call.current()
             principal = state.principal
-            (self._log if self._log is not None else log.rpc_logger()).info(
+            (self._log if self._log is not None else self._line_logger()).info(
                 "rpc",
                 request_id=state.request_id,
                 method=printable(info.method),

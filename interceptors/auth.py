@@ -16,27 +16,18 @@ credentials costs nothing to refuse and is not counted.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 
-from server import call, errors
-from server.call import Principal
+from rpc import call, errors
+from rpc.call import Principal
 
 from .auth_failures import AuthFailureBudget
 from .base import Context, Gate, RpcInfo
+from .protocols import ApiKeyChecker, TokenVerifier
 
 BEARER = "bearer "
-
-
-class TokenVerifier(Protocol):
-    async def verify(self, token: str) -> Principal | None:
-        """The principal of a valid access token, else None."""
-
-
-class ApiKeyChecker(Protocol):
-    async def check(self, key: str) -> Principal | None:
-        """The principal of a valid API key, else None."""
 
 
 class AuthInterceptor(Gate):

@@ -28,11 +28,10 @@ from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from server import call, errors
-from server.audit import AuditLog
+from rpc import call, errors
 
 from .base import Context, RpcInfo
-from .ratelimit_backend import Limiter, Verdict
+from .protocols import AuditSink, RateLimiter, Verdict
 
 AUDIT_EVENT = "authn_login_fail_max"
 _NAMESPACE = "authn-failures"
@@ -41,7 +40,7 @@ _NAMESPACE = "authn-failures"
 class AuthFailureBudget:
     """Counts failed authentications per client IP and refuses IPs over the budget; see the module docstring."""
 
-    def __init__(self, limiter: Limiter, item: RateLimitItem, audit: AuditLog) -> None:
+    def __init__(self, limiter: RateLimiter, item: RateLimitItem, audit: AuditSink) -> None:
         self._limiter = limiter
         self._item = item
         self._prefix = item.key_for(_NAMESPACE)
@@ -50,7 +49,7 @@ class AuthFailureBudget:
         self._audit_gate = MovingWindowRateLimiter(MemoryStorage())
 
     @classmethod
-    def parse(cls, limiter: Limiter, limit: str, audit: AuditLog) -> AuthFailureBudget:
+    def parse(cls, limiter: RateLimiter, limit: str, audit: AuditSink) -> AuthFailureBudget:
         """The budget `limit` ("20/minute", `Settings.auth_failure_limit`)."""
         return cls(limiter, limits.parse(limit), audit)
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import grpc
 
-from server import call, errors
-from server.audit import AuditLog
+from rpc import call, errors
 
 from .base import Context, Gate, RpcInfo
 from .policy import POLICIES
+from .protocols import AuditSink
 
 # method -> roles of which the principal needs one
 REQUIRED_ROLES: Mapping[str, frozenset[str]] = {
@@ -34,7 +34,7 @@ class AuthorizationInterceptor(Gate):
 
     def __init__(
         self,
-        audit: AuditLog,
+        audit: AuditSink,
         *,
         required_roles: Mapping[str, frozenset[str]] = REQUIRED_ROLES,
         applies: Callable[[str], bool] | None = None,

@@ -10,7 +10,7 @@ A step that only checks or prepares before the call and then always proceeds wit
 subclasses `Gate` and overrides `check` instead: the composed chain (compose.py) then runs the
 checks of neighbouring gates in a row rather than nesting one wrapper per step. A check is either an
 `async def`, or a plain function that returns None when it is done and an awaitable only when it has
-to wait (I/O, or ending the call with `server.errors.abort`): most calls then pass most gates
+to wait (I/O, or ending the call with `rpc.errors.abort`): most calls then pass most gates
 without creating a coroutine.
 
 Stream handlers may be async generators or coroutines that call `context.write` (as the health
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
-from server import call
+from rpc import call
 
 Context = grpc.aio.ServicerContext[Any, Any]
 UnaryProceed = Callable[[Any, "Context"], Awaitable[Any]]
@@ -141,7 +141,7 @@ class Interceptor(ServerInterceptor):
 class Gate(Interceptor):
     """A step that checks (or prepares) before the call and then proceeds with the unchanged request.
 
-    `check` may end the call (through `server.errors.abort`); streams run it before the first response.
+    `check` may end the call (through `rpc.errors.abort`); streams run it before the first response.
     """
 
     def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:

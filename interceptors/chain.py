@@ -21,34 +21,42 @@ without grpc.aio awaiting seven interceptors on every call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.audit import AuditLog
-from server.config import Settings
-
 from . import selector
-from .audit import AuditInterceptor
-from .auth import ApiKeyChecker, AuthInterceptor, TokenVerifier
+from .audit import AuditInterceptor, LineLogger
+from .auth import AuthInterceptor
 from .auth_failures import AuthFailureBudget
 from .authz import AuthorizationInterceptor
 from .base import Interceptor
-from .context import ContextInterceptor
+from .context import ContextInterceptor, Network
 from .errors import ErrorScrubbingInterceptor
 from .policy import SERVICES
+from .protocols import ApiKeyChecker, AuditSink, RateLimiter, TokenVerifier
 from .ratelimit import RateLimitInterceptor, RateLimitPolicy
-from .ratelimit_backend import Limiter
 from .validation import ValidationInterceptor
 
 
 @dataclass(frozen=True)
-class ChainDependencies:
-    """What the interceptors need from the running application (filled in by app.py)."""
+class ChainOptions:
+    """The chain's own settings (server/app.py fills them in from `Settings`)."""
 
-    settings: Settings
-    audit: AuditLog
-    limiter: Limiter
-    token_verifier: TokenVerifier  # Bearer access tokens (server/auth/access.py)
-    api_key_checker: ApiKeyChecker  # x-api-key (server/auth/api_keys.py)
+    rate_limits: tuple[tuple[str, str], ...]  # limit per RPC name ("Login", ..., "default": "60/minute")
+    auth_failure_limit: str  # failed authentications per client IP ("20/minute"; auth_failures.py)
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose x-forwarded-for is believed (context.py)
+
+
+@dataclass(frozen=True)
+class ChainDependencies:
+    """What the interceptors need from the running application (filled in by app.py): narrow protocols."""
+
+    options: ChainOptions
+    audit: AuditSink
+    limiter: RateLimiter
+    token_verifier: TokenVerifier  # Bearer access tokens
+    api_key_checker: ApiKeyChecker  # x-api-key
+    line_logger: Callable[[], LineLogger] | None = None  # the per-call line's logger (audit); structlog's if None
 
 
 def _is_limited(method: str) -> bool:
@@ -57,15 +65,16 @@ def _is_limited(method: str) -> bool:
 
 def build_chain(deps: ChainDependencies) -> list[Interceptor]:
     """The interceptors in order, outermost first."""
-    policy = RateLimitPolicy.from_settings(deps.settings.rate_limits, SERVICES)
+    options = deps.options
+    policy = RateLimitPolicy.from_settings(options.rate_limits, SERVICES)
     return [
-        ContextInterceptor(trusted_proxies=deps.settings.trusted_proxies),  # request id, client IP, language
-        AuditInterceptor(),  # one JSON line per call, with the status the client gets
+        ContextInterceptor(trusted_proxies=options.trusted_proxies),  # request id, client IP, language
+        AuditInterceptor(line_logger=deps.line_logger),  # one JSON line per call, with the status the client gets
         ErrorScrubbingInterceptor(),  # unexpected exceptions -> INTERNAL / UNAVAILABLE, nothing leaks
         AuthInterceptor(
             deps.token_verifier,
             deps.api_key_checker,
-            failures=AuthFailureBudget.parse(deps.limiter, deps.settings.auth_failure_limit, deps.audit),
+            failures=AuthFailureBudget.parse(deps.limiter, options.auth_failure_limit, deps.audit),
             applies=selector.needs_principal,
         ),  # principal, failed-auth budget per IP; public skip
         RateLimitInterceptor(deps.limiter, policy, deps.audit, applies=_is_limited),  # per principal or IP

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 
-from server import call
+from rpc import call
 
 from .base import Check, Context, HandlerCallDetails, Interceptor, RpcInfo, ServerInterceptor, as_async_iter
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from server import call
-from server.call import CallState
+from rpc import call
+from rpc.call import CallState
 
 from .base import Context, Gate, RpcInfo
 
@@ -81,7 +81,7 @@ def preferred_language(accept_language: str | None) -> str:
 
 
 class ContextInterceptor(Gate):
-    """Creates the `CallState` of every call (see server/call.py)."""
+    """Creates the `CallState` of every call (see rpc/call.py)."""
 
     def __init__(self, *, trusted_proxies: Sequence[Network] = ()) -> None:
         super().__init__()

@@ -5,7 +5,7 @@ rate limiting, authorization, validation and the handler, so an exception from a
 unary call or half-way through a stream, is caught here:
 
 - `grpc.aio.AbortError` (a deliberate status, already sent by `context.abort`) passes untouched;
-  `server.errors.abort` has already dropped details whose type is off the allow-list.
+  `rpc.errors.abort` has already dropped details whose type is off the allow-list.
 - Database errors (SQLAlchemy, asyncpg, sqlite3) and an unreachable retrieval backend (Weaviate,
   `RetrieverUnavailableError`) become UNAVAILABLE; nothing of the SQL or the backend's answer is
   sent or logged, only the error types.
@@ -17,31 +17,18 @@ unary call or half-way through a stream, is caught here:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
-import asyncpg
 import grpc
 import structlog
 from google.rpc import error_details_pb2
-from sqlalchemy.exc import SQLAlchemyError
 
-from server import call, errors
-from server.knowledge.retrieval.interface import RetrieverUnavailableError
+from rpc import call, errors
 
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
 log = structlog.get_logger(__name__)
-
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    SQLAlchemyError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    sqlite3.Error,
-)
-# a backing service the call needs is down: the client may retry, nothing is wrong with the request
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, RetrieverUnavailableError)
 
 
 def _request_id() -> str:
@@ -75,17 +62,18 @@ class ErrorScrubbingInterceptor(Interceptor):
         self._scrub_trailing(info, context)
 
     async def _fail(self, info: RpcInfo, context: Context, exc: Exception) -> NoReturn:
-        """Abort with UNAVAILABLE (database) or INTERNAL (anything else)."""
+        """Abort with UNAVAILABLE (a dependency is down) or INTERNAL (anything else)."""
         rid = _request_id()
         reference = error_details_pb2.RequestInfo(request_id=rid)
-        if isinstance(exc, UNAVAILABLE_ERRORS):
-            cause = getattr(exc, "orig", None)
-            # the message of a database error may hold SQL and bound parameters: types only
+        if isinstance(exc, errors.DependencyUnavailable):
+            cause = exc.__cause__
+            cause = getattr(cause, "orig", None) or cause  # the driver's error under SQLAlchemy's wrapper
+            # the message of a driver error may hold SQL and bound parameters: types only
             log.error(
-                "database_error" if isinstance(exc, DATABASE_ERRORS) else "backend_unavailable",
+                "dependency_unavailable",
                 method=info.method,
                 request_id=rid,
-                error_type=type(exc).__name__,
+                dependency=exc.dependency,
                 cause_type=type(cause).__name__ if cause is not None else None,
             )
             await errors.abort(context, grpc.StatusCode.UNAVAILABLE, "unavailable", reference)

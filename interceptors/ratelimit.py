@@ -26,11 +26,10 @@ from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from server import call, errors
-from server.audit import AuditLog
+from rpc import call, errors
 
 from .base import Context, Gate, RpcInfo
-from .ratelimit_backend import Limiter, Verdict
+from .protocols import AuditSink, RateLimiter, Verdict
 
 _AUDIT_ONCE = limits.parse("1/minute")
 
@@ -65,9 +64,9 @@ class RateLimitInterceptor(Gate):
 
     def __init__(
         self,
-        limiter: Limiter,
+        limiter: RateLimiter,
         policy: RateLimitPolicy,
-        audit: AuditLog,
+        audit: AuditSink,
         *,
         applies: Callable[[str], bool] | None = None,
     ) -> None:

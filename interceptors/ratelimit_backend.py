@@ -2,9 +2,10 @@
 
 Counting is the `limits` library's moving window (exact: the memory storage counts under a per-key
 lock, the Redis storage in one Lua script), so N concurrent callers never get more than the limit.
-The memory backend is limits' synchronous storage: its operations are a few dictionary and list
-steps that never wait, so one hit and its window stats run back to back without giving up the event
-loop (atomic for the loop, and a third of the cost of the async storage's awaits and locks).
+The memory backend is limits' synchronous storage, used through its public methods only: its
+operations are a few dictionary and list steps that never wait, so one hit and its window stats run
+back to back without giving up the event loop (atomic for the loop, and a third of the cost of the
+async storage's awaits and locks). It sweeps expired entries on its own timer thread.
 
 Policy when Redis fails mid-run (documented in README.md): fail open to an in-process moving
 window, so the service keeps answering with per-process limits; the switch is logged and audited
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import NamedTuple
 
 import structlog
 from limits import RateLimitItem
@@ -25,52 +25,12 @@ from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
 
-from server.audit import AuditLog
+from .protocols import AuditSink, Verdict
 
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "wuffchat-rl"
 _REDIS_FAILURES = (StorageError, OSError, asyncio.TimeoutError)
-
-
-class Verdict(NamedTuple):
-    """One admission decision and the window it was made in (a tuple: made on every call)."""
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_after: float  # seconds until the oldest counted call leaves the window
-
-
-class _SweepingMemoryStorage(MemoryStorage):
-    """limits' memory storage, sweeping expired entries at most once per `SWEEP_INTERVAL` seconds, inline.
-
-    The stock storage re-arms its sweep, a timer thread walking every key, 100 times a second
-    under load; each start and join of that thread stalls the event loop. Sweeping inline once a
-    second costs the same walk without the threads. Sweeps only free memory: admission compares
-    timestamps itself, so sweeping less often never admits a call over the limit.
-    """
-
-    SWEEP_INTERVAL = 1.0
-
-    def __init__(self) -> None:
-        self._next_sweep = 0.0
-        super().__init__()
-        self.timer.cancel()  # the constructor's first sweep thread: sweeps run inline from here on
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802  # overrides the private hook, by name
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + self.SWEEP_INTERVAL
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        self.timer.cancel()
-
-
-# limits wraps these two in an error translator again for every subclass: keep the parent's one layer
-_SweepingMemoryStorage.acquire_entry = MemoryStorage.acquire_entry  # type: ignore[method-assign]
-_SweepingMemoryStorage.get_moving_window = MemoryStorage.get_moving_window  # type: ignore[method-assign]
 
 
 def _verdict(item: RateLimitItem, allowed: bool, window: tuple[float, int]) -> Verdict:
@@ -91,17 +51,20 @@ def _limits_uri(redis_url: str) -> str:
 
 
 class Limiter:
-    """Moving-window rate limits over memory or Redis, failing open to memory; see the module docstring."""
+    """Moving-window rate limits over memory or Redis, failing open to memory; see the module docstring.
+
+    A `protocols.RateLimiter`: Redis failures never leave it, so it raises no `DependencyUnavailable`.
+    """
 
     def __init__(
         self,
         redis_url: str | None = None,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditSink | None = None,
         probe_interval: float = 2.0,
         redis_timeout: float = 0.5,
     ) -> None:
-        self._memory = _SweepingMemoryStorage()
+        self._memory = MemoryStorage()
         self._redis: RedisStorage | None = None
         if redis_url is not None:
             self._redis = RedisStorage(
@@ -219,8 +182,7 @@ class Limiter:
             )
 
     async def aclose(self) -> None:
-        """Stop a running probe and the memory sweep; close the Redis connections."""
-        self._memory.close()
+        """Stop a running probe; close the Redis connections."""
         if self._probe is not None:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):

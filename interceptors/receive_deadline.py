@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 
-from server import errors
+from rpc import errors
 
 from .base import Context, HandlerCallDetails, ServerInterceptor, as_async_iter
 
@@ -89,7 +89,7 @@ class ReceiveDeadline(ServerInterceptor):
     async def receive(self, requests: AsyncIterator[Any], context: Context) -> Any:
         """The one request message of a unary call.
 
-        Raises (through `server.errors.abort`, localized, with ErrorInfo):
+        Raises (through `rpc.errors.abort`, localized, with ErrorInfo):
             RESOURCE_EXHAUSTED: `max_waiting` calls are already waiting for their message.
             DEADLINE_EXCEEDED: the message and the end of the stream did not arrive within `timeout` seconds.
             INVALID_ARGUMENT: the client ended its side without sending one, or sent more than one.

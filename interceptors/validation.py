@@ -3,22 +3,25 @@
 It runs last so only authenticated, admitted and authorized calls pay for it, and so the handler
 receives exactly the message that was checked. Every request message of our services (selector
 `is_wuffchat`; each message of a client stream) is first normalized in place: every string field,
-recursively (repeated fields and map values too), is NFC-normalized, CRLF becomes LF, and control
-characters other than tab and newline are removed. The `buf.validate` rules written in the .proto
-files then run on the normalized text, so "1 to 2,000 characters" counts what is stored.
+recursively (repeated fields and map values too), is NFC-normalized, CRLF becomes LF, and every
+character of Unicode category C (controls, format characters such as bidirectional overrides and
+zero-width spaces, private-use, surrogate and unassigned code points) other than tab and newline is
+removed. This is the server's one text normalization: handlers and storage receive only such text
+and do not clean it again. The `buf.validate` rules written in the .proto files then run on the
+normalized text, so "1 to 2,000 characters" counts what is stored, and a text that is only white
+space afterwards breaks its `text.not_blank` rule.
 A message that breaks a rule ends the call with INVALID_ARGUMENT and a `google.rpc.BadRequest`
 whose field violations name the field path (`behavior.instincts.jagd`, `phrasings[2]`), the rule id
 (`reason`, e.g. `string.max_len`) and protovalidate's description. A message type without fields
 and without message options (GetCaptchaRequest) can carry neither text nor a rule: for a method with
 such a request only the decoding is checked, and such a message is passed without a call into
-protovalidate. A body that did not decode (`server.decoding.UNDECODABLE`, any method of our services)
+protovalidate. A body that did not decode (`rpc.decoding.UNDECODABLE`, any method of our services)
 ends the call here too: INVALID_ARGUMENT with one violation of reason `request.undecodable`, and
 nothing of the decoder's error (exception, message type) in the answer.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -29,13 +32,12 @@ from google.protobuf import descriptor, descriptor_pool
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
-from server import errors
-from server.decoding import UNDECODABLE
+from rpc import errors
+from rpc.decoding import UNDECODABLE
 
 from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
-# Unicode category Cc without \t (0x09) and \n (0x0a); \r is removed after CRLF became LF.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_KEPT_CONTROLS = frozenset("\t\n")  # of category C; \r goes (after CRLF became LF)
 _UNDECODABLE = error_details_pb2.BadRequest(
     field_violations=[
         error_details_pb2.BadRequest.FieldViolation(
@@ -46,11 +48,13 @@ _UNDECODABLE = error_details_pb2.BadRequest(
 
 
 def clean_text(text: str) -> str:
-    """NFC, LF line ends, no control characters except tab and newline."""
+    """NFC, LF line ends, no character of Unicode category C except tab and newline."""
     if text.isascii() and text.isprintable():
         return text  # the common case: nothing to do
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
-    return _CONTROL.sub("", text)
+    if text.isprintable():  # no category C at all (isprintable is False for every C character)
+        return text
+    return "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch)[0] != "C")
 
 
 def normalize(message: Message) -> None:

@@ -1,4 +1,9 @@
-"""Assemble and run the server, top to bottom: storage, servicers, health, reflection, bind, serve.
+"""Assemble and run the server, top to bottom: storage, the areas, the chain, health, reflection, bind, serve.
+
+Each area builds its own part in the same style (`build_knowledge`, `build_auth`,
+`build_conversation`: servicer plus what it needs, from settings, on the one clock); what must be
+closed goes on one `contextlib.AsyncExitStack`, which `RunningServer.stop()` (or a failed start)
+closes in reverse order.
 
 Beside the calls, three background jobs run: the conversation sweeper, retention (server/retention.py)
 and the memory trim (server/memory.py).
@@ -12,11 +17,10 @@ migrates once and runs `serve()` in N forked processes on one port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,26 +33,23 @@ from wuffchat.conversation.v1 import conversation_service_pb2, conversation_serv
 from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_grpc
 
 from interceptors.base import Interceptor
-from interceptors.chain import ChainDependencies, build_chain
+from interceptors.chain import ChainDependencies, ChainOptions, build_chain
 from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from interceptors.receive_deadline import ReceiveDeadline
-from server import decoding
+from rpc import decoding
+from server import log as server_log
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.clock import Clock, system_clock
 from server.config import Settings
-from server.conversation.paging import PageTokens
-from server.conversation.responders.interface import Responder
-from server.conversation.responders.offline import OfflineResponder
-from server.conversation.service import ConversationService
-from server.conversation.store import ConversationStore
+from server.conversation.assembly import build_conversation
 from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor
 from server.knowledge import factory as knowledge_factory
+from server.knowledge.assembly import build_knowledge
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.retrieval.interface import RetrieverUnavailableError
-from server.knowledge.service import KnowledgeService
 from server.memory import MemoryTrimmer
 from server.retention import Retention, RetentionPolicy
 from server.storage import db, migrate
@@ -82,6 +83,7 @@ class RunningServer:
     limiter: Limiter
     auth: Auth
     knowledge: knowledge_factory.Knowledge
+    resources: contextlib.AsyncExitStack  # closes the limiter, auth, knowledge and the engine, in that order
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
@@ -89,16 +91,7 @@ class RunningServer:
         await self.retention.stop()
         await self.trimmer.stop()
         await self.server.stop(grace)
-        await self.limiter.aclose()
-        self.auth.close()
-        await self.knowledge.aclose()
-        await self.engine.dispose()
-
-
-def _weaviate(settings: Settings) -> knowledge_factory.WeaviateTarget | None:
-    if settings.weaviate_url is None:
-        return None
-    return knowledge_factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
+        await self.resources.aclose()
 
 
 async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
@@ -160,23 +153,6 @@ def _grpc_server(settings: Settings, chain: Chain) -> grpc.aio.Server:
     return grpc.aio.server(interceptors=[receive_deadline, chain], options=_server_options(settings))
 
 
-def _responder(settings: Settings) -> Responder:
-    """Offline by default; OpenAI when OPENAI_API_KEY is set (falls back offline on any failure)."""
-    if settings.openai_api_key is None:
-        return OfflineResponder()
-    import openai
-
-    from server.conversation.responders.openai import OpenAIResponder
-
-    client = openai.AsyncOpenAI(
-        api_key=settings.openai_api_key,
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_seconds,
-        max_retries=0,
-    )
-    return OpenAIResponder(client, settings.openai_model, timeout=settings.openai_timeout_seconds)
-
-
 async def start(
     settings: Settings,
     *,
@@ -185,114 +161,105 @@ async def start(
     clock: Clock = system_clock,
     migrate_schema: bool = True,
 ) -> RunningServer:
-    """Open storage (with retries and migrations), load the knowledge base and the embedding model,
-    build the server, bind and start it. `chain_factory` builds the interceptor chain (tests may wrap
-    build_chain); `clock` lets tests move time past the conversation expiry; `migrate_schema=False`
-    when the schema is known to be current (a `--workers` parent migrated it before forking).
+    """Open storage (with retries and migrations), build each area (knowledge, auth, conversation) and
+    the chain, register the servicers, bind and start. `chain_factory` builds the interceptor chain
+    (tests may wrap build_chain); `clock` is every area's time (tests move it past expiries);
+    `migrate_schema=False` when the schema is known to be current (a `--workers` parent migrated it).
+    On a failure, what was opened is closed again in reverse order (one exit stack).
 
     Raises:
-        StartupError: the database stays unreachable, the knowledge base is invalid, or the
-            address cannot be bound.
+        StartupError: the database stays unreachable, the knowledge base is invalid, Weaviate cannot
+            be reached, prod has no API key, or the address cannot be bound.
     """
-    engine = await _open_storage(settings, migrate_schema=migrate_schema)
-    try:
-        knowledge = await knowledge_factory.build(
-            Path(settings.knowledge_dir),
-            Path(settings.knowledge_overlay_dir),
-            Path(settings.cache_dir),
-            weaviate=_weaviate(settings),
+    async with contextlib.AsyncExitStack() as resources:
+        engine = await _open_storage(settings, migrate_schema=migrate_schema)
+        resources.push_async_callback(engine.dispose)
+        audit = AuditLog(engine)
+
+        try:
+            knowledge = await build_knowledge(settings)
+        except KnowledgeError as exc:
+            raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
+        except RetrieverUnavailableError as exc:
+            raise StartupError(str(exc)) from None
+        resources.push_async_callback(knowledge.aclose)
+        try:
+            auth = await build_auth(settings, engine, audit, clock=clock)
+        except MissingApiKeysError as exc:
+            raise StartupError(str(exc)) from None
+        resources.callback(auth.close)
+        conversation = build_conversation(settings, engine, knowledge.knowledge, clock=clock)
+        limiter = Limiter(settings.redis_url, audit=audit)
+        resources.push_async_callback(limiter.aclose)
+        retention = Retention(
+            engine,
+            RetentionPolicy.from_settings(settings),
+            audit,
+            clock=clock,
+            interval=settings.retention_interval_seconds,
         )
-    except KnowledgeError as exc:
-        await engine.dispose()
-        raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
-    except RetrieverUnavailableError as exc:
-        await engine.dispose()
-        raise StartupError(str(exc)) from None
-    conversations = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
-    sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
-    audit = AuditLog(engine)
-    retention = Retention(
-        engine,
-        RetentionPolicy.from_settings(settings),
-        audit,
-        clock=clock,
-        interval=settings.retention_interval_seconds,
-    )
-    try:
-        auth = await build_auth(settings, engine, audit)
-    except MissingApiKeysError as exc:
-        await knowledge.aclose()
-        await engine.dispose()
-        raise StartupError(str(exc)) from None
-    limiter = Limiter(settings.redis_url, audit=audit)
+        deps = ChainDependencies(
+            options=ChainOptions(
+                rate_limits=settings.rate_limits,
+                auth_failure_limit=settings.auth_failure_limit,
+                trusted_proxies=settings.trusted_proxies,
+            ),
+            audit=audit,
+            limiter=limiter,
+            token_verifier=auth.token_verifier,
+            api_key_checker=auth.api_key_checker,
+            line_logger=server_log.rpc_logger,
+        )
+        # the steps in their order, served as one interceptor (interceptors/compose.py)
+        server = _grpc_server(settings, Chain(chain_factory(deps)))
+        # our services decode requests tolerantly: an undecodable body runs the chain too (rpc/decoding.py)
+        decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
+        decoding.add_servicer(
+            server, conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server, conversation.servicer
+        )
+        decoding.add_servicer(
+            server, knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server, knowledge.servicer
+        )
+        server.add_generic_rpc_handlers(tuple(extra_handlers))
 
-    deps = ChainDependencies(
-        settings=settings,
-        audit=audit,
-        limiter=limiter,
-        token_verifier=auth.token_verifier,
-        api_key_checker=auth.api_key_checker,
-    )
-    server = _grpc_server(settings, Chain(chain_factory(deps)))
-    # our services decode requests tolerantly: an undecodable body runs the chain too (decoding.py)
-    decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
-    conversation_service = ConversationService(
-        conversations,
-        knowledge.store,
-        knowledge.search,
-        _responder(settings),
-        ttl=timedelta(seconds=settings.conversation_ttl_seconds),
-        page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
-        clock=clock,
-    )
-    decoding.add_servicer(
-        server, conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server, conversation_service
-    )
-    knowledge_service = KnowledgeService(knowledge.store, knowledge.search)
-    decoding.add_servicer(server, knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server, knowledge_service)
-    server.add_generic_rpc_handlers(tuple(extra_handlers))
+        health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)
+        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+        reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
 
-    health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)
-    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
+        try:
+            port = server.add_insecure_port(settings.grpc_addr)
+        except RuntimeError:
+            port = 0
+        if port == 0:
+            raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
 
-    try:
-        port = server.add_insecure_port(settings.grpc_addr)
-    except RuntimeError:
-        port = 0
-    if port == 0:
-        await limiter.aclose()
-        auth.close()
-        await knowledge.aclose()
-        await engine.dispose()
-        raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
-
-    await server.start()
-    await health.start()
-    sweeper.start()
-    retention.start()
-    trimmer = MemoryTrimmer(interval=settings.memory_trim_interval_seconds)
-    trimmer.start()
-    log.info(
-        "listening",
-        addr=settings.grpc_addr,
-        port=port,
-        env=settings.app_env,
-        database=db.safe_url(settings.database_url),
-    )
-    return RunningServer(
-        server=server,
-        port=port,
-        health=health,
-        engine=engine,
-        sweeper=sweeper,
-        retention=retention,
-        trimmer=trimmer,
-        limiter=limiter,
-        auth=auth,
-        knowledge=knowledge,
-    )
+        await server.start()
+        await health.start()
+        conversation.sweeper.start()
+        retention.start()
+        trimmer = MemoryTrimmer(interval=settings.memory_trim_interval_seconds)
+        trimmer.start()
+        log.info(
+            "listening",
+            addr=settings.grpc_addr,
+            port=port,
+            env=settings.app_env,
+            database=db.safe_url(settings.database_url),
+        )
+        return RunningServer(
+            server=server,
+            port=port,
+            health=health,
+            engine=engine,
+            sweeper=conversation.sweeper,
+            retention=retention,
+            trimmer=trimmer,
+            limiter=limiter,
+            auth=auth,
+            knowledge=knowledge.knowledge,
+            resources=resources.pop_all(),
+        )
 
 
 async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:

@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server import call
+from rpc import call
 from server.storage.models import AuditEvent
 
 log = structlog.get_logger("audit")

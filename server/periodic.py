@@ -9,13 +9,15 @@ from collections.abc import Awaitable, Callable
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from rpc.errors import DependencyUnavailable
+
 log = structlog.get_logger(__name__)
 
 
 class Periodic:
     """`start()` runs `job` every `interval` seconds as a task; `stop()` cancels it.
 
-    A run that fails with a database error is logged and tried again at the next interval.
+    A run that fails with a database error (or an unreachable database) is logged and tried again at the next interval.
     """
 
     def __init__(self, name: str, job: Callable[[], Awaitable[object]], *, interval: float) -> None:
@@ -38,5 +40,5 @@ class Periodic:
             await asyncio.sleep(self._interval)
             try:
                 await self._job()
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, DependencyUnavailable) as exc:
                 log.warning("periodic job failed", job=self._name, error=type(exc).__name__)

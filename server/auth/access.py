@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rpc.call import Principal
 from server.auth.tokens import LEEWAY_SECONDS, InvalidTokenError, JwtCodec
-from server.call import Principal
 from server.clock import Clock, system_clock
 from server.storage.db import session_factory
 from server.storage.models import RefreshTokenFamily, RevokedToken

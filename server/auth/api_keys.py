@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.call import Principal
+from rpc.call import Principal
 from server.clock import Clock, system_clock
 from server.config import ApiKeySpec
 from server.storage.db import session_factory

@@ -18,7 +18,8 @@ from google.rpc import error_details_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
-from server import call, errors
+from rpc import call, errors
+from rpc.call import Principal
 from server.audit import AuditLog
 from server.auth.access import AccessTokenVerifier
 from server.auth.accounts import EmailTakenError, UserStore, owner_key, roles_of
@@ -29,7 +30,6 @@ from server.auth.login import LoginFailedError, LoginThrottledError, PasswordLog
 from server.auth.passwords import PasswordHasher, PasswordPolicy, normalize_password
 from server.auth.refresh import InvalidRefreshError, RefreshReuseError, RefreshStore
 from server.auth.sessions import SessionIssuer
-from server.call import Principal
 from server.storage.models import User
 
 Context = grpc.aio.ServicerContext[object, object]

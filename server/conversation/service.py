@@ -1,14 +1,15 @@
 """`wuffchat.conversation.v1.ConversationService`: runs the flow (flow.py) for the calling principal.
 
-Every RPC needs a principal (UNAUTHENTICATED otherwise); a conversation of another principal is
-NOT_FOUND; an expired one is FAILED_PRECONDITION with a friendly "start a new one" message; bad
-text is INVALID_ARGUMENT with BadRequest details. State and messages are stored after every turn.
+The chain has decided what it owns before a handler runs: the principal (authentication), and the
+request fields, normalized and checked against the contract's rules (validation: ids, text length,
+language, page size). Here a conversation of another principal is NOT_FOUND; an expired one is
+FAILED_PRECONDITION with a friendly "start a new one" message; a page token that is not ours is
+INVALID_ARGUMENT with BadRequest details. State and messages are stored after every turn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -20,19 +21,18 @@ from google.rpc import error_details_pb2
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server import call, errors
+from rpc import call, errors
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore
 from server.storage.models import Conversation, Message
 
-from . import flow, text_input
+from . import flow
 from .paging import Cursor, PageTokens
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
 from .store import ConversationStore, NewMessage
 
 Context = grpc.aio.ServicerContext[object, object]
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 DEFAULT_PAGE = 20
 CONTACT_PLACEHOLDER = "[contact]"  # the contact answer lives only in feedback (deleted after 90 days)
 
@@ -83,16 +83,14 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         # One turn at a time per conversation, so two parallel messages cannot interleave their writes.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def _owner(self, context: Context) -> tuple[str, str | None]:
-        principal = call.principal()
-        if principal is None:
-            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+    @staticmethod
+    def _owner() -> tuple[str, str | None]:
+        """The owner key of the calling principal, and its user id when it is a user."""
+        principal = call.authenticated()
         return principal.owner_key, principal.id if principal.kind == "user" else None
 
     async def _load(self, context: Context, conversation_id: str, *, live: bool) -> Conversation:
-        owner, _ = await self._owner(context)
-        if not ID_PATTERN.match(conversation_id):
-            await _invalid(context, "conversation_id", "must be the 43-character id from StartConversation")
+        owner, _ = self._owner()
         row = await self._store.get(conversation_id, owner)
         if row is None:
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
@@ -112,9 +110,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
     async def StartConversation(
         self, request: pb.StartConversationRequest, context: Context
     ) -> pb.StartConversationResponse:
-        owner, user_id = await self._owner(context)
-        if request.language not in ("", "de", "en"):
-            await _invalid(context, "language", 'must be "de" or "en"')
+        owner, user_id = self._owner()
         language = request.language or "de"
         plan = flow.opening(language)
         messages = [NewMessage(p.sender, p.kind, p.text) for p in plan.parts]
@@ -135,10 +131,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             messages=[self._message(m, now) for m in messages],
         )
 
-    async def _plan(self, context: Context, conversation_id: str, raw_text: str) -> tuple[Conversation, flow.Plan, str]:
-        text = text_input.clean(raw_text)
-        if text is None:
-            await _invalid(context, "text", "must be 1 to 2000 characters after normalization")
+    async def _plan(self, context: Context, conversation_id: str, text: str) -> tuple[Conversation, flow.Plan, str]:
         row = await self._load(context, conversation_id, live=True)
         base = self._knowledge.base
         plan = await flow.advance(flow.State(row.state), dict(row.context or {}), text, self._search, base)
@@ -223,10 +216,8 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: Context
     ) -> pb.ListConversationsResponse:
-        owner, _ = await self._owner(context)
+        owner, _ = self._owner()
         size = request.page_size or DEFAULT_PAGE
-        if not 1 <= size <= 100:
-            await _invalid(context, "page_size", "must be between 0 and 100")
         after = await self._cursor(context, owner, request.page_token)
         rows = await self._store.page(owner, after, size)
         summaries = [
@@ -255,9 +246,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: Context
     ) -> pb.DeleteConversationResponse:
-        owner, _ = await self._owner(context)
-        if not ID_PATTERN.match(request.conversation_id) or not await self._store.delete(
-            request.conversation_id, owner
-        ):
+        owner, _ = self._owner()
+        if not await self._store.delete(request.conversation_id, owner):
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
         return pb.DeleteConversationResponse()

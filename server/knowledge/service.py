@@ -1,8 +1,10 @@
 """`wuffchat.knowledge.v1.KnowledgeService`: search for any principal; upsert and delete for role admin.
 
 Who may call what is the contracts' method policy, which the chain enforces (authentication, then
-authorization for role admin) before a handler runs. Raises INVALID_ARGUMENT with BadRequest details
-for a behaviour that breaks the knowledge schema, NOT_FOUND for deleting an unknown slug. Upserts and
+authorization for role admin) before a handler runs; the chain's validation has normalized the
+request and checked the contract's field rules (query length and content, limit, language). Raises
+INVALID_ARGUMENT with BadRequest details for a behaviour that breaks the knowledge schema (the
+loader's rules, beyond what the contract says), NOT_FOUND for deleting an unknown slug. Upserts and
 deletes take effect at once (re-indexed) and persist (store.py).
 """
 
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from server import errors
+from rpc import errors
 
 from . import schema
 from .search import KnowledgeSearch
@@ -44,13 +46,8 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         self._search = search
 
     async def SearchBehaviors(self, request: pb.SearchBehaviorsRequest, context: Context) -> pb.SearchBehaviorsResponse:
-        query = request.query.strip()
-        if not 1 <= len(query) <= 2000:
-            await _invalid(context, [("query", "must be 1 to 2000 characters")])
-        if not 0 <= request.limit <= 20:
-            await _invalid(context, [("limit", "must be between 0 and 20")])
         result = await self._search.search(
-            query,
+            request.query,
             request.limit or DEFAULT_LIMIT,
             language=request.language or "de",
             behaviors=self._store.base.behaviors,

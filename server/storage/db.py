@@ -1,4 +1,10 @@
-"""Create the async engine (SQLite with WAL, or PostgreSQL via asyncpg) and check it is reachable."""
+"""Create the async engine (SQLite with WAL, or PostgreSQL via asyncpg) and check it is reachable.
+
+This is the storage boundary: a database that cannot answer (connection refused or lost, timed out,
+locked, shutting down) surfaces from every engine built here as `rpc.errors.DependencyUnavailable`
+("database", the SQLAlchemy error as its cause), so nothing above storage knows the drivers' errors.
+Errors of the statement itself (a violated constraint, a bug in SQL) stay SQLAlchemy's own.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from rpc.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +46,34 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _unavailable(context: ExceptionContext) -> BaseException | None:
+    """The `DependencyUnavailable` to raise instead of a driver error that means "cannot answer now".
+
+    Only the driver's own errors (SQLAlchemy wraps them in `sqlalchemy_exception`): a cancellation
+    also counts as a "disconnect" for SQLAlchemy, and it must stay a cancellation.
+    """
+    error = context.sqlalchemy_exception
+    if error is None or not isinstance(context.original_exception, Exception):
+        return None
+    if context.is_disconnect or isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return DependencyUnavailable("database")  # SQLAlchemy raises it `from` the driver's error
+    return None
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a DBAPI connection; a network failure the driver does not translate is `DependencyUnavailable`."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:  # refused, unreachable, timed out (TimeoutError is an OSError)
+        raise DependencyUnavailable("database") from error
+
+
 def create_engine(database_url: str) -> AsyncEngine:
-    """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys."""
+    """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys.
+
+    Statements, connects and commits on it raise `DependencyUnavailable` where the database cannot
+    answer (see the module docstring).
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         path = _sqlite_file(url)
@@ -47,15 +81,18 @@ def create_engine(database_url: str) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-        return engine
-    return create_async_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        pool_timeout=5,
-        connect_args={"timeout": PING_TIMEOUT_SECONDS},
-    )
+    else:
+        engine = create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"timeout": PING_TIMEOUT_SECONDS},
+        )
+    event.listen(engine.sync_engine, "handle_error", _unavailable)
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,8 +12,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from server import call
+from rpc import call
 from server.app import RunningServer, start
+from server.clock import Clock, system_clock
 from server.config import Settings
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -45,10 +46,11 @@ def whoami_handler() -> grpc.GenericRpcHandler[Any, Any]:
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = ()
+    settings: Settings, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (), *, clock: Clock = system_clock
 ) -> AsyncIterator[tuple[RunningServer, grpc.aio.Channel]]:
-    """A real server with `settings` (plus the WhoAmI test service) and a channel to it."""
-    running = await start(settings, extra_handlers=[whoami_handler(), *handlers])
+    """A real server with `settings` (plus the WhoAmI test service) and a channel to it; `clock` (a
+    `tests.support.clock.Clock` the test advances) is the server's time when given."""
+    running = await start(settings, extra_handlers=[whoami_handler(), *handlers], clock=clock)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             yield running, channel

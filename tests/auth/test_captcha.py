@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import grpc
@@ -14,6 +13,7 @@ from wuffchat_client.captcha import CaptchaUnsolvableError, solve_captcha
 from tests.auth.conftest import field_violations, serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, solved_captcha
+from tests.support.clock import Clock
 
 
 def register_request(email: str, captcha: pb.CaptchaSolution | None) -> pb.RegisterRequest:
@@ -94,10 +94,11 @@ async def test_unary_spliced_expiry_is_refused(stub: auth_service_pb2_grpc.AuthS
 
 
 async def test_unary_expired(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(captcha_ttl_seconds=1)) as (_, channel):
+    clock = Clock()
+    async with serving(settings_factory(captcha_ttl_seconds=1), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         solution = await solved_captcha(stub)
-        await asyncio.sleep(2.1)
+        clock.advance(2.1)
         await assert_captcha_refused(stub, register_request("late@example.org", solution))
 
 

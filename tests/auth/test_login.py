@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -18,6 +16,7 @@ from server.storage.models import AuditEvent, User
 from tests.auth.conftest import serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, login, register, solved_captcha
+from tests.support.clock import Clock
 
 
 async def failed_login(
@@ -56,7 +55,8 @@ async def test_unary_wrong_password_and_unknown_email_answer_identically(
 
 @pytest.mark.both_databases
 async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(login_lockout_seconds=1.0)) as (running, channel):
+    clock = Clock()
+    async with serving(settings_factory(login_lockout_seconds=1.0), clock=clock) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         await register(channel, "target@example.org")
         reference = answer(await failed_login(stub, "target@example.org", "guess 1"))
@@ -66,7 +66,7 @@ async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: Se
         assert answer(await failed_login(stub, "target@example.org", PASSWORD)) == reference
         [lock] = await events(running, "authn_login_lock")
         assert lock.details == {"scope": "account", "failures": 5}
-        await asyncio.sleep(1.2)
+        clock.advance(1.2)
         assert (await login(channel, "target@example.org")).access_token
 
 

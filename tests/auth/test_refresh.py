@@ -16,6 +16,7 @@ from server.storage.models import AuditEvent, RefreshToken
 from tests.auth.conftest import serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import bearer, login, signed_up
+from tests.support.clock import Clock
 
 
 async def refresh(stub: auth_service_pb2_grpc.AuthServiceStub, token: str) -> pb.TokenPair:
@@ -97,12 +98,13 @@ async def test_unary_refresh_tokens_are_stored_hashed(
 
 @pytest.mark.both_databases
 async def test_unary_absolute_lifetime(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(refresh_token_ttl_seconds=2)) as (_, channel):
+    clock = Clock()
+    async with serving(settings_factory(refresh_token_ttl_seconds=2), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "short.life@example.org")
         second = await refresh(stub, first.refresh_token)  # rotation does not extend the family
         assert second.refresh_expires_in <= 2
-        await asyncio.sleep(2.2)
+        clock.advance(2.2)
         await assert_refused(stub, second.refresh_token)
         await assert_access(stub, second.access_token, grpc.StatusCode.UNAUTHENTICATED)
 

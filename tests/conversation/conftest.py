@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 from server.app import RunningServer, start
 from server.config import Settings
 from server.knowledge import factory
+from tests.support.clock import Clock
 
 
 @pytest.fixture(scope="session")
@@ -22,19 +22,6 @@ def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Load the embedding model once per session and share the embedding cache between servers."""
     factory.shared_encoder()
     return tmp_path_factory.mktemp("embeddings")
-
-
-class Clock:
-    """An adjustable clock for expiry tests."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

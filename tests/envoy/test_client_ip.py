@@ -5,7 +5,7 @@ peer address; the server believes x-forwarded-for only from TRUSTED_PROXIES (127
 Two observation points: the rate-limit key itself (the x-ratelimit-remaining trailer of the public,
 IP-keyed GetCaptcha counts down in one bucket whatever the browser claims), and a test-only handler on
 the real server, the echo service of tests/support/echo.py, whose reply carries
-`server.call.current().client_ip`. The client connects from 127.0.0.2 (another loopback address) so
+`rpc.call.current().client_ip`. The client connects from 127.0.0.2 (another loopback address) so
 that its own address differs from Envoy's.
 """
 

@@ -11,7 +11,7 @@ import pytest
 from interceptors.base import Context, Gate, RpcInfo
 from interceptors.compose import Chain
 from interceptors.context import ContextInterceptor
-from server import call, errors
+from rpc import call, errors
 from tests.interceptors.test_base import Recorder
 from tests.support.echo import echo_server
 

@@ -1,5 +1,6 @@
 """Error scrubbing on a real port: nothing internal reaches the client, deliberate statuses pass,
-status details off the allow-list are dropped, database errors become UNAVAILABLE.
+status details off the allow-list are dropped, an unavailable dependency (a database error wrapped at the
+storage boundary) becomes UNAVAILABLE.
 
 grpcio-testing cannot drive grpc.aio server interceptors, so each case runs on a real grpc.aio server.
 """
@@ -18,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 
 from interceptors.context import ContextInterceptor
 from interceptors.errors import ErrorScrubbingInterceptor
-from server import errors
+from rpc import errors
+from rpc.errors import DependencyUnavailable
 from tests.support.echo import echo_server, handler
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -26,7 +28,9 @@ SECRET = "/secret/path"
 
 
 async def _db_error(request: bytes, context: Context) -> bytes:
-    raise OperationalError("SELECT password_hash FROM users WHERE email = ?", ("a@b.c",), OSError("refused"))
+    # what storage raises (server/storage/db.py): the driver's error, with SQL and parameters, as the cause
+    cause = OperationalError("SELECT password_hash FROM users WHERE email = ?", ("a@b.c",), OSError("refused"))
+    raise DependencyUnavailable("database") from cause
 
 
 async def _abort_with(request: bytes, context: Context) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from interceptors.compose import Chain
 from interceptors.context import ContextInterceptor
 from interceptors.receive_deadline import MALFORMED, NOT_RECEIVED, TOO_MANY_WAITING, ReceiveDeadline
-from server import errors
+from rpc import errors
 from tests.support import echo
 from tests.support.echo import echo_server
 

@@ -83,6 +83,13 @@ def test_clean_text() -> None:
     assert clean_text("zeile1\r\nzeile2\tx") == "zeile1\nzeile2\tx"
 
 
+def test_clean_text_removes_every_category_c_character() -> None:
+    # format (bidi override, zero-width space, BOM), private use and unassigned code points go too
+    assert clean_text("x\u202ey\u200bz\ufeff\ue000\u0378!") == "xyz!"
+    kept = "tab\tand\nnewline stay, \u00a0 and \u2028 too"
+    assert clean_text(kept) == kept
+
+
 def test_normalize_reaches_nested_and_repeated_strings() -> None:
     request = kb.UpsertBehaviorRequest()
     request.behavior.title = "Bellt\x07"
@@ -100,6 +107,24 @@ async def test_unary_handler_receives_cleaned_text() -> None:
             conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text="Er bellt\x00!")
         )
     assert reply == b"Er bellt!"
+
+
+async def test_unary_handler_receives_text_without_format_characters() -> None:
+    async with _server() as channel:
+        reply = await _send_call(channel)(
+            conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text="Er \u202ebellt\u200b!")
+        )
+    assert reply.decode() == "Er bellt!"
+
+
+async def test_unary_white_space_only_text_breaks_the_not_blank_rule() -> None:
+    async with _server() as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _send_call(channel)(
+                conv.SendMessageRequest(conversation_id=CONVERSATION_ID, text=" \u00a0\u3000\t\n\u200b\x00")
+            )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(err.value) == [("text", "text.not_blank")]
 
 
 async def test_unary_length_counts_after_nfc() -> None:

@@ -45,6 +45,18 @@ async def test_unary_upsert_takes_effect_and_survives_restart(knowledge: Stub, s
     await contract.service_upsert_takes_effect_and_survives_restart(knowledge, start_server)
 
 
+async def test_unary_blank_query_is_refused_by_the_chain(knowledge: Stub) -> None:
+    for query, rule in (("", "string.min_len"), (" \u00a0\u200b ", "text.not_blank")):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=query), metadata=SERVICE)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        status = rpc_status.from_call(caught.value)
+        assert status is not None
+        bad = error_details_pb2.BadRequest()
+        assert status.details[0].Unpack(bad)
+        assert [(v.field, v.reason) for v in bad.field_violations] == [("query", rule)]
+
+
 async def test_unary_upsert_rejects_unknown_exercise_and_delete_unknown(knowledge: Stub) -> None:
     broken = contract.sofa_behavior()
     broken.exercises[:] = ["gibt-es-nicht"]

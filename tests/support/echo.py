@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from server import call
+from rpc import call
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SERVICE = "test.Echo"

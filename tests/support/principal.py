@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from interceptors.base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
-from server import call
-from server.call import Principal
+from rpc import call
+from rpc.call import Principal
 
 HEADER = "x-test-principal"
 

@@ -10,11 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rpc.errors import DependencyUnavailable
 from server.knowledge.types import Behavior
 
 
-class RetrieverUnavailableError(RuntimeError):
-    """A backend behind a server (Weaviate) cannot be reached or refuses work; the message is one line."""
+class RetrieverUnavailableError(DependencyUnavailable):
+    """A backend behind a server (Weaviate) cannot be reached or refuses work; the message is one line.
+
+    The retrieval boundary's `DependencyUnavailable` (dependency "retrieval"): a call that meets it
+    ends with UNAVAILABLE (interceptors/errors.py).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("retrieval", message)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +11,9 @@ import pytest
 from server.app import RunningServer, start
 from server.config import Settings
 from server.knowledge import factory
+from tests.support.clock import Clock
 
 StartServer = Callable[..., Any]
-
-
-class Clock:
-    """An adjustable clock, so a test can move a conversation past its idle expiry."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture(scope="session")

@@ -87,6 +87,22 @@ def principal() -> Principal | None:
     return state.principal if state else None
 
 
+def authenticated() -> Principal:
+    """The principal that authentication established, in a method that needs one.
+
+    The chain has refused the call before the handler runs when there is none, so handlers do not
+    check again.
+
+    Raises:
+        LookupError: no principal: the handler runs without the authentication step (a wiring error,
+            which the error interceptor answers with INTERNAL).
+    """
+    found = principal()
+    if found is None:
+        raise LookupError("no principal: the method runs without the authentication step")
+    return found
+
+
 def language() -> str:
     """ "de" or "en" for the running call (German outside a call)."""
     state = _current.get(None)

@@ -5,6 +5,10 @@ by default (English with `accept-language: en`) and details are real `google.rpc
 error carries a `google.rpc.ErrorInfo` (AIP-193) with domain `wuffchat` and a stable reason, the
 message key in upper case (`RATE_LIMITED`, `CONVERSATION_EXPIRED`, `CAPTCHA_INVALID`): clients decide
 on the reason, never on the wording, and the wording may change without breaking them.
+
+A backing service a call needs (database, Redis, retrieval backend) that cannot answer is reported
+by its adapter as `DependencyUnavailable`, never as a driver's own exception: the error interceptor
+turns that one type into UNAVAILABLE without knowing any driver.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from server import call
+from rpc import call
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +44,20 @@ ALLOWED_DETAIL_TYPES = frozenset(
         "RetryInfo",
     )
 )
+
+
+class DependencyUnavailable(RuntimeError):  # noqa: N818  # a condition, not a bug: the name says which
+    """A backing service cannot answer now (unreachable, timed out, refusing work); the caller may retry.
+
+    Raised by the adapter at the boundary (storage, retrieval) with the driver's error as `__cause__`;
+    `dependency` names the service ("database", "retrieval"). The message is one line and holds no
+    query, parameter or answer of the service.
+    """
+
+    def __init__(self, dependency: str, message: str | None = None) -> None:
+        super().__init__(message or f"{dependency} unavailable")
+        self.dependency = dependency
+
 
 MESSAGES: dict[str, dict[str, str]] = {
     "de": {

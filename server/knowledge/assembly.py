@@ -1,0 +1,44 @@
+"""Build the knowledge part from settings, once, at start: the servicer and the stack behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.config import Settings
+
+from . import factory
+from .service import KnowledgeService
+
+
+@dataclass(frozen=True)
+class KnowledgePart:
+    """The knowledge servicer and the base, retriever and search it serves (the conversation uses them too)."""
+
+    servicer: KnowledgeService
+    knowledge: factory.Knowledge
+
+    async def aclose(self) -> None:
+        await self.knowledge.aclose()
+
+
+def _weaviate(settings: Settings) -> factory.WeaviateTarget | None:
+    if settings.weaviate_url is None:
+        return None
+    return factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
+
+
+async def build_knowledge(settings: Settings) -> KnowledgePart:
+    """Load and validate the base, load the embedding model, index the behaviours.
+
+    Raises:
+        KnowledgeError: the base breaks its schema.
+        RetrieverUnavailableError: Weaviate (`WEAVIATE_URL`) cannot be reached or refuses the passages.
+    """
+    knowledge = await factory.build(
+        Path(settings.knowledge_dir),
+        Path(settings.knowledge_overlay_dir),
+        Path(settings.cache_dir),
+        weaviate=_weaviate(settings),
+    )
+    return KnowledgePart(servicer=KnowledgeService(knowledge.store, knowledge.search), knowledge=knowledge)
