@@ -48,7 +48,8 @@ from server.knowledge.loader import KnowledgeError
 from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.knowledge.service import KnowledgeService
 from server.retention import Retention, RetentionPolicy
-from server.storage import db, migrate
+from server.storage import data_keys, db, migrate
+from server.storage.keyring import KeyringError
 
 log = structlog.get_logger(__name__)
 
@@ -104,8 +105,14 @@ async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> A
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
-    if migrate_schema:
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    try:  # personal fields are sealed with the data keys (issue 18): checked before anything is served
+        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        if migrate_schema:
+            await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
+        await data_keys.unlock(engine, keyring)
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     return engine
 
 

@@ -66,6 +66,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password_is_email": "Das Passwort darf nicht deine E-Mail-Adresse sein.",
         "password_wrong": "Das Passwort stimmt nicht.",
         "users_only": "Das geht nur mit einem Benutzerkonto.",
+        "data_unreadable": "Diese gespeicherten Daten lassen sich nicht lesen. Referenz: {reference}",
     },
     "en": {
         "invalid_argument": "The request is invalid.",
@@ -90,6 +91,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password_is_email": "The password must not be your email address.",
         "password_wrong": "The password is not correct.",
         "users_only": "This needs a user account.",
+        "data_unreadable": "This stored data cannot be read. Reference: {reference}",
     },
 }
 

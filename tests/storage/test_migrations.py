@@ -26,6 +26,7 @@ TABLES = {
     "feedback",
     "audit_events",
     "login_throttle",
+    "crypto_meta",
 }
 
 
