@@ -114,6 +114,8 @@ def _convert(connection: Connection, cipher: Cipher, *, seal: bool) -> None:
 
 
 def upgrade() -> None:
+    connection = op.get_bind()
+    keyring = _keyring(connection)  # first: without keys, stop before any change (SQLite DDL is not transactional)
     op.create_table(
         "crypto_meta",
         sa.Column("name", sa.String(length=40), nullable=False),
@@ -133,8 +135,6 @@ def upgrade() -> None:
     with op.batch_alter_table("feedback", schema=None) as batch_op:
         batch_op.alter_column("contact", existing_type=sa.String(length=254), type_=sa.Text())
 
-    connection = op.get_bind()
-    keyring = _keyring(connection)
     if keyring is not None:
         _convert(connection, data_keys.prepare(connection, keyring), seal=True)
 
