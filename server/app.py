@@ -225,11 +225,12 @@ async def start(
         ttl=timedelta(seconds=settings.conversation_ttl_seconds),
         page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
         clock=clock,
+        audit=audit,
     )
     decoding.add_servicer(
         server, conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server, conversation_service
     )
-    knowledge_service = KnowledgeService(knowledge.store, knowledge.search)
+    knowledge_service = KnowledgeService(knowledge.store, knowledge.search, audit=audit)
     decoding.add_servicer(server, knowledge_service_pb2_grpc.add_KnowledgeServiceServicer_to_server, knowledge_service)
     server.add_generic_rpc_handlers(tuple(extra_handlers))
 
