@@ -31,7 +31,7 @@ from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, build_chain
 from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
-from server import decoding
+from server import config, decoding
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
 from server.clock import Clock, system_clock
@@ -191,6 +191,8 @@ async def start(
     sweeper = Sweeper(conversations, clock, interval=settings.sweep_interval_seconds)
 
     audit = AuditLog(engine)
+    if not settings.is_prod and (lowered := config.weakened(settings)):
+        await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
     retention = Retention(
         engine,
         RetentionPolicy.from_settings(settings),

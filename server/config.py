@@ -328,19 +328,43 @@ def _api_keys(raw: str) -> tuple[ApiKeySpec, ...]:
 
 
 def _check_prod(settings: Settings) -> None:
+    for _, check in _PROD_CHECKS:
+        check(settings)
+
+
+def weakened(settings: Settings) -> tuple[str, ...]:
+    """The settings a production start would refuse, by name; a dev start records them as the audit
+    event `config_weakened` (issue 18), so a weakened configuration is on the record."""
+    names = []
+    for name, check in _PROD_CHECKS:
+        try:
+            check(settings)
+        except ConfigError:
+            names.append(name)
+    return tuple(names)
+
+
+def _check_secret_key(settings: Settings) -> None:
     if settings.secret_key_is_ephemeral:
         raise ConfigError(f"SECRET_KEY is required when APP_ENV=prod; make one with {GOOD_KEY_HINT}")
     _check_strength("SECRET_KEY", settings.secret_key)
+
+
+def _check_previous_keys(settings: Settings) -> None:
     for index, previous in enumerate(settings.previous_secret_keys):
         _check_strength(f"SECRET_KEY_PREVIOUS entry {index + 1}", previous)
-    _check_jwt_keys(settings)
+
+
+def _check_argon2(settings: Settings) -> None:
     if settings.argon2_time_cost < 3 or settings.argon2_memory_kib < 64 * 1024:
         raise ConfigError("ARGON2_TIME_COST >= 3 and ARGON2_MEMORY_KIB >= 65536 are required when APP_ENV=prod")
+
+
+def _check_api_keys(settings: Settings) -> None:
     if any(len(spec.key) < MIN_PROD_API_KEY_CHARS for spec in settings.api_keys):
         raise ConfigError(f"API_KEYS keys must have {MIN_PROD_API_KEY_CHARS}+ characters when APP_ENV=prod")
     for spec in settings.api_keys:
         _check_strength(f"API_KEYS key of {spec.name!r}", spec.key.encode())
-    _check_data_keys(settings)
 
 
 def _check_data_keys(settings: Settings) -> None:
@@ -376,6 +400,17 @@ def _check_jwt_keys(settings: Settings) -> None:
         reason = secret_strength.ed25519_public_weakness(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
         if reason is not None:
             raise ConfigError(f"JWT_PUBLIC_KEY_FILES entry {index + 1} is not safe when APP_ENV=prod ({reason})")
+
+
+# what APP_ENV=prod requires beyond valid values, in order; the name is what `weakened` reports
+_PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
+    ("SECRET_KEY", _check_secret_key),
+    ("SECRET_KEY_PREVIOUS", _check_previous_keys),
+    ("JWT_KEYS", _check_jwt_keys),
+    ("ARGON2", _check_argon2),
+    ("API_KEYS", _check_api_keys),
+    ("DATA_KEYS", _check_data_keys),
+)
 
 
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:

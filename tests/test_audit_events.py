@@ -104,3 +104,10 @@ async def test_cli_apikey_create_and_revoke_are_recorded(running: RunningServer)
     assert created.stdout.strip() not in repr(made.details)
     await AuditLog(running.engine).record("probe")  # the server appends after the CLI's rows: one chain
     assert (await verify(running.engine)).intact
+
+
+async def test_dev_start_records_weakened_settings(running: RunningServer) -> None:
+    [event] = await _events(running, "config_weakened")
+    # test servers: a random per-process SECRET_KEY, cheap Argon2, API keys with a digit run
+    assert (event.severity, event.principal) == ("warning", None)
+    assert event.details == {"settings": ["SECRET_KEY", "ARGON2", "API_KEYS"]}

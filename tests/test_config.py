@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from server.config import ConfigError, load_settings
+from server.config import ConfigError, load_settings, weakened
 from tests.support.process import run_server
 from tests.support.prod import prod_env
 
@@ -276,3 +276,13 @@ def test_prod_without_data_keys_exits_2_naming_the_variable(tmp_path: Path) -> N
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "DATA_KEYS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_weakened_names_what_prod_would_refuse() -> None:
+    assert weakened(load_settings({})) == ("SECRET_KEY", "DATA_KEYS")
+    assert weakened(load_settings({"ARGON2_TIME_COST": "1", "SECRET_KEY": "x" * 40})) == (
+        "SECRET_KEY",
+        "ARGON2",
+        "DATA_KEYS",
+    )
+    assert weakened(load_settings(prod_env())) == ()
