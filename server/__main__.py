@@ -117,11 +117,14 @@ def _load_knowledge(settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
-    if args.direction == "up":
-        migrate.upgrade(settings.database_url, args.revision or "head", keyring=keyring)
-    else:
-        migrate.downgrade(settings.database_url, args.revision or "base", keyring=keyring)
+    try:  # the data keys seal (or open) existing personal rows (migration 0004)
+        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        if args.direction == "up":
+            migrate.upgrade(settings.database_url, args.revision or "head", keyring=keyring)
+        else:
+            migrate.downgrade(settings.database_url, args.revision or "base", keyring=keyring)
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        return _fail(EXIT_STARTUP, f"cannot migrate: {exc}")
     return 0
 
 

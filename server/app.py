@@ -106,7 +106,9 @@ async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> A
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
     try:  # personal fields are sealed with the data keys (issue 18): checked before anything is served
-        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        keyring = await asyncio.to_thread(  # may read (or make) the dev key file
+            data_keys.keyring_for, settings.data_keys, dev_file=Path(settings.data_keys_dev_file)
+        )
         if migrate_schema:
             await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
         await data_keys.unlock(engine, keyring)

@@ -71,8 +71,9 @@ async def test_unary_export_and_conversation_delete_are_recorded(running: Runnin
     assert len(exports) == 2
     _on_record(exports[0], f"user:{user_id}")
     # the owner reads their own trail in the export, the first export included
-    mine = [e["event"] for e in second["audit_events"]]
+    mine = {e["event"]: e["description"] for e in second["audit_events"]}
     assert {"user_created", "conversation_deleted", "data_export"} <= set(mine)
+    assert mine["data_export"] == "personal data exported", "in readable form"
     dump = repr([(e.details, e.principal) for e in (deleted, *exports)])
     assert started.conversation_id not in dump and "auditiert" not in dump and "Hund" not in dump
     assert (await verify(running.engine)).intact
