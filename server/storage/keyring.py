@@ -65,7 +65,8 @@ def parse_data_keys(raw: str, *, source: str = "DATA_KEYS") -> tuple[DataKey, ..
         kid, sep, encoded = entry.partition(":")
         try:
             number = int(kid)
-            key = base64.b64decode(encoded.strip().replace("-", "+").replace("_", "/") + "==", validate=False)
+            text = encoded.strip().replace("-", "+").replace("_", "/")  # standard or URL-safe alphabet
+            key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (ValueError, binascii.Error):
             number, key = 0, b""
         if not sep or not 1 <= number <= MAX_KEY_ID or len(key) != KEY_BYTES:
