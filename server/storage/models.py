@@ -176,7 +176,7 @@ class Conversation(Base):
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     language: Mapped[str] = mapped_column(String(2))
     state: Mapped[int] = mapped_column(Integer)
-    context: Mapped[dict[str, Any] | None] = mapped_column(Sealed(), default=dict)
+    context: Mapped[dict[str, Any] | None] = mapped_column(Sealed())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
