@@ -9,6 +9,9 @@ unary call or half-way through a stream, is caught here:
 - Database errors (SQLAlchemy, asyncpg, sqlite3) and an unreachable retrieval backend (Weaviate,
   `RetrieverUnavailableError`) become UNAVAILABLE; nothing of the SQL or the backend's answer is
   sent or logged, only the error types.
+- A sealed field that does not open (`UnreadableValueError`: altered, copied from another row, or its
+  data key is gone) becomes DATA_LOSS with the "data_unreadable" message and the request id; the log
+  line names the field, row and key id, never the value. Retrying cannot help, hence not UNAVAILABLE.
 - Any other exception becomes INTERNAL with the localized "internal" message carrying the request
   id as reference (and a `google.rpc.RequestInfo`); the traceback goes to the log only.
 - A handler that ends with `set_code` and trailing `grpc-status-details-bin` holding a detail type
@@ -65,6 +68,9 @@ class ErrorScrubbingInterceptor(Interceptor):
         """Abort with UNAVAILABLE (a dependency is down) or INTERNAL (anything else)."""
         rid = _request_id()
         reference = error_details_pb2.RequestInfo(request_id=rid)
+        if isinstance(exc, errors.DataUnreadable):
+            log.error("sealed_value_unreadable", method=info.method, request_id=rid, problem=str(exc))
+            await errors.abort(context, grpc.StatusCode.DATA_LOSS, "data_unreadable", reference, reference=rid)
         if isinstance(exc, errors.DependencyUnavailable):
             cause = exc.__cause__
             cause = getattr(cause, "orig", None) or cause  # the driver's error under SQLAlchemy's wrapper

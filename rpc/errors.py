@@ -59,6 +59,12 @@ class DependencyUnavailable(RuntimeError):  # noqa: N818  # a condition, not a b
         self.dependency = dependency
 
 
+class DataUnreadable(Exception):  # noqa: N818  # a condition of the stored data, named for what it is
+    """Stored data cannot be read back (a sealed value that does not open: altered, moved to another row,
+    or its key is missing). Retrying cannot help; the chain answers DATA_LOSS. The message names the place
+    and never the value."""
+
+
 MESSAGES: dict[str, dict[str, str]] = {
     "de": {
         "invalid_argument": "Die Anfrage ist ungültig.",
@@ -87,6 +93,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         # limits on half-sent calls (issue 12, interceptors/receive_deadline.py)
         "request_timeout": "Die Anfrage kam nicht rechtzeitig vollständig an. Bitte versuche es noch einmal.",
         "server_busy": "Der Dienst ist gerade ausgelastet. Bitte versuche es gleich noch einmal.",
+        "data_unreadable": "Diese gespeicherten Daten lassen sich nicht lesen. Referenz: {reference}",
     },
     "en": {
         "invalid_argument": "The request is invalid.",
@@ -113,6 +120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "users_only": "This needs a user account.",
         "request_timeout": "The request did not arrive completely in time. Please try again.",
         "server_busy": "The service is busy right now. Please try again shortly.",
+        "data_unreadable": "This stored data cannot be read. Reference: {reference}",
     },
 }
 

@@ -1,8 +1,9 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
-`retention run`; `apikey create|list|revoke`; `kb-load` (knowledge base into Weaviate).
+`retention run`; `rekey` (re-seal personal data with the active data key); `apikey create|list|revoke`;
+`kb-load` (knowledge base into Weaviate).
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, audit
-chain broken, or kb-load failed (Weaviate unreachable), 2 bad configuration (kb-load without
+chain broken, rekey could not finish, or kb-load failed (Weaviate unreachable), 2 bad configuration (kb-load without
 WEAVIATE_URL too).
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
@@ -14,6 +15,9 @@ import asyncio
 import os
 import sys
 import traceback
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
 
 from server import audit, workers
 from server.app import StartupError, serve
@@ -23,7 +27,8 @@ from server.config import ConfigError, Settings, load_settings
 from server.knowledge import kb_load
 from server.log import configure_logging
 from server.retention import Retention, RetentionPolicy
-from server.storage import db, migrate
+from server.storage import data_keys, db, migrate, rekey
+from server.storage.keyring import KeyringError, UnreadableValueError
 
 EXIT_STARTUP = 1
 EXIT_CONFIG = 2
@@ -43,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("action", choices=("verify",), help="verify: check the hash chain of audit_events")
     retention_cmd = commands.add_parser("retention", help="data retention")
     retention_cmd.add_argument("action", choices=("run",), help="run: delete what is past its retention now")
+    rekey_cmd = commands.add_parser("rekey", help="re-seal data sealed with older DATA_KEYS keys with the active one")
+    rekey_cmd.add_argument("--batch", type=int, default=rekey.DEFAULT_BATCH, help="rows per transaction")
     commands.add_parser("kb-load", help="create the Weaviate collection and load the knowledge base (WEAVIATE_URL)")
     apikey_cli.add_parser(commands)
     return parser
@@ -78,6 +85,28 @@ async def _run_retention(settings: Settings) -> int:
     return 0
 
 
+async def _rekey(settings: Settings, batch: int) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
+        report = await rekey.run(engine, await data_keys.unlock(engine, keyring), batch=max(1, batch))
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        return _fail(EXIT_STARTUP, f"cannot rekey: {exc}")
+    except UnreadableValueError as exc:
+        return _fail(EXIT_STARTUP, f"rekey stopped: {exc}")
+    finally:
+        await engine.dispose()
+    if not report.done:
+        return _fail(
+            EXIT_STARTUP,
+            f"rekey: {report.rows} rows re-sealed, {report.left} still sealed with older keys "
+            "(is a server still running with an older DATA_KEYS?); run it again",
+        )
+    print(f"rekey: {report.rows} rows re-sealed with data key {report.active_id}; older keys may now leave DATA_KEYS")
+    return 0
+
+
 def _load_knowledge(settings: Settings) -> int:
     if settings.weaviate_url is None:
         return _fail(EXIT_CONFIG, "configuration error: kb-load needs WEAVIATE_URL")
@@ -87,18 +116,30 @@ def _load_knowledge(settings: Settings) -> int:
         return _fail(EXIT_STARTUP, f"kb-load failed: {exc}")
 
 
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    try:  # the data keys seal (or open) existing personal rows (migration 0004)
+        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        if args.direction == "up":
+            migrate.upgrade(settings.database_url, args.revision or "head", keyring=keyring)
+        else:
+            migrate.downgrade(settings.database_url, args.revision or "base", keyring=keyring)
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        return _fail(EXIT_STARTUP, f"cannot migrate: {exc}")
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "kb-load":
         return _load_knowledge(settings)
-    one_shot = {"audit": _verify_audit, "retention": _run_retention}
+    one_shot: dict[str, Callable[[Settings], Coroutine[Any, Any, int]]] = {
+        "audit": _verify_audit,
+        "retention": _run_retention,
+        "rekey": lambda s: _rekey(s, args.batch),
+    }
     if args.command in one_shot:
         return asyncio.run(one_shot[args.command](settings))
     if args.command == "migrate":
-        if args.direction == "up":
-            migrate.upgrade(settings.database_url, args.revision or "head")
-        else:
-            migrate.downgrade(settings.database_url, args.revision or "base")
-        return 0
+        return _migrate(args, settings)
     if args.command == "apikey":
         return apikey_cli.run(args, settings)
     if settings.workers > 1:

@@ -21,6 +21,7 @@ import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -38,6 +39,7 @@ from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from interceptors.receive_deadline import ReceiveDeadline
 from rpc import decoding
+from server import config
 from server import log as server_log
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth
@@ -52,7 +54,8 @@ from server.knowledge.loader import KnowledgeError
 from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.memory import MemoryTrimmer
 from server.retention import Retention, RetentionPolicy
-from server.storage import db, migrate
+from server.storage import data_keys, db, migrate
+from server.storage.keyring import KeyringError
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +105,16 @@ async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> A
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
-    if migrate_schema:
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    try:  # personal fields are sealed with the data keys (issue 18): checked before anything is served
+        keyring = await asyncio.to_thread(  # may read (or make) the dev key file
+            data_keys.keyring_for, settings.data_keys, dev_file=Path(settings.data_keys_dev_file)
+        )
+        if migrate_schema:
+            await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
+        await data_keys.unlock(engine, keyring)
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     return engine
 
 
@@ -175,9 +186,11 @@ async def start(
         engine = await _open_storage(settings, migrate_schema=migrate_schema)
         resources.push_async_callback(engine.dispose)
         audit = AuditLog(engine)
+        if not settings.is_prod and (lowered := config.weakened(settings)):
+            await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
 
         try:
-            knowledge = await build_knowledge(settings)
+            knowledge = await build_knowledge(settings, audit=audit)
         except KnowledgeError as exc:
             raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
         except RetrieverUnavailableError as exc:
@@ -188,7 +201,7 @@ async def start(
         except MissingApiKeysError as exc:
             raise StartupError(str(exc)) from None
         resources.callback(auth.close)
-        conversation = build_conversation(settings, engine, knowledge.knowledge, clock=clock)
+        conversation = build_conversation(settings, engine, knowledge.knowledge, clock=clock, audit=audit)
         limiter = Limiter(settings.redis_url, audit=audit)
         resources.push_async_callback(limiter.aclose)
         retention = Retention(

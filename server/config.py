@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from interceptors.policy import POLICIES
 from server import origins, secret_strength
+from server.storage.keyring import DEV_KEYS_FILE, DataKey, KeyringError, parse_data_keys
 
 T = TypeVar("T")
 
@@ -41,6 +42,7 @@ API_KEY_ROLES = ("service", "admin")
 MIN_SECRET_BYTES = secret_strength.MIN_BYTES
 MIN_PROD_API_KEY_CHARS = 32
 GOOD_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+DATA_KEY_HINT = "python -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())'"
 API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")  # becomes part of the principal id (owner keys, audit)
 
 # Per-method rate limits (SPEC.md section 4): each RPC's `rate_limit` in its method policy (protos/),
@@ -133,6 +135,9 @@ class Settings:
     login_failure_window_seconds: float = 15 * 60
     login_lockout_seconds: float = 15 * 60
     login_lockout_max_seconds: float = 24 * 3600
+    # encryption at rest (issue 18): the first key is active; none configured in dev means DEV_KEYS_FILE
+    data_keys: tuple[DataKey, ...] = field(default=(), repr=False)
+    data_keys_dev_file: str = DEV_KEYS_FILE
 
     @property
     def is_prod(self) -> bool:
@@ -331,18 +336,53 @@ def _api_keys(raw: str) -> tuple[ApiKeySpec, ...]:
 
 
 def _check_prod(settings: Settings) -> None:
+    for _, check in _PROD_CHECKS:
+        check(settings)
+
+
+def weakened(settings: Settings) -> tuple[str, ...]:
+    """The settings a production start would refuse, by name; a dev start records them as the audit
+    event `config_weakened` (issue 18), so a weakened configuration is on the record."""
+    names = []
+    for name, check in _PROD_CHECKS:
+        try:
+            check(settings)
+        except ConfigError:
+            names.append(name)
+    return tuple(names)
+
+
+def _check_secret_key(settings: Settings) -> None:
     if settings.secret_key_is_ephemeral:
         raise ConfigError(f"SECRET_KEY is required when APP_ENV=prod; make one with {GOOD_KEY_HINT}")
     _check_strength("SECRET_KEY", settings.secret_key)
+
+
+def _check_previous_keys(settings: Settings) -> None:
     for index, previous in enumerate(settings.previous_secret_keys):
         _check_strength(f"SECRET_KEY_PREVIOUS entry {index + 1}", previous)
-    _check_jwt_keys(settings)
+
+
+def _check_argon2(settings: Settings) -> None:
     if settings.argon2_time_cost < 3 or settings.argon2_memory_kib < 64 * 1024:
         raise ConfigError("ARGON2_TIME_COST >= 3 and ARGON2_MEMORY_KIB >= 65536 are required when APP_ENV=prod")
+
+
+def _check_api_keys(settings: Settings) -> None:
     if any(len(spec.key) < MIN_PROD_API_KEY_CHARS for spec in settings.api_keys):
         raise ConfigError(f"API_KEYS keys must have {MIN_PROD_API_KEY_CHARS}+ characters when APP_ENV=prod")
     for spec in settings.api_keys:
         _check_strength(f"API_KEYS key of {spec.name!r}", spec.key.encode())
+
+
+def _check_data_keys(settings: Settings) -> None:
+    hint = f"DATA_KEYS=1:<key>, make the key with {DATA_KEY_HINT}"
+    if not settings.data_keys:
+        raise ConfigError(f"DATA_KEYS (or DATA_KEYS_FILE) is required when APP_ENV=prod; {hint}")
+    for key in settings.data_keys:
+        reason = secret_strength.random_key_weakness(key.key)
+        if reason is not None:
+            raise ConfigError(f"DATA_KEYS key {key.id} is too weak for APP_ENV=prod ({reason}); {hint}")
 
 
 def _check_strength(name: str, secret: bytes) -> None:
@@ -368,6 +408,17 @@ def _check_jwt_keys(settings: Settings) -> None:
         reason = secret_strength.ed25519_public_weakness(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
         if reason is not None:
             raise ConfigError(f"JWT_PUBLIC_KEY_FILES entry {index + 1} is not safe when APP_ENV=prod ({reason})")
+
+
+# what APP_ENV=prod requires beyond valid values, in order; the name is what `weakened` reports
+_PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
+    ("SECRET_KEY", _check_secret_key),
+    ("SECRET_KEY_PREVIOUS", _check_previous_keys),
+    ("JWT_KEYS", _check_jwt_keys),
+    ("ARGON2", _check_argon2),
+    ("API_KEYS", _check_api_keys),
+    ("DATA_KEYS", _check_data_keys),
+)
 
 
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
@@ -449,6 +500,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
     )
     settings = _with_auth(env, settings)
+    settings = replace(settings, data_keys=_data_keys(env))
     if settings.workers > 1 and settings.redis_url is None:
         raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
     if settings.workers > 1 and settings.secret_key_is_ephemeral:
@@ -458,6 +510,20 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if settings.is_prod:
         _check_prod(settings)
     return settings
+
+
+def _data_keys(env: Mapping[str, str]) -> tuple[DataKey, ...]:
+    """DATA_KEYS (`id:base64key,...`, first active) or DATA_KEYS_FILE (the same, commas or lines)."""
+    try:
+        if env.get("DATA_KEYS", "").strip():
+            if env.get("DATA_KEYS_FILE", "").strip():
+                raise ConfigError("set DATA_KEYS or DATA_KEYS_FILE, not both")
+            return parse_data_keys(env["DATA_KEYS"])
+        if path := env.get("DATA_KEYS_FILE", "").strip():
+            return parse_data_keys(_read("DATA_KEYS_FILE", path).decode(errors="replace"), source="DATA_KEYS_FILE")
+    except KeyringError as exc:
+        raise ConfigError(str(exc)) from None
+    return ()
 
 
 def _with_auth(env: Mapping[str, str], d: Settings) -> Settings:

@@ -92,24 +92,25 @@ def rpc_logger() -> InfoLogger:
     return configured if configured is not None else structlog.get_logger("wuffchat.rpc")
 
 
-def configure_logging(level: str) -> None:
-    """Route structlog and stdlib logging to JSON lines on stdout at `level`."""
+def configure_logging(level: str, *, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging to JSON lines on `stream` (stdout) at `level`."""
+    out = stream if stream is not None else sys.stdout
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_RENDER],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     structlog.configure(
         processors=[*_SHARED, *_RENDER],
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         cache_logger_on_first_use=True,
     )
-    _configured["rpc"] = JsonLineLogger(sys.stdout, logging.getLevelNamesMapping()[level])
+    _configured["rpc"] = JsonLineLogger(out, logging.getLevelNamesMapping()[level])
 
 
 def bind_process(**fields: Any) -> None:

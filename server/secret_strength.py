@@ -73,11 +73,16 @@ def ed25519_public_weakness(raw: bytes) -> str | None:
 
 def ed25519_seed_weakness(seed: bytes) -> str | None:
     """Why the raw 32-byte Ed25519 private key (seed) is guessable, or None."""
-    if _published(seed):
+    return random_key_weakness(seed)
+
+
+def random_key_weakness(raw: bytes) -> str | None:
+    """Why raw key bytes that should be random (an Ed25519 seed, a DATA_KEYS key) are guessable, or None."""
+    if _published(raw):
         return "published"
-    if len(set(seed)) < 16:  # 32 random bytes have ~30 distinct values; fewer than 16 happens ~never
+    if len(set(raw)) < 16:  # 32 random bytes have ~30 distinct values; fewer than 16 happens ~never
         return "not random: too few distinct bytes"
-    return _pattern(seed)
+    return _pattern(raw)
 
 
 def _published(raw: bytes) -> bool:

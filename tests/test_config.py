@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from server.app import _server_options
-from server.config import ConfigError, load_settings
+from server.config import ConfigError, load_settings, weakened
 from tests.support.process import run_server
 from tests.support.prod import prod_env
 
@@ -261,3 +262,51 @@ def test_prod_accepts_strong_keys(tmp_path: Path) -> None:
     )
     assert len(settings.previous_secret_keys) == 2 and len(settings.jwt_public_keys_pem) == 1
     assert settings.cors_origins == ("https://chat.wuffchat.example", "https://www.wuffchat.example:8443")
+
+
+def _key_entry(key_id: int, raw: bytes) -> str:
+    return f"{key_id}:{base64.b64encode(raw).decode()}"
+
+
+def test_data_keys_first_entry_is_active_and_file_works(tmp_path: Path) -> None:
+    two, one = secrets.token_bytes(32), secrets.token_bytes(32)
+    settings = load_settings({"DATA_KEYS": f"{_key_entry(2, two)},{_key_entry(1, one)}"})
+    assert [(k.id, k.key) for k in settings.data_keys] == [(2, two), (1, one)]
+    assert repr(two) not in repr(settings) and "DataKey" not in repr(settings)
+    path = tmp_path / "keys"
+    path.write_text(f"{_key_entry(2, two)}\n{_key_entry(1, one)}\n")
+    assert load_settings({"DATA_KEYS_FILE": str(path)}).data_keys == settings.data_keys
+    assert load_settings({}).data_keys == (), "dev without keys: var/data-keys is made at start"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "DATA_KEYS \\(or DATA_KEYS_FILE\\) is required when APP_ENV=prod"),
+        ({"DATA_KEYS": _key_entry(1, bytes(32))}, "DATA_KEYS key 1 is too weak"),
+        ({"DATA_KEYS": _key_entry(1, bytes(range(32)))}, "DATA_KEYS key 1 is too weak"),
+        ({"DATA_KEYS": "1:dG9vIHNob3J0"}, "DATA_KEYS entry 1 must be"),
+        ({"DATA_KEYS_FILE": "/no/such/keys"}, "DATA_KEYS_FILE"),
+    ],
+)
+def test_prod_data_keys(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(prod_env(**{"DATA_KEYS": "", **env}))
+    assert "dG9vIHNob3J0" not in str(caught.value)
+
+
+def test_prod_without_data_keys_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    result = run_server(prod_env(DATA_KEYS="", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "DATA_KEYS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_weakened_names_what_prod_would_refuse() -> None:
+    assert weakened(load_settings({})) == ("SECRET_KEY", "DATA_KEYS")
+    assert weakened(load_settings({"ARGON2_TIME_COST": "1", "SECRET_KEY": "x" * 40})) == (
+        "SECRET_KEY",
+        "ARGON2",
+        "DATA_KEYS",
+    )
+    assert weakened(load_settings(prod_env())) == ()

@@ -17,7 +17,8 @@ from server.app import start
 from server.audit import GENESIS, RETENTION_EVENT, AuditLog, row_hash, verify
 from server.config import Settings
 from server.retention import Retention, RetentionPolicy
-from server.storage import db, migrate
+from server.storage import data_keys, db, migrate
+from server.storage.keyring import Keyring
 from server.storage.models import (
     AuditEvent,
     Base,
@@ -32,6 +33,7 @@ from server.storage.models import (
     User,
 )
 from tests.conftest import SettingsFactory
+from tests.support.auth import TEST_DATA_KEYS
 from tests.support.process import run_server
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -47,6 +49,7 @@ def ago(delta: timedelta) -> datetime:
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await asyncio.to_thread(migrate.upgrade, database_url)
     engine = db.create_engine(database_url)
+    await data_keys.unlock(engine, Keyring(TEST_DATA_KEYS))
     yield engine
     await engine.dispose()
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth import lockout
 from server.clock import Clock, system_clock
+from server.storage import sealing
 from server.storage.db import session_factory
 from server.storage.models import Conversation, User
 
@@ -34,6 +35,7 @@ class UserStore:
     """Accounts; each method is one short transaction."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock = system_clock) -> None:
+        self._engine = engine
         self._sessions = session_factory(engine)
         self._clock = clock
 
@@ -62,8 +64,10 @@ class UserStore:
         return user
 
     async def by_email(self, email: str) -> User | None:
+        """The account of the normalized `email`, found by its blind index (the email itself is sealed)."""
+        index = sealing.cipher_of(self._engine).blind(email)
         async with self._sessions() as session:
-            return (await session.scalars(select(User).where(User.email == email))).first()
+            return (await session.scalars(select(User).where(User.email_index == index))).first()
 
     async def get(self, user_id: str) -> User | None:
         async with self._sessions() as session:

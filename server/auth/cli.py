@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
+from server.audit import AuditLog
 from server.auth.api_keys import ApiKeyNameTakenError, ApiKeyStore
 from server.config import API_KEY_NAME, API_KEY_ROLES, Settings
-from server.storage import db, migrate
+from server.log import configure_logging
+from server.storage import data_keys, db, migrate
+
+CLI_PRINCIPAL = "cli:operator"  # who ran `python -m server apikey` on the host (audit events)
 
 
 def _name(raw: str) -> str:
@@ -39,6 +44,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             except ApiKeyNameTakenError:
                 print(f"wuffchat: an API key named {args.name!r} exists already", file=sys.stderr)
                 return 1
+            await AuditLog(engine).record(
+                "apikey_created", principal=CLI_PRINCIPAL, details={"name": args.name, "role": args.role}
+            )
             print(key)  # the only time the key is shown
             print(f"created API key {args.name!r} (role {args.role}); store it now, it cannot be shown again",
                   file=sys.stderr)  # fmt: skip
@@ -50,6 +58,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{info.name}\t{info.prefix}...\t{info.role}\t{state}\tlast used {used}")
             return 0
         if await store.revoke(args.name):
+            await AuditLog(engine).record("apikey_revoked", principal=CLI_PRINCIPAL, details={"name": args.name})
             print(f"revoked API key {args.name!r}", file=sys.stderr)
             return 0
         print(f"wuffchat: no active API key named {args.name!r}", file=sys.stderr)
@@ -63,6 +72,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     stdout carries only the command's answer (the new key, the list), so scripts can capture it.
     """
+    configure_logging(settings.log_level, stream=sys.stderr)  # audit event lines must not mix with the key
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    migrate.upgrade(settings.database_url)
+    keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+    migrate.upgrade(settings.database_url, keyring=keyring)  # 0004 seals existing personal rows
     return asyncio.run(_run(args, settings))

@@ -18,6 +18,21 @@ from server.storage.db import session_factory
 from server.storage.models import AuditEvent, Conversation, Feedback, Message, RefreshTokenFamily, User
 
 EXPORT_VERSION = 1
+# the audit events of the account in words, beside their OWASP names (the export is for people too)
+EVENT_TEXT = {
+    "user_created": "account created",
+    "authn_login_success": "signed in",
+    "authn_login_fail": "failed sign-in",
+    "authn_login_lock": "account or address locked after failed sign-ins",
+    "authn_token_reuse": "a spent refresh token was presented again; the session family was ended",
+    "authn_token_revoked": "signed out",
+    "authn_password_change": "password changed",
+    "session_created": "session started",
+    "authz_fail": "access denied",
+    "excess_rate_limit_exceeded": "too many requests",
+    "data_export": "personal data exported",
+    "conversation_deleted": "conversation deleted",
+}
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -102,6 +117,7 @@ async def export_user(engine: AsyncEngine, user: User) -> str:
         "audit_events": [
             {
                 "event": e.event,
+                "description": EVENT_TEXT.get(e.event, e.event.replace("_", " ")),
                 "severity": e.severity,
                 "created_at": _time(e.created_at),
                 "client_ip": e.client_ip,

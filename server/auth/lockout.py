@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.clock import Clock, system_clock
+from server.storage import sealing
 from server.storage.db import session_factory
 from server.storage.models import LoginThrottle
 
@@ -75,23 +76,29 @@ def record_success(counter: Counter) -> None:
 
 
 class IpThrottle:
-    """Per-IP counters in `login_throttle` (keyed `ip:<address>`)."""
+    """Per-IP counters in `login_throttle`, keyed `ip:<blind index of the address>` (the keyed HMAC of
+    storage/sealing.py), so a database copy holds no client address here."""
 
     def __init__(self, engine: AsyncEngine, policy: LockoutPolicy, *, clock: Clock = system_clock) -> None:
+        self._engine = engine
         self._sessions = session_factory(engine)
         self.policy = policy
         self._clock = clock
 
     async def locked_until(self, ip: str) -> datetime | None:
         async with self._sessions() as session:
-            row = await session.get(LoginThrottle, f"ip:{ip}")
+            row = await session.get(LoginThrottle, self._key(ip))
             return locked_until(row, self._clock()) if row else None
 
     async def failure(self, ip: str) -> bool:
         """Count a failed login from `ip`; True when it locks the address."""
         async with self._sessions() as session, session.begin():
-            row = await session.get(LoginThrottle, f"ip:{ip}", with_for_update=True)
+            key = self._key(ip)
+            row = await session.get(LoginThrottle, key, with_for_update=True)
             if row is None:
-                row = LoginThrottle(key=f"ip:{ip}", failed_logins=0, lock_count=0)
+                row = LoginThrottle(key=key, failed_logins=0, lock_count=0)
                 session.add(row)
             return record_failure(row, self._clock(), self.policy)
+
+    def _key(self, ip: str) -> str:
+        return f"ip:{sealing.cipher_of(self._engine).blind(f'ip:{ip}')}"

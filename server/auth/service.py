@@ -205,7 +205,9 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
 
     async def ExportMyData(self, request: pb.ExportMyDataRequest, context: Context) -> pb.ExportMyDataResponse:
         _, user = await self._user(context)
-        return pb.ExportMyDataResponse(json=await export_user(self._p.engine, user))
+        document = await export_user(self._p.engine, user)
+        await self._p.audit.record("data_export", principal=owner_key(user.id))
+        return pb.ExportMyDataResponse(json=document)
 
     async def DeleteAccount(self, request: pb.DeleteAccountRequest, context: Context) -> pb.DeleteAccountResponse:
         principal, user = await self._user(context)

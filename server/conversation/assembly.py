@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.config import Settings
 from server.knowledge.factory import Knowledge
@@ -45,7 +46,12 @@ def _responder(settings: Settings) -> Responder:
 
 
 def build_conversation(
-    settings: Settings, engine: AsyncEngine, knowledge: Knowledge, *, clock: Clock = system_clock
+    settings: Settings,
+    engine: AsyncEngine,
+    knowledge: Knowledge,
+    *,
+    clock: Clock = system_clock,
+    audit: AuditLog | None = None,
 ) -> ConversationPart:
     """Wire the store, the responder and the flow's knowledge into the servicer; the sweeper is not started."""
     store = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
@@ -57,5 +63,6 @@ def build_conversation(
         ttl=timedelta(seconds=settings.conversation_ttl_seconds),
         page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
         clock=clock,
+        audit=audit,
     )
     return ConversationPart(servicer=servicer, sweeper=Sweeper(store, clock, interval=settings.sweep_interval_seconds))

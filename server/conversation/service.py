@@ -22,6 +22,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from rpc import call, errors
+from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore
@@ -72,8 +73,10 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         ttl: timedelta,
         page_tokens: PageTokens,
         clock: Clock = system_clock,
+        audit: AuditLog | None = None,
     ) -> None:
         self._store = store
+        self._audit = audit  # conversation_deleted goes on the record (None: tests that build the service bare)
         self._page_tokens = page_tokens
         self._knowledge = knowledge
         self._search = search
@@ -249,4 +252,6 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         owner, _ = self._owner()
         if not await self._store.delete(request.conversation_id, owner):
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "conversation_not_found")
+        if self._audit is not None:
+            await self._audit.record("conversation_deleted", principal=owner)
         return pb.DeleteConversationResponse()

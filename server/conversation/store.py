@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.storage import db
+from server.storage import db, sealing
 from server.storage.models import Conversation, Feedback, Message
 
 from .paging import Cursor
@@ -47,6 +47,7 @@ class ConversationStore:
     """All conversation persistence; `engine` is the application's database."""
 
     def __init__(self, engine: AsyncEngine, *, contact_retention: timedelta = CONTACT_RETENTION) -> None:
+        self._engine = engine
         self._sessions = db.session_factory(engine)
         self._contact_retention = contact_retention
         # SQLite has one writer; queueing writers here is far faster than its busy-wait back-off
@@ -109,7 +110,13 @@ class ConversationStore:
             await session.execute(
                 update(Conversation)
                 .where(Conversation.id == row.id)
-                .values(state=state, context=context, updated_at=now, expires_at=now + ttl)
+                .values(
+                    state=state,
+                    # a Core UPDATE: sealed here, as the ORM events seal every other write (storage/sealing.py)
+                    context=sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
+                    updated_at=now,
+                    expires_at=now + ttl,
+                )
             )
             seq = await session.scalar(
                 select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
@@ -167,12 +174,12 @@ class ConversationStore:
             return bool(getattr(result, "rowcount", 0))
 
     async def sweep(self, now: datetime) -> int:
-        """Purge the flow state (slots) of expired conversations; the history stays for retention."""
+        """Purge the flow state (slots, NULL) of expired conversations; the history stays for retention."""
         async with self._write_lock, self._sessions.begin() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.expires_at < now, Conversation.state != 0)
-                .values(state=0, context={})
+                .values(state=0, context=None)
             )
             return int(getattr(result, "rowcount", 0))
 

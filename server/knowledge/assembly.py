@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.audit import AuditLog
 from server.config import Settings
 
 from . import factory
@@ -28,7 +29,7 @@ def _weaviate(settings: Settings) -> factory.WeaviateTarget | None:
     return factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
 
 
-async def build_knowledge(settings: Settings) -> KnowledgePart:
+async def build_knowledge(settings: Settings, *, audit: AuditLog | None = None) -> KnowledgePart:
     """Load and validate the base, load the embedding model, index the behaviours.
 
     Raises:
@@ -41,4 +42,5 @@ async def build_knowledge(settings: Settings) -> KnowledgePart:
         Path(settings.cache_dir),
         weaviate=_weaviate(settings),
     )
-    return KnowledgePart(servicer=KnowledgeService(knowledge.store, knowledge.search), knowledge=knowledge)
+    servicer = KnowledgeService(knowledge.store, knowledge.search, audit=audit)
+    return KnowledgePart(servicer=servicer, knowledge=knowledge)

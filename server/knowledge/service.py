@@ -20,6 +20,7 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
 from rpc import errors
+from server.audit import AuditLog
 
 from . import schema
 from .search import KnowledgeSearch
@@ -41,9 +42,10 @@ def _field(location: str) -> str:
 
 
 class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
-    def __init__(self, store: KnowledgeStore, search: KnowledgeSearch) -> None:
+    def __init__(self, store: KnowledgeStore, search: KnowledgeSearch, *, audit: AuditLog | None = None) -> None:
         self._store = store
         self._search = search
+        self._audit = audit  # knowledge_changed goes on the record with the admin principal and the slug
 
     async def SearchBehaviors(self, request: pb.SearchBehaviorsRequest, context: Context) -> pb.SearchBehaviorsResponse:
         result = await self._search.search(
@@ -64,12 +66,19 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
         unknown = [ex for ex in behavior.exercises if ex not in self._store.base.exercises]
         if unknown:
             await _invalid(context, [("behavior.exercises", f"unknown exercise {ex!r}") for ex in unknown])
-        return pb.UpsertBehaviorResponse(created=await self._store.upsert(behavior))
+        created = await self._store.upsert(behavior)
+        await self._changed("upsert", behavior.id, created=created)
+        return pb.UpsertBehaviorResponse(created=created)
 
     async def DeleteBehavior(self, request: pb.DeleteBehaviorRequest, context: Context) -> pb.DeleteBehaviorResponse:
         if not await self._store.delete(request.id):
             await errors.abort(context, grpc.StatusCode.NOT_FOUND, "behavior_not_found")
+        await self._changed("delete", request.id)
         return pb.DeleteBehaviorResponse()
+
+    async def _changed(self, action: str, slug: str, **details: object) -> None:
+        if self._audit is not None:
+            await self._audit.record("knowledge_changed", details={"action": action, "slug": slug, **details})
 
 
 async def _invalid(context: Context, violations: list[tuple[str, str]]) -> NoReturn:

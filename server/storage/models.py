@@ -9,6 +9,9 @@ from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, ForeignKey, Ind
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from server.storage import sealing
+from server.storage.keyring import SealedToken
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp that is always an aware UTC datetime in Python, on every database.
@@ -33,6 +36,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Sealed(TypeDecorator[Any]):
+    """A column that holds only sealed values (server/storage/sealing.py); plain text is refused, so
+    no code path can write a personal field unencrypted by mistake."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or isinstance(value, SealedToken):
+            return value
+        raise TypeError("a sealed column takes sealed values only (server/storage/sealing.py)")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return value
+
+
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints predictably."""
 
@@ -49,12 +68,15 @@ Base.metadata.naming_convention = {
 
 
 class User(Base):
-    """An account. The email is stored normalized (lower-case domain, NFC)."""
+    """An account. The email is stored normalized (lower-case domain, NFC), sealed; `email_index` is its
+    keyed blind index (HMAC-SHA-256), which login looks up and which keeps it unique."""
 
     __tablename__ = "users"
+    __sealed__ = sealing.SealedFields(identity=("id",), text=("email",), blind={"email": "email_index"})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(Sealed())
+    email_index: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[str] = mapped_column(String(100), default="user")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -143,50 +165,58 @@ class CaptchaUse(Base):
 
 
 class Conversation(Base):
-    """A conversation with the dog, owned by one principal; `context` holds the flow's slots."""
+    """A conversation with the dog, owned by one principal; `context` holds the flow's slots (sealed;
+    NULL once the sweeper purged them)."""
 
     __tablename__ = "conversations"
+    __sealed__ = sealing.SealedFields(identity=("id",), json=("context",))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(80), index=True)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     language: Mapped[str] = mapped_column(String(2))
     state: Mapped[int] = mapped_column(Integer)
-    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[dict[str, Any] | None] = mapped_column(Sealed())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Message(Base):
-    """One message of a conversation, in order of `seq`."""
+    """One message of a conversation, in order of `seq`; text and steps sealed, identified by
+    (conversation_id, seq), the unique key known before the INSERT assigns `id`."""
 
     __tablename__ = "messages"
+    __sealed__ = sealing.SealedFields(identity=("conversation_id", "seq"), text=("text",), json=("steps",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     sender: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    steps: Mapped[list[str] | None] = mapped_column(JSON)  # an exercise's steps (INSTRUCTION messages)
+    text: Mapped[str] = mapped_column(Sealed())
+    steps: Mapped[list[str] | None] = mapped_column(Sealed())  # an exercise's steps (INSTRUCTION messages)
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_messages_conversation_id_seq", "conversation_id", "seq", unique=True),)
 
 
 class Feedback(Base):
-    """The five feedback answers of one conversation; contact data expires after 90 days."""
+    """The five feedback answers of one conversation; contact data expires after 90 days. The answers
+    and the contact are sealed, identified by (conversation_id, created_at): one feedback per turn."""
 
     __tablename__ = "feedback"
+    __sealed__ = sealing.SealedFields(
+        identity=("conversation_id", "created_at"), text=("helped", "perspective", "exercise_fit", "contact")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    helped: Mapped[str | None] = mapped_column(Text)
-    perspective: Mapped[str | None] = mapped_column(Text)
-    exercise_fit: Mapped[str | None] = mapped_column(Text)
+    helped: Mapped[str | None] = mapped_column(Sealed())
+    perspective: Mapped[str | None] = mapped_column(Sealed())
+    exercise_fit: Mapped[str | None] = mapped_column(Sealed())
     score: Mapped[int | None] = mapped_column(Integer)
-    contact: Mapped[str | None] = mapped_column(String(254))
+    contact: Mapped[str | None] = mapped_column(Sealed())
     contact_delete_after: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -208,3 +238,16 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class CryptoMeta(Base):
+    """What start-up checks the data keys against (server/storage/data_keys.py): a sealed canary per
+    key id that may still seal data (`canary.<id>`) and the sealed blind-index key (`index_key`)."""
+
+    __tablename__ = "crypto_meta"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+sealing.install(Base)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import grpc
@@ -9,11 +10,15 @@ from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat_client.captcha import solve_captcha
 
 from server.config import ApiKeySpec
+from server.storage.keyring import DataKey
 
 ADMIN_KEY = "wck_test-admin-key-0123456789abcdefghijklmnopq"
 SERVICE_KEY = "wck_test-service-key-0123456789abcdefghijklmnop"
 TEST_API_KEYS = (ApiKeySpec("test-admin", "admin", ADMIN_KEY), ApiKeySpec("test-service", "service", SERVICE_KEY))
 PASSWORD = "Hundeleine im Regen 42"
+
+# Data keys of test servers (fixed, so a test may reopen a database; derived, so no key literal is published)
+TEST_DATA_KEYS = (DataKey(1, hashlib.sha256(b"wuffchat test data key 1").digest()),)
 
 # Test servers hash cheaply and ask for little proof of work; production defaults are in config.py.
 FAST_AUTH: dict[str, Any] = {
@@ -22,6 +27,7 @@ FAST_AUTH: dict[str, Any] = {
     "argon2_parallelism": 1,
     "captcha_max_number": 1000,
     "api_keys": TEST_API_KEYS,
+    "data_keys": TEST_DATA_KEYS,
 }
 
 Metadata = tuple[tuple[str, str], ...]

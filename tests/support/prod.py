@@ -6,12 +6,20 @@ and production refuses it (server/secret_strength.py).
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 PROD_SECRET = secrets.token_urlsafe(48)
+PROD_DATA_KEYS = f"1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 PROD_ORIGIN = "https://chat.wuffchat.example"
 
 
 def prod_env(**env: str) -> dict[str, str]:
-    """APP_ENV=prod, SECRET_KEY and CORS_ORIGINS, then `env` on top."""
-    return {"APP_ENV": "prod", "SECRET_KEY": PROD_SECRET, "CORS_ORIGINS": PROD_ORIGIN, **env}
+    """APP_ENV=prod, SECRET_KEY, DATA_KEYS and CORS_ORIGINS, then `env` on top."""
+    return {
+        "APP_ENV": "prod",
+        "SECRET_KEY": PROD_SECRET,
+        "DATA_KEYS": PROD_DATA_KEYS,
+        "CORS_ORIGINS": PROD_ORIGIN,
+        **env,
+    }

@@ -12,6 +12,12 @@ from server.storage.models import Base
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # batch migrations copy a table, drop it and rename the copy: with foreign keys enforced, dropping a
+        # parent table (users) would cascade-delete its children. Set before any transaction begins; this
+        # connection ends with the migration (the engine is disposed right after).
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
