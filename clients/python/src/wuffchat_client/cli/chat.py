@@ -9,10 +9,13 @@ included; messages carry `steps` as a list) and nothing else is printed.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 
 from wuffchat_client.cli.context import Context
 from wuffchat_client.cli.render import StreamPrinter, message_text
+from wuffchat_client.cli.stdin import InterruptibleStdin
 from wuffchat_client.cli.texts import hint
 from wuffchat_client.errors import ConversationExpired, InvalidArgument, RateLimited
 from wuffchat_client.models import Conversation, Turn
@@ -85,10 +88,24 @@ def _turn_fields(turn: Turn) -> dict[str, object]:
     return {"state": turn.state, "messages": list(turn.messages)}
 
 
+# How long leaving may take (closing the channel, stopping the client's thread) before the process
+# exits anyway: Ctrl-C must end the chat even when the connection does not close.
+LEAVE_GRACE_SECONDS = 5.0
+
+
+def _leave_anyway(ctx: Context) -> None:
+    print(f"wuffchat: {ctx.t('leave_forced', seconds=round(LEAVE_GRACE_SECONDS))}", file=sys.stderr, flush=True)
+    os._exit(0)
+
+
 def chat(ctx: Context) -> int:
-    with ctx.client() as client:
-        session = Chat(ctx, client)
-        try:
+    client = ctx.client()
+    watchdog = threading.Timer(LEAVE_GRACE_SECONDS, _leave_anyway, (ctx,))
+    watchdog.daemon = True
+    try:
+        with InterruptibleStdin() as stdin:
+            ctx.stdin = stdin
+            session = Chat(ctx, client)
             if ctx.args.resume:
                 session.resume(ctx.args.resume)
             else:
@@ -100,7 +117,10 @@ def chat(ctx: Context) -> int:
                     break
                 if line.strip():
                     session.turn(line)
-        except KeyboardInterrupt:
-            ctx.say()
-        ctx.say(ctx.t("bye"))
+    except KeyboardInterrupt:
+        watchdog.start()
+        ctx.say()
+    finally:
+        client.close(LEAVE_GRACE_SECONDS)
+    ctx.say(ctx.t("bye"))
     return 0
