@@ -40,7 +40,7 @@ from interceptors.receive_deadline import ReceiveDeadline
 from rpc import decoding
 from server import log as server_log
 from server.audit import AuditLog
-from server.auth.assembly import Auth, MissingApiKeysError, build_auth
+from server.auth.assembly import Auth, MissingApiKeysError, build_auth, check_prod_api_keys
 from server.clock import Clock, system_clock
 from server.config import Settings
 from server.conversation.assembly import build_conversation
@@ -102,6 +102,11 @@ async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> A
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
+    try:
+        await check_prod_api_keys(settings, engine)  # bad configuration: refused before migrating
+    except BaseException:
+        await engine.dispose()
+        raise
     if migrate_schema:
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
     return engine
@@ -113,6 +118,7 @@ async def prepare_storage(settings: Settings) -> None:
 
     Raises:
         StartupError: the database stays unreachable.
+        ConfigError: APP_ENV=prod without any API key (checked before migrating).
     """
     engine = await _open_storage(settings)
     await engine.dispose()
