@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto proto-baseline client run envoy web test lint audit format migrate kb-load bench clean
+.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load bench clean
 
 setup: $(GENERATED)
 
@@ -98,7 +98,13 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/buf format -w protos
 
-test: lint web
+# The Debian packages the suite and `make web` need (chromium, postgresql, redis-server, nodejs, npm): installed
+# with apt-get when missing and we are root, each install announced on the terminal (scripts/system_packages.py;
+# `--dry-run` only says what it would install).
+system-packages:
+	$(PYTHON) scripts/system_packages.py
+
+test: system-packages lint web
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Known vulnerabilities of requirements.lock (pip-audit) and clients/web/package-lock.json (npm audit), and
