@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 
+from wuffchat_client.cli import failures
 from wuffchat_client.cli.context import Context
 from wuffchat_client.cli.render import StreamPrinter, message_text
 from wuffchat_client.cli.stdin import InterruptibleStdin
@@ -75,9 +76,9 @@ class Chat:
             self.start()
             self.turn(text, resend_if_expired=False)
         except RateLimited as exc:
-            self._notice(f"{exc} {self.ctx.t('retry_after', seconds=round(exc.retry_after))}", "rate_limited")
+            self._notice(failures.describe(self.ctx.call(), exc), "rate_limited")  # it says how long to wait
         except InvalidArgument as exc:
-            self._notice(str(exc), "invalid_argument")
+            self._notice(failures.describe(self.ctx.call(), exc), "invalid_argument")
 
     def _notice(self, message: str, kind: str, **extra: object) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from wuffchat_client.cli import texts
+from wuffchat_client.cli import failures, texts
 from wuffchat_client.cli.token_store import TokenStore
 from wuffchat_client.models import TokenPair
 from wuffchat_client.sync import Client
@@ -50,6 +50,10 @@ class Context:
         self.store = TokenStore(args.target)
         self.interactive = sys.stdin.isatty()
         self.stdin: StdinLike = sys.stdin
+
+    def call(self) -> failures.Call:
+        a = self.args
+        return failures.Call(self.language, a.target, a.tls, a.ca_file, a.timeout, getattr(a, "command", ""))
 
     def t(self, key: str, **params: object) -> str:
         return texts.text(self.language, key, **params)
