@@ -1,4 +1,4 @@
-"""The Debian packages `make test` needs, installed when missing (`make test` runs this first).
+"""The Debian packages `make test` (and `make run`) need, installed when missing (both run this first).
 
 Each package is found by a file it installs; what is missing is installed with apt-get when we are root,
 and every install is announced on the terminal first (`make test: installing Debian packages ...`).
@@ -26,14 +26,16 @@ class Package:
     name: str
     files: tuple[str, ...]
     needed_by: str
+    targets: frozenset[str] = frozenset({"test"})
 
 
+_BOTH = frozenset({"test", "run"})
 PACKAGES = (
     Package("chromium", ("/usr/bin/chromium",), "browser tests, tests/web/"),
     Package("postgresql", ("/usr/lib/postgresql/*/bin/initdb",), "PostgreSQL tests"),
     Package("redis-server", ("/usr/bin/redis-server",), "Redis tests"),
-    Package("nodejs", ("/usr/bin/node",), "make web"),
-    Package("npm", ("/usr/bin/npm",), "make web"),
+    Package("nodejs", ("/usr/bin/node",), "make web", _BOTH),
+    Package("npm", ("/usr/bin/npm",), "make web", _BOTH),
 )
 BY_NAME = {package.name: package for package in PACKAGES}
 
@@ -95,15 +97,17 @@ def ensure(
     return missing(absent, exists)
 
 
-def _say(message: str) -> None:
-    print(f"make test: {message}", file=sys.stderr, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--for", dest="target", choices=("test", "run"), default="test", help="which make target")
     parser.add_argument("--dry-run", action="store_true", help="say what would be installed, install nothing")
     args = parser.parse_args(argv)
-    still = ensure(PACKAGES, _say, dry_run=args.dry_run)
+
+    def say(message: str) -> None:
+        print(f"make {args.target}: {message}", file=sys.stderr, flush=True)
+
+    needed = [package for package in PACKAGES if args.target in package.targets]
+    still = ensure(needed, say, dry_run=args.dry_run)
     # Failing here is for CI, where a skipped test fails anyway; elsewhere the tests that need them skip.
     return 1 if still and not args.dry_run and os.environ.get("CI") == "true" else 0
 
