@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +78,41 @@ async def test_stream_ctrl_c_while_the_answer_streams(cli: Cli) -> None:
         out, err = await _interrupt(process)
         assert process.returncode == 0, err
         assert out.rstrip().endswith("Tschüss!") and "Traceback" not in err
+
+
+HANGING_CLOSE = """
+import argparse, sys, time
+from wuffchat_client.cli import chat as chat_module
+from wuffchat_client.cli.context import Context
+
+chat_module.LEAVE_GRACE_SECONDS = 0.5
+
+class Hanging:
+    def start_conversation(self, language):
+        raise KeyboardInterrupt  # Ctrl-C while the chat starts
+    def close(self, timeout=None):
+        time.sleep(60)  # a channel that does not close
+
+args = argparse.Namespace(lang="en", json=False, target="127.0.0.1:1", api_key=None, tls=False, ca_file=None,
+                          timeout=1.0, resume=None, command="chat")
+ctx = Context(args)
+ctx.client = lambda **_: Hanging()
+sys.exit(chat_module.chat(ctx))
+"""
+
+
+async def test_chat_ctrl_c_leaves_even_when_the_connection_does_not_close(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HANGING_CLOSE,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    started = time.monotonic()
+    out, err = await asyncio.wait_for(process.communicate(), LEAVE_WITHIN)
+    assert time.monotonic() - started < LEAVE_WITHIN
+    assert process.returncode == 0 and out.decode() == "\n"  # no goodbye: it never got that far
+    assert err.decode() == "wuffchat: the connection did not close within 0.5 s; leaving anyway\n"

@@ -95,7 +95,7 @@ LEAVE_GRACE_SECONDS = 5.0
 
 
 def _leave_anyway(ctx: Context) -> None:
-    print(f"wuffchat: {ctx.t('leave_forced', seconds=round(LEAVE_GRACE_SECONDS))}", file=sys.stderr, flush=True)
+    print(f"wuffchat: {ctx.t('leave_forced', seconds=f'{LEAVE_GRACE_SECONDS:g}')}", file=sys.stderr, flush=True)
     os._exit(0)
 
 
