@@ -35,13 +35,13 @@ def _copy(source: Path, target: Path) -> None:
             path.write_text(rewrite(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
-def main() -> None:
-    _copy(GEN / "wuffchat", SRC / "wuffchat")
-    vendored = SRC / "wuffchat" / "_vendor"
+def main(src: Path = SRC) -> None:
+    """Copy into `src` (the client's src/ directory, or a copy of it)."""
+    _copy(GEN / "wuffchat", src / "wuffchat")
+    vendored = src / "wuffchat" / "_vendor"
     _copy(GEN / "buf", vendored / "buf")
     (vendored / "__init__.py").write_text('"""Generated code the contracts depend on (scripts/client_gen.py)."""\n')
-    shutil.rmtree(SRC / "buf", ignore_errors=True)  # where older versions put it
-    shutil.rmtree(SRC / "wuffchat_client" / "_gen", ignore_errors=True)
+    shutil.rmtree(src / "buf", ignore_errors=True)  # where older versions put it
 
 
 if __name__ == "__main__":

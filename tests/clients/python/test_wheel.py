@@ -16,6 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from scripts import client_gen
 from scripts.render_envoy import ROOT
 
 CLIENT = ROOT / "clients" / "python"
@@ -60,12 +61,14 @@ def _runs(python: str) -> bool:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh wheel built as `make client` builds it (generated code copied in first)."""
-    subprocess.run([sys.executable, "-m", "scripts.client_gen"], cwd=ROOT, check=True)
-    shutil.rmtree(CLIENT / "build", ignore_errors=True)
+    """A fresh wheel built as `make client` builds it, from a copy of clients/python (the tree stays as it is)."""
+    project = tmp_path_factory.mktemp("client") / "python"
+    ignore = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "wuffchat", "buf")
+    shutil.copytree(CLIENT, project, ignore=ignore)
+    client_gen.main(project / "src")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(CLIENT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(project)],
         check=True,
         capture_output=True,
     )
