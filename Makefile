@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto proto-baseline client run envoy web test lint audit format migrate kb-load bench clean
+.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load bench clean
 
 setup: $(GENERATED)
 
@@ -24,10 +24,9 @@ $(INSTALLED): pyproject.toml requirements.lock clients/python/pyproject.toml
 
 # Generated code (Python, grpc, mypy stubs, buf image) is never edited by hand.
 # A copy made by `make client` is refreshed with it, so it never goes stale.
+# buf.validate goes under the package's own namespace (wuffchat/_vendor), never a top-level `buf`.
 CLIENT_SRC := clients/python/src
-COPY_CLIENT_GEN = rm -rf $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf && \
-	cp -r gen/python/wuffchat gen/python/buf $(CLIENT_SRC)/ && \
-	find $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf -name __pycache__ -prune -exec rm -rf {} +
+COPY_CLIENT_GEN = $(PY) -m scripts.client_gen
 $(GENERATED): $(INSTALLED) $(PROTOS) scripts/protoc.py
 	$(PY) scripts/protoc.py
 	if [ -d $(CLIENT_SRC)/wuffchat ]; then $(COPY_CLIENT_GEN); fi
@@ -39,9 +38,10 @@ proto: $(INSTALLED)
 	touch $(GENERATED)
 
 # The stand-alone client package: generated code copied beside wuffchat_client (git-ignored), so that
-# `pip install ./clients/python` works; the wheel goes to dist/.
+# `pip install ./clients/python` works; the wheel goes to dist/ (Python 3.11 to 3.13).
 client: setup
 	$(COPY_CLIENT_GEN)
+	rm -rf clients/python/build  # setuptools would add what an older build left there
 	$(PY) -m pip wheel --quiet --no-deps -w dist ./clients/python
 
 # The server and, beside it, Envoy (browser chat on http://127.0.0.1:8080/ once `make web` has built it).
@@ -98,7 +98,13 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/buf format -w protos
 
-test: lint web
+# The Debian packages the suite and `make web` need (chromium, postgresql, redis-server, nodejs, npm): installed
+# with apt-get when missing and we are root, each install announced on the terminal (scripts/system_packages.py;
+# `--dry-run` only says what it would install).
+system-packages:
+	$(PYTHON) scripts/system_packages.py
+
+test: system-packages lint web
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Known vulnerabilities of requirements.lock (pip-audit) and clients/web/package-lock.json (npm audit), and

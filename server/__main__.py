@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     try:
         return _run(args, settings)
+    except ConfigError as exc:  # found only once the database is reachable (prod API keys), before migrating
+        return _fail(EXIT_CONFIG, f"configuration error: {exc}")
     except StartupError as exc:
         return _fail(EXIT_STARTUP, f"cannot start: {exc}")
     except KeyboardInterrupt:

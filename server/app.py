@@ -42,7 +42,7 @@ from rpc import decoding
 from server import config
 from server import log as server_log
 from server.audit import AuditLog
-from server.auth.assembly import Auth, MissingApiKeysError, build_auth
+from server.auth.assembly import Auth, MissingApiKeysError, build_auth, check_prod_api_keys
 from server.clock import Clock, system_clock
 from server.config import Settings
 from server.conversation.assembly import build_conversation
@@ -105,6 +105,11 @@ async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> A
             f"database unreachable at {db.safe_url(settings.database_url)} "
             f"after {settings.db_startup_timeout_seconds:g} s"
         )
+    try:
+        await check_prod_api_keys(settings, engine)  # bad configuration: refused before migrating
+    except BaseException:
+        await engine.dispose()
+        raise
     try:  # personal fields are sealed with the data keys (issue 18): checked before anything is served
         keyring = await asyncio.to_thread(  # may read (or make) the dev key file
             data_keys.keyring_for, settings.data_keys, dev_file=Path(settings.data_keys_dev_file)
@@ -124,6 +129,7 @@ async def prepare_storage(settings: Settings) -> None:
 
     Raises:
         StartupError: the database stays unreachable.
+        ConfigError: APP_ENV=prod without any API key (checked before migrating).
     """
     engine = await _open_storage(settings)
     await engine.dispose()

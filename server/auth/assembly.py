@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.audit import AuditLog
@@ -22,7 +23,8 @@ from server.auth.service import AuthParts, AuthService
 from server.auth.sessions import SessionIssuer
 from server.auth.tokens import JwtCodec
 from server.clock import Clock, system_clock
-from server.config import Settings
+from server.config import ConfigError, Settings
+from server.storage.models import ApiKey
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,29 @@ def _policy(settings: Settings, max_failures: int) -> LockoutPolicy:
         base_lock=timedelta(seconds=settings.login_lockout_seconds),
         max_lock=timedelta(seconds=settings.login_lockout_max_seconds),
     )
+
+
+MISSING_PROD_KEYS = (
+    "API_KEYS is required when APP_ENV=prod (or an active key from `python -m server apikey create NAME "
+    "--role service`)"
+)
+
+
+async def check_prod_api_keys(settings: Settings, engine: AsyncEngine) -> None:
+    """Before migrating: in prod, refuse to start without any API key, as bad configuration.
+
+    Only reads: a database without the `api_keys` table (never migrated) has no table key.
+
+    Raises:
+        ConfigError: APP_ENV=prod, API_KEYS empty and no active table key.
+    """
+    if not settings.is_prod or settings.api_keys:
+        return
+    async with engine.connect() as connection:
+        exists = await connection.run_sync(lambda sync: inspect(sync).has_table(ApiKey.__tablename__))
+    if exists and await ApiKeyChecker(engine, ()).active_count() > 0:
+        return
+    raise ConfigError(MISSING_PROD_KEYS)
 
 
 async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiKeyStore) -> None:

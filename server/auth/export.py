@@ -12,12 +12,25 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 
 from server.auth.accounts import owner_key, roles_of
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent, Conversation, Feedback, Message, RefreshTokenFamily, User
 
-EXPORT_VERSION = 1
+# 2: state, sender and kind are names (the contract's enum values without their prefix), not numbers;
+# the owner's audit events carry a description in words.
+EXPORT_VERSION = 2
+
+
+def _name(enum: Any, value: int, prefix: str) -> str:
+    """`WAIT_FOR_SYMPTOM`, `DOG`, `QUESTION`: readable and stable (enum names never change meaning)."""
+    try:
+        return str(enum.Name(value)).removeprefix(prefix)
+    except ValueError:
+        return str(value)
+
+
 # the audit events of the account in words, beside their OWASP names (the export is for people too)
 EVENT_TEXT = {
     "user_created": "account created",
@@ -43,11 +56,17 @@ def _conversation(conversation: Conversation, messages: list[Message], feedback:
     return {
         "id": conversation.id,
         "language": conversation.language,
-        "state": conversation.state,
+        "state": _name(conv_pb.ConversationState, conversation.state, "CONVERSATION_STATE_"),
         "created_at": _time(conversation.created_at),
         "updated_at": _time(conversation.updated_at),
         "messages": [
-            {"seq": m.seq, "sender": m.sender, "kind": m.kind, "text": m.text, "created_at": _time(m.created_at)}
+            {
+                "seq": m.seq,
+                "sender": _name(conv_pb.Sender, m.sender, "SENDER_"),
+                "kind": _name(conv_pb.MessageKind, m.kind, "MESSAGE_KIND_"),
+                "text": m.text,
+                "created_at": _time(m.created_at),
+            }
             for m in messages
         ],
         "feedback": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import grpc
@@ -111,11 +112,17 @@ async def test_unary_dev_key_is_generated_once_and_printed(tmp_path: Path) -> No
 
 
 def test_prod_refuses_to_start_without_api_keys(tmp_path: Path) -> None:
+    """Bad configuration: exit 2 with one line naming API_KEYS, before any migration ran."""
     env = prod_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/p.db")
     result = run_server(env, timeout=30)
-    assert result.returncode == 1
-    assert "APP_ENV=prod needs API keys" in result.stderr
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wuffchat: configuration error: API_KEYS "), result.stderr
     assert "Traceback" not in result.stderr
+    database = tmp_path / "p.db"
+    if database.exists():  # reachable is all it checked: no table was created
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
 @pytest.mark.parametrize(

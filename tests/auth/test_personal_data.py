@@ -75,6 +75,9 @@ async def test_unary_export_holds_everything_and_no_secrets(
     assert data["profile"]["user_id"] == profile.user_id
     [conversation] = data["conversations"]
     assert conversation["messages"][0]["text"] == "Mein Hund bellt den Postboten an."
+    assert data["export_version"] == 2
+    assert conversation["state"] == "WAIT_FOR_SYMPTOM"  # names, not the stored numbers (state=2, sender=3, kind=3)
+    assert (conversation["messages"][0]["sender"], conversation["messages"][0]["kind"]) == ("USER", "ANSWER")
     assert conversation["feedback"][0]["score"] == 9
     assert len(data["sessions"]) == 1
     assert {"user_created", "authn_login_success", "session_created"} <= {e["event"] for e in data["audit_events"]}

@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from scripts import system_packages
 from tests.support.net import free_port
 
 PASSWORD = "wuffchat-test"
@@ -77,11 +79,11 @@ def _bindir() -> Path | None:
 
 
 def _install() -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env, capture_output=True)
+    system_packages.ensure([system_packages.BY_NAME["postgresql"]], _say)
+
+
+def _say(message: str) -> None:
+    print(f"tests/support/postgres: {message}", file=sys.__stderr__, flush=True)
 
 
 def _as_postgres(args: list[str]) -> list[str]:

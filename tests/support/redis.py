@@ -7,16 +7,17 @@ to simulate an outage.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts import system_packages
 from tests.support.net import free_port
 
 
@@ -58,14 +59,16 @@ class RedisServer:
             sock.recv(16)
 
 
+def _say(message: str) -> None:
+    print(f"tests/support/redis: {message}", file=sys.__stderr__, flush=True)
+
+
 def _binary() -> str | None:
     found = shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
     )
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=False, env=env, capture_output=True)
+    if found is None:
+        system_packages.ensure([system_packages.BY_NAME["redis-server"]], _say)
         found = shutil.which("redis-server")
     return found
 

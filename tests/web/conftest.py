@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from scripts import system_packages
 from scripts.render_envoy import WEB_DIST
 from tests.support.edge import edge_server, envoy, own_envoy, web
 
 __all__ = ["browser", "edge_server", "envoy", "own_envoy", "web"]
 
 CHROMIUM = Path("/usr/bin/chromium")
-HAVE_CHROMIUM = CHROMIUM.exists()
 WEB_BUILT = (WEB_DIST / "index.html").is_file()
 CHROMIUM_ARGS = [
     "--headless",
@@ -28,9 +28,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _have_chromium(config: pytest.Config) -> bool:
+    """Install Debian's chromium when it is missing and we are root (`make test` has usually done so),
+    saying so on the terminal past pytest's capture."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\ntests/web: {message}", flush=True)
+
+    return not system_packages.ensure([system_packages.BY_NAME["chromium"]], say)
+
+
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
+async def browser(pytestconfig: pytest.Config) -> AsyncIterator[Browser]:
+    if not _have_chromium(pytestconfig):
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
     if not WEB_BUILT:
         pytest.skip("web client not built (make web)")

@@ -4,13 +4,18 @@ which runs the server, keeps serving)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import uuid
+from pathlib import Path
 
 import pytest
-from wuffchat_client import Client, ConversationState, NotFound, RateLimited
+from wuffchat_client import Client, ConversationState, NotFound, RateLimited, Unavailable
 
 from tests.clients.python.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
+from tests.support.net import free_port
 
 
 def user_session(target: str) -> None:
@@ -60,3 +65,32 @@ def early_stop_then_limit(target: str) -> None:
 async def test_stream_sync_client_stops_early_and_raises(start_server: StartServer) -> None:
     server = await start_server(rate_limits=(("StartConversation", "1/minute"), ("default", "100000/minute")))
     await asyncio.to_thread(early_stop_then_limit, f"127.0.0.1:{server.port}")
+
+
+def _threads() -> dict[int, int]:
+    """Thread id -> its blocked-signal mask, for every thread of this process."""
+    masks = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(FileNotFoundError):
+            status = Path(f"/proc/self/task/{tid}/status").read_text()
+            masks[int(tid)] = int(
+                next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+            )
+    return masks
+
+
+def test_client_threads_leave_ctrl_c_to_the_calling_thread() -> None:
+    """Every thread the client starts (its loop, grpc's pollers and timers) blocks SIGINT and SIGTERM, so
+    the kernel hands Ctrl-C to the calling thread, whose blocking wait or read it interrupts."""
+    before = set(_threads())
+    client = Client(f"127.0.0.1:{free_port()}", timeout=1)
+    try:
+        with pytest.raises(Unavailable):
+            client.health()  # connecting starts grpc's threads
+        started = {tid: mask for tid, mask in _threads().items() if tid not in before}
+        assert started, "the client runs a loop thread"
+        for tid, mask in started.items():
+            assert mask & (1 << (signal.SIGINT - 1)) and mask & (1 << (signal.SIGTERM - 1)), (tid, hex(mask))
+        assert not signal.pthread_sigmask(signal.SIG_BLOCK, set()) & {signal.SIGINT}  # the caller's mask unchanged
+    finally:
+        client.close()

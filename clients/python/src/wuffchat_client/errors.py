@@ -26,6 +26,9 @@ class FieldViolation:
 
     field: str
     description: str
+    reason: str = ""  # a protovalidate rule id ("string.min_len") or the server's own reason
+    localized_message: str = ""  # google.rpc.LocalizedMessage, when the server sent one
+    locale: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> WuffChatError:
     )
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations = tuple(
-            FieldViolation(v.field, v.description)
+            FieldViolation(v.field, v.description, v.reason, v.localized_message.message, v.localized_message.locale)
             for d in details
             if isinstance(d, error_details_pb2.BadRequest)
             for v in d.field_violations

@@ -3,12 +3,19 @@
 It runs an `AsyncClient` on a private event loop in a daemon thread and waits for each call, so both
 share one implementation (credentials, refresh, errors). The waits are interruptible: Ctrl-C in the
 calling thread raises KeyboardInterrupt there, and `close()` then cancels what is still running.
+
+The loop thread, and every thread grpc starts from it, blocks SIGINT and SIGTERM: a process-wide signal
+is then always taken by a thread that still accepts it (the main thread), never by a grpc thread whose
+handler run would leave the main thread asleep in a blocking read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import signal
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
@@ -20,6 +27,11 @@ from wuffchat_client.aio import AsyncClient
 from wuffchat_client.models import BehaviorMatch, Conversation, ConversationPage, Profile, TokenPair, Turn
 
 T = TypeVar("T")
+
+# Signals the loop thread (and grpc's threads, which inherit its mask) leave to the main thread.
+_MAIN_THREAD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# How often a wait wakes to let a pending signal's handler run in the waiting thread.
+_WAIT_SLICE_SECONDS = 0.25
 
 
 class SyncMessageStream:
@@ -69,7 +81,11 @@ class Client:
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="wuffchat-client", daemon=True)
-        self._thread.start()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
+        try:
+            self._thread.start()  # a new thread inherits the blocked signals
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
         async def build() -> AsyncClient:  # the channel must be created on the loop that uses it
             return AsyncClient(
@@ -90,26 +106,39 @@ class Client:
             self._stop_loop()
             raise
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
+            while not concurrent.futures.wait([future], _WAIT_SLICE_SECONDS).done:
+                # back in Python between slices: a pending signal's handler (KeyboardInterrupt) runs here
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError
             return future.result()
         except BaseException:
             future.cancel()  # Ctrl-C while waiting: do not leave the call running
             raise
 
-    def _stop_loop(self) -> None:
+    def _stop_loop(self, timeout: float | None = None) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._loop.close()
 
-    def close(self) -> None:
-        if self._loop.is_closed():
+    def close(self, timeout: float | None = None) -> None:
+        """Close the channel and stop the loop thread.
+
+        With `timeout`, wait at most about that long; a loop that has not stopped by then is left to
+        the daemon thread (the process can still exit).
+        """
+        if self._loop.is_closed() or not self._thread.is_alive():
             return
         try:
-            self._run(self._client.close())
+            self._run(self._client.close(), timeout)
+        except TimeoutError:
+            pass
         finally:
-            self._stop_loop()
+            self._stop_loop(timeout)
 
     def __enter__(self) -> Client:
         return self

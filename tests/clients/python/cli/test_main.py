@@ -127,7 +127,9 @@ async def test_rate_limited_exit_code(start_server: StartServer, cli_for: CliFac
     assert (await cli.run("--api-key", SERVICE_KEY, "search", "Leine")).code == 0
     limited = await cli.run("--api-key", SERVICE_KEY, "--lang", "en", "search", "Leine")
     assert limited.code == 5
-    assert "Too many requests" in limited.stderr and "try again in" in limited.stderr
+    [line] = limited.stderr.splitlines()
+    assert line.startswith("wuffchat: Too many requests. Please wait ") and line.endswith(" seconds and try again.")
+    assert line.count("wait") == 1 and "try again in" not in line  # the wait is said once
 
 
 def drive_terminal(argv: list[str], env: dict[str, str], password: str) -> tuple[int, str]:

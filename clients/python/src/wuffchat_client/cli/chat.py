@@ -9,10 +9,14 @@ included; messages carry `steps` as a list) and nothing else is printed.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 
+from wuffchat_client.cli import failures
 from wuffchat_client.cli.context import Context
 from wuffchat_client.cli.render import StreamPrinter, message_text
+from wuffchat_client.cli.stdin import InterruptibleStdin
 from wuffchat_client.cli.texts import hint
 from wuffchat_client.errors import ConversationExpired, InvalidArgument, RateLimited
 from wuffchat_client.models import Conversation, Turn
@@ -72,9 +76,9 @@ class Chat:
             self.start()
             self.turn(text, resend_if_expired=False)
         except RateLimited as exc:
-            self._notice(f"{exc} {self.ctx.t('retry_after', seconds=round(exc.retry_after))}", "rate_limited")
+            self._notice(failures.describe(self.ctx.call(), exc), "rate_limited")  # it says how long to wait
         except InvalidArgument as exc:
-            self._notice(str(exc), "invalid_argument")
+            self._notice(failures.describe(self.ctx.call(), exc), "invalid_argument")
 
     def _notice(self, message: str, kind: str, **extra: object) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -85,10 +89,24 @@ def _turn_fields(turn: Turn) -> dict[str, object]:
     return {"state": turn.state, "messages": list(turn.messages)}
 
 
+# How long leaving may take (closing the channel, stopping the client's thread) before the process
+# exits anyway: Ctrl-C must end the chat even when the connection does not close.
+LEAVE_GRACE_SECONDS = 5.0
+
+
+def _leave_anyway(ctx: Context) -> None:
+    print(f"wuffchat: {ctx.t('leave_forced', seconds=f'{LEAVE_GRACE_SECONDS:g}')}", file=sys.stderr, flush=True)
+    os._exit(0)
+
+
 def chat(ctx: Context) -> int:
-    with ctx.client() as client:
-        session = Chat(ctx, client)
-        try:
+    client = ctx.client()
+    watchdog = threading.Timer(LEAVE_GRACE_SECONDS, _leave_anyway, (ctx,))
+    watchdog.daemon = True
+    try:
+        with InterruptibleStdin() as stdin:
+            ctx.stdin = stdin
+            session = Chat(ctx, client)
             if ctx.args.resume:
                 session.resume(ctx.args.resume)
             else:
@@ -100,7 +118,10 @@ def chat(ctx: Context) -> int:
                     break
                 if line.strip():
                     session.turn(line)
-        except KeyboardInterrupt:
-            ctx.say()
-        ctx.say(ctx.t("bye"))
+    except KeyboardInterrupt:
+        watchdog.start()
+        ctx.say()
+    finally:
+        client.close(LEAVE_GRACE_SECONDS)
+    ctx.say(ctx.t("bye"))
     return 0

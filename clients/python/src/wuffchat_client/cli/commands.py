@@ -79,6 +79,7 @@ def search(ctx: Context) -> int:
 
 
 def history(ctx: Context) -> int:
+    """One conversation (sender: text), or a table of them with a header and readable states."""
     with ctx.client() as client:
         if ctx.args.conversation_id:
             conversation = client.history(ctx.args.conversation_id)
@@ -87,10 +88,18 @@ def history(ctx: Context) -> int:
             ctx.emit(conversation)
             return EXIT_OK
         page = client.list_conversations(ctx.args.limit)
-    for summary in page.conversations:
-        ctx.say(f"{summary.id}  {summary.updated_at:%Y-%m-%d %H:%M}  {summary.state.value}  {summary.behavior_title}")
     if not page.conversations:
         ctx.say(ctx.t("no_conversations"))
+    else:
+        rows = [
+            (s.id, f"{s.updated_at.astimezone():%Y-%m-%d %H:%M}", ctx.t(f"state_{s.state.value}"), s.behavior_title)
+            for s in page.conversations
+        ]
+        header = (ctx.t("col_id"), ctx.t("col_updated"), ctx.t("col_state"), ctx.t("col_topic"))
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+        for number, row in enumerate([header, *rows]):
+            topic = row[3] or ctx.t("no_title") if number else row[3]
+            ctx.say("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + topic)
     ctx.emit(page)
     return EXIT_OK
 

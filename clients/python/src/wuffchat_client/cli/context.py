@@ -9,12 +9,16 @@ import sys
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
-from wuffchat_client.cli import texts
+from wuffchat_client.cli import failures, texts
 from wuffchat_client.cli.token_store import TokenStore
 from wuffchat_client.models import TokenPair
 from wuffchat_client.sync import Client
+
+
+class StdinLike(Protocol):
+    def readline(self) -> str: ...
 
 
 class UsageError(Exception):
@@ -45,6 +49,11 @@ class Context:
         self.json: bool = args.json
         self.store = TokenStore(args.target)
         self.interactive = sys.stdin.isatty()
+        self.stdin: StdinLike = sys.stdin
+
+    def call(self) -> failures.Call:
+        a = self.args
+        return failures.Call(self.language, a.target, a.tls, a.ca_file, a.timeout, getattr(a, "command", ""))
 
     def t(self, key: str, **params: object) -> str:
         return texts.text(self.language, key, **params)
@@ -63,7 +72,7 @@ class Context:
         """One line from stdin without its newline; None at end of input."""
         if prompt and self.interactive and not self.json:
             print(prompt, end="", flush=True)
-        line = sys.stdin.readline()
+        line = self.stdin.readline()
         return None if line == "" else line.rstrip("\r\n")
 
     def email(self) -> str:

@@ -18,7 +18,7 @@ from wuffchat_client import errors
 from wuffchat_client._channel import DEFAULT_TARGET, TargetError
 from wuffchat_client._version import __version__
 from wuffchat_client.captcha import CaptchaUnsolvableError
-from wuffchat_client.cli import commands
+from wuffchat_client.cli import commands, failures, language
 from wuffchat_client.cli.chat import chat
 from wuffchat_client.cli.context import Context, UsageError, to_json
 from wuffchat_client.cli.texts import text
@@ -45,64 +45,66 @@ _EXIT_CODES: tuple[tuple[type[errors.WuffChatError], int], ...] = (
 Command = Callable[[Context], int]
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options(lang: str) -> argparse.ArgumentParser:
     """Options accepted before and after the command; SUPPRESS keeps a later default from undoing them."""
     common = argparse.ArgumentParser(add_help=False)
     s = argparse.SUPPRESS
-    common.add_argument("--target", default=s, help=f"server address (env WUFFCHAT_TARGET; {DEFAULT_TARGET})")
-    common.add_argument("--api-key", default=s, help="API key of a service (env WUFFCHAT_API_KEY)")
-    common.add_argument("--lang", choices=("de", "en"), default=s, help="language (env WUFFCHAT_LANG; de)")
-    common.add_argument("--json", action="store_true", default=s, help="JSON output for scripts")
-    common.add_argument("--tls", action="store_true", default=s, help="TLS on a host:port target")
-    common.add_argument("--ca-file", default=s, help="PEM CA bundle to trust (implies --tls)")
-    common.add_argument("--timeout", type=float, default=s, help="deadline per call in seconds (10)")
+    common.add_argument("--target", default=s, help=text(lang, "help_target", default=DEFAULT_TARGET))
+    common.add_argument("--api-key", default=s, help=text(lang, "help_api_key"))
+    common.add_argument("--lang", choices=language.LANGUAGES, default=s, help=text(lang, "help_lang"))
+    common.add_argument("--json", action="store_true", default=s, help=text(lang, "help_json"))
+    common.add_argument("--tls", action="store_true", default=s, help=text(lang, "help_tls"))
+    common.add_argument("--ca-file", default=s, help=text(lang, "help_ca_file"))
+    common.add_argument("--timeout", type=float, default=s, help=text(lang, "help_timeout"))
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _common_options()
-    parser = argparse.ArgumentParser(prog="wuffchat", description="WuffChat at the terminal.", parents=[common])
-    parser.add_argument("--version", action="version", version=f"wuffchat {__version__}")
+def build_parser(lang: str = language.DEFAULT) -> argparse.ArgumentParser:
+    """The parser with every help text in `lang` (argparse's own words too: `language.use_for_argparse`)."""
+    language.use_for_argparse(lang)
+    common = _common_options(lang)
+    parser = argparse.ArgumentParser(prog="wuffchat", description=text(lang, "help_description"), parents=[common])
+    parser.add_argument(
+        "--version", action="version", version=f"wuffchat {__version__}", help=text(lang, "help_version")
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Command, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, handler: Command) -> argparse.ArgumentParser:
+        help_text = text(lang, f"help_{name.replace('-', '_')}")
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
 
-    p = command("health", commands.health, "the server's health status")
-    p.add_argument("--service", default="", help="one service's status (default: the whole server)")
-    for name, handler, help_text in (
-        ("register", commands.register, "create an account"),
-        ("login", commands.login, "log in and keep the session in a 0600 file"),
-    ):
-        p = command(name, handler, help_text)
-        p.add_argument("email", nargs="?", help="email address (prompted when missing)")
-        p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p = command("logout", commands.logout, "end the stored session")
-    p.add_argument("--all", action="store_true", help="end every session of the account")
-    command("whoami", commands.whoami, "the logged-in user's profile")
-    p = command("chat", chat, "talk with the dog (Ctrl-C or Ctrl-D leaves)")
-    p.add_argument("--resume", metavar="ID", help="continue a conversation")
-    p = command("search", commands.search, "search the knowledge base")
-    p.add_argument("query")
-    p.add_argument("--limit", type=int, default=5)
-    p = command("history", commands.history, "list conversations, or show one")
-    p.add_argument("conversation_id", nargs="?")
-    p.add_argument("--limit", type=int, default=20)
-    command("export", commands.export, "all your personal data as JSON on stdout")
-    p = command("delete-account", commands.delete_account, "delete your account and all its data")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = command("health", commands.health)
+    p.add_argument("--service", default="", help=text(lang, "help_service"))
+    for name, handler in (("register", commands.register), ("login", commands.login)):
+        p = command(name, handler)
+        p.add_argument("email", nargs="?", help=text(lang, "help_email"))
+        p.add_argument("--password-stdin", action="store_true", help=text(lang, "help_password_stdin"))
+    p = command("logout", commands.logout)
+    p.add_argument("--all", action="store_true", help=text(lang, "help_all"))
+    command("whoami", commands.whoami)
+    p = command("chat", chat)
+    p.add_argument("--resume", metavar="ID", help=text(lang, "help_resume"))
+    p = command("search", commands.search)
+    p.add_argument("query", help=text(lang, "help_query"))
+    p.add_argument("--limit", type=int, default=5, help=text(lang, "help_limit"))
+    p = command("history", commands.history)
+    p.add_argument("conversation_id", nargs="?", help=text(lang, "help_conversation_id"))
+    p.add_argument("--limit", type=int, default=20, help=text(lang, "help_limit"))
+    command("export", commands.export)
+    p = command("delete-account", commands.delete_account)
+    p.add_argument("--yes", action="store_true", help=text(lang, "help_yes"))
+    p.add_argument("--password-stdin", action="store_true", help=text(lang, "help_password_stdin"))
     return parser
 
 
-def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
+def _fill_defaults(args: argparse.Namespace, lang: str) -> argparse.Namespace:
     env = os.environ
     defaults = {
         "target": env.get("WUFFCHAT_TARGET") or DEFAULT_TARGET,
         "api_key": env.get("WUFFCHAT_API_KEY") or None,
-        "lang": env.get("WUFFCHAT_LANG") if env.get("WUFFCHAT_LANG") in ("de", "en") else "de",
+        "lang": lang,
         "json": False,
         "tls": False,
         "ca_file": None,
@@ -124,25 +126,33 @@ def _fail(args: argparse.Namespace, code: int, message: str, kind: str) -> int:
 
 def _server_error(args: argparse.Namespace, exc: errors.WuffChatError) -> int:
     code = next((c for kind, c in _EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
-    message = str(exc)
-    if isinstance(exc, errors.RateLimited):
-        message = f"{message} {text(args.lang, 'retry_after', seconds=round(exc.retry_after))}"
-    if isinstance(exc, errors.Unauthenticated):
-        message = f"{message} {text(args.lang, 'login_hint')}"
-    return _fail(args, code, message, exc.code.name.lower())
+    call = failures.Call(args.lang, args.target, args.tls, args.ca_file, args.timeout, args.command)
+    return _fail(args, code, failures.describe(call, exc), exc.code.name.lower())
+
+
+def _target_error(args: argparse.Namespace, exc: TargetError) -> int:
+    if str(exc).startswith("cannot read CA file"):
+        message = text(args.lang, "ca_unreadable", file=args.ca_file)
+    else:
+        message = text(args.lang, "bad_target", target=args.target)
+    return _fail(args, EXIT_USAGE, message, "usage")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _fill_defaults(build_parser().parse_args(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    lang = language.choose(argv, os.environ)
+    args = _fill_defaults(build_parser(lang).parse_args(argv), lang)
     try:
         code: int = args.handler(Context(args))
         return code
     except errors.WuffChatError as exc:
         return _server_error(args, exc)
-    except (UsageError, TargetError) as exc:
+    except UsageError as exc:
         return _fail(args, EXIT_USAGE, str(exc), "usage")
-    except CaptchaUnsolvableError as exc:
-        return _fail(args, EXIT_ERROR, f"CAPTCHA: {exc}", "captcha")
+    except TargetError as exc:
+        return _target_error(args, exc)
+    except CaptchaUnsolvableError:
+        return _fail(args, EXIT_ERROR, text(args.lang, "captcha_unsolvable"), "captcha")
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
