@@ -17,6 +17,7 @@ from wuffchat_client import AsyncClient, Message
 
 from server.app import RunningServer
 from tests.support.envoy import EnvoyProcess
+from tests.web import ui
 from tests.web.test_page import PageLog
 
 VAR = Path(__file__).resolve().parents[2] / "var"
@@ -40,32 +41,9 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     await context.close()
 
 
-async def _state(page: Page, expected: str) -> None:
-    await page.wait_for_function(
-        "(s) => document.querySelector('#chat-view').dataset.state === s && !document.querySelector('#send').disabled",
-        arg=expected,
-        timeout=30_000,
-    )
-
-
-async def _say(page: Page, text: str, expected: str) -> None:
-    await page.fill("#text", text)
-    await page.click("#send")
-    await _state(page, expected)
-
-
-async def _quick(page: Page, label: str, expected: str) -> None:
-    await page.locator("#quick button", has_text=re.compile(f"^{re.escape(label)}$")).click()
-    await _state(page, expected)
-
-
 async def _login(page: Page, url: str, email: str, password: str, *, register: bool) -> None:
     await page.goto(url + "/", wait_until="networkidle")
-    if register:
-        await page.click("#tab-register")
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("#auth-submit")
+    await ui.submit_auth(page, email, password, register=register)
 
 
 async def _exercise(server: RunningServer, email: str) -> Message:
@@ -84,24 +62,24 @@ async def test_register_login_and_walk_a_conversation_to_the_thank_you(
     email = f"hund-{uuid.uuid4().hex[:8]}@example.org"
     await _login(page, envoy.url, email, PASSWORD, register=True)
     await page.locator("#chat-view").wait_for(state="visible", timeout=30_000)
-    await _state(page, "WAIT_FOR_SYMPTOM")
+    await ui.state(page, "WAIT_FOR_SYMPTOM")
     await page.evaluate(TRACK_DELTAS)
 
     # Hostile text is shown as the characters typed; no element is created and no script runs.
-    await _say(page, XSS, "WAIT_FOR_SYMPTOM")
+    await ui.say(page, XSS, "WAIT_FOR_SYMPTOM")
     user_bubbles = page.locator("#messages [data-sender='user'] .msg-text")
     assert await user_bubbles.last.text_content() == XSS
     assert await page.locator("#messages img").count() == 0
 
-    await _say(
+    await ui.say(
         page,
         "Mein Hund bellt jeden Besucher an der Haustür laut an und springt an ihnen hoch.",
         "WAIT_FOR_CONFIRMATION",
     )
     assert await page.evaluate("window.__maxDeltas") > 1, "the dog's answer did not arrive in pieces"
-    await _quick(page, "Ja", "WAIT_FOR_CONTEXT")
-    await _say(page, "Das passiert zu Hause, wenn es klingelt und fremde Menschen hereinkommen.", "ASK_FOR_EXERCISE")
-    await _quick(page, "Ja", "END_OR_RESTART")
+    await ui.quick(page, "Ja", "WAIT_FOR_CONTEXT")
+    await ui.say(page, "Das passiert zu Hause, wenn es klingelt und fremde Menschen hereinkommen.", "ASK_FOR_EXERCISE")
+    await ui.quick(page, "Ja", "END_OR_RESTART")
     # The exercise's steps are a numbered list under its text, which no longer ends with them.
     exercise = await _exercise(edge_server, email)
     bubble = page.locator("#messages > li", has=page.locator("ol.msg-steps"))
@@ -109,12 +87,12 @@ async def test_register_login_and_walk_a_conversation_to_the_thank_you(
     assert await bubble.locator("ol.msg-steps > li").count() == len(exercise.steps)
     assert await bubble.locator("ol.msg-steps > li").all_text_contents() == list(exercise.steps)
     assert await bubble.locator(".msg-text").text_content() == exercise.text_without_steps
-    await _quick(page, "Nein", "FEEDBACK_Q1")
-    await _quick(page, "Ja", "FEEDBACK_Q2")
-    await _say(page, "Sehr verständlich, ich sehe meinen Hund jetzt anders.", "FEEDBACK_Q3")
-    await _quick(page, "Ja", "FEEDBACK_Q4")
-    await _quick(page, "9", "FEEDBACK_Q5")
-    await _quick(page, "Überspringen", "GREETING")
+    await ui.quick(page, "Nein", "FEEDBACK_Q1")
+    await ui.quick(page, "Ja", "FEEDBACK_Q2")
+    await ui.say(page, "Sehr verständlich, ich sehe meinen Hund jetzt anders.", "FEEDBACK_Q3")
+    await ui.quick(page, "Ja", "FEEDBACK_Q4")
+    await ui.quick(page, "9", "FEEDBACK_Q5")
+    await ui.quick(page, "Überspringen", "GREETING")
     last = await page.locator("#messages .msg-text").last.text_content()
     assert "dank" in (last or "").lower()
 
