@@ -51,9 +51,10 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings_factory(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> SettingsFactory:
     """Settings for a test server: free port, its own SQLite file (or a fresh PostgreSQL database for
-    `both_databases` tests), fast health probes, cheap Argon2, a small CAPTCHA, the API keys of
-    tests/support/auth.py, and rate limits and a failed-authentication budget high enough that only the
-    tests about limits (which set their own) ever meet one."""
+    `both_databases` tests), its own knowledge overlay (the embedding cache is shared), fast health
+    probes, cheap Argon2, a small CAPTCHA, the API keys of tests/support/auth.py, and rate limits and a
+    failed-authentication budget high enough that only the tests about limits (which set their own)
+    ever meet one."""
     if database_backend == "postgresql":
         database_url = str(request.getfixturevalue("postgres_url"))
     else:
@@ -64,6 +65,7 @@ def settings_factory(tmp_path: Path, database_backend: str, request: pytest.Fixt
         defaults: dict[str, Any] = {
             "grpc_addr": "127.0.0.1:0",
             "database_url": database_url,
+            "knowledge_overlay_dir": str(tmp_path / "overlay"),  # admin upserts never touch var/
             "health_check_interval_seconds": 0.1,
             "db_startup_timeout_seconds": 5.0,
             "shutdown_grace_seconds": 2.0,

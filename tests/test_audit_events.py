@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
-import pytest
 from sqlalchemy import select
 from wuffchat.auth.v1 import auth_service_pb2 as auth_pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
@@ -18,28 +15,18 @@ from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as kpb
 from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.audit import AuditLog, verify
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent
-from tests.conftest import SettingsFactory
 from tests.knowledge import contract
 from tests.support.auth import ADMIN_KEY, api_key, bearer, signed_up
 from tests.support.process import run_server
 from tests.support.sealed import SYMPTOM
 
 
-@pytest.fixture
-async def running(settings_factory: SettingsFactory, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    server = await start(
-        settings_factory(cache_dir=str(tmp_path / "cache"), knowledge_overlay_dir=str(tmp_path / "overlay"))
-    )
-    yield server
-    await server.stop(0)
-
-
-async def _events(running: RunningServer, name: str) -> list[AuditEvent]:
-    async with session_factory(running.engine)() as session:
+async def _events(server: RunningServer, name: str) -> list[AuditEvent]:
+    async with session_factory(server.engine)() as session:
         return list(await session.scalars(select(AuditEvent).where(AuditEvent.event == name).order_by(AuditEvent.id)))
 
 
@@ -49,8 +36,8 @@ def _on_record(event: AuditEvent, principal: str) -> None:
     assert event.request_id and len(event.request_id) == 32
 
 
-async def test_unary_export_and_conversation_delete_are_recorded(running: RunningServer) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+async def test_unary_export_and_conversation_delete_are_recorded(server: RunningServer) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         tokens = await signed_up(channel, "auditiert@example.org")
         me = bearer(tokens.access_token)
         conversations = conversation_service_pb2_grpc.ConversationServiceStub(channel)
@@ -65,9 +52,9 @@ async def test_unary_export_and_conversation_delete_are_recorded(running: Runnin
         user_id = (await auth.GetProfile(auth_pb.GetProfileRequest(), metadata=me)).user_id
         await auth.ExportMyData(auth_pb.ExportMyDataRequest(), metadata=me)
         second = json.loads((await auth.ExportMyData(auth_pb.ExportMyDataRequest(), metadata=me)).json)
-    [deleted] = await _events(running, "conversation_deleted")
+    [deleted] = await _events(server, "conversation_deleted")
     _on_record(deleted, f"user:{user_id}")
-    exports = await _events(running, "data_export")
+    exports = await _events(server, "data_export")
     assert len(exports) == 2
     _on_record(exports[0], f"user:{user_id}")
     # the owner reads their own trail in the export, the first export included
@@ -76,39 +63,39 @@ async def test_unary_export_and_conversation_delete_are_recorded(running: Runnin
     assert mine["data_export"] == "personal data exported", "in readable form"
     dump = repr([(e.details, e.principal) for e in (deleted, *exports)])
     assert started.conversation_id not in dump and "auditiert" not in dump and "Hund" not in dump
-    assert (await verify(running.engine)).intact
+    assert (await verify(server.engine)).intact
 
 
-async def test_unary_knowledge_changes_are_recorded_with_admin_and_slug(running: RunningServer) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+async def test_unary_knowledge_changes_are_recorded_with_admin_and_slug(server: RunningServer) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         knowledge = knowledge_service_pb2_grpc.KnowledgeServiceStub(channel)
         behavior = contract.sofa_behavior()
         await knowledge.UpsertBehavior(kpb.UpsertBehaviorRequest(behavior=behavior), metadata=api_key(ADMIN_KEY))
         await knowledge.DeleteBehavior(kpb.DeleteBehaviorRequest(id=behavior.id), metadata=api_key(ADMIN_KEY))
-    upsert, delete = await _events(running, "knowledge_changed")
+    upsert, delete = await _events(server, "knowledge_changed")
     _on_record(upsert, "apikey:env:test-admin")
     assert upsert.details == {"action": "upsert", "slug": behavior.id, "created": True}
     assert delete.details == {"action": "delete", "slug": behavior.id}
-    assert (await verify(running.engine)).intact
+    assert (await verify(server.engine)).intact
 
 
-async def test_cli_apikey_create_and_revoke_are_recorded(running: RunningServer) -> None:
-    env = {"DATABASE_URL": str(running.engine.url)}
+async def test_cli_apikey_create_and_revoke_are_recorded(server: RunningServer) -> None:
+    env = {"DATABASE_URL": str(server.engine.url)}
     created = await asyncio.to_thread(run_server, env, "apikey", "create", "crawler", "--role", "service", timeout=60)
     assert created.returncode == 0, created.stderr
     revoked = await asyncio.to_thread(run_server, env, "apikey", "revoke", "crawler", timeout=60)
     assert revoked.returncode == 0, revoked.stderr
-    [made] = await _events(running, "apikey_created")
-    [gone] = await _events(running, "apikey_revoked")
+    [made] = await _events(server, "apikey_created")
+    [gone] = await _events(server, "apikey_revoked")
     assert (made.principal, made.details) == ("cli:operator", {"name": "crawler", "role": "service"})
     assert (gone.principal, gone.details) == ("cli:operator", {"name": "crawler"})
     assert created.stdout.strip() not in repr(made.details)
-    await AuditLog(running.engine).record("probe")  # the server appends after the CLI's rows: one chain
-    assert (await verify(running.engine)).intact
+    await AuditLog(server.engine).record("probe")  # the server appends after the CLI's rows: one chain
+    assert (await verify(server.engine)).intact
 
 
-async def test_dev_start_records_weakened_settings(running: RunningServer) -> None:
-    [event] = await _events(running, "config_weakened")
+async def test_dev_start_records_weakened_settings(server: RunningServer) -> None:
+    [event] = await _events(server, "config_weakened")
     # test servers: a random per-process SECRET_KEY, cheap Argon2, API keys with a digit run
     assert (event.severity, event.principal) == ("warning", None)
     assert event.details == {"settings": ["SECRET_KEY", "ARGON2", "API_KEYS"]}

@@ -4,8 +4,6 @@ and a value moved to another row fails clearly (DATA_LOSS) without taking the se
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 import pytest
@@ -18,7 +16,7 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.storage.db import session_factory
 from server.storage.models import Feedback, Message, User
 from tests.conftest import SettingsFactory
@@ -29,24 +27,9 @@ from tests.support.sealed import CONTACT, CONTEXT, HELPED, SYMPTOM, owner_with_h
 EMAIL = "erika.mustermann.i18@example.org"
 
 
-@pytest.fixture
-async def running(settings_factory: SettingsFactory, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    server = await start(
-        settings_factory(cache_dir=str(tmp_path / "cache"), knowledge_overlay_dir=str(tmp_path / "overlay"))
-    )
-    yield server
-    await server.stop(0)
-
-
-@pytest.fixture
-async def channel(running: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
-        yield chan
-
-
 @pytest.mark.both_databases
 async def test_unary_raw_database_holds_no_personal_string(
-    running: RunningServer, channel: grpc.aio.Channel, settings_factory: SettingsFactory
+    server: RunningServer, channel: grpc.aio.Channel, settings_factory: SettingsFactory
 ) -> None:
     owner = await owner_with_history(channel, EMAIL)
     await login(channel, EMAIL)  # the blind index finds the account
@@ -75,12 +58,12 @@ async def test_unary_raw_database_holds_no_personal_string(
 
 
 async def test_unary_message_moved_to_another_row_is_data_loss(
-    running: RunningServer, channel: grpc.aio.Channel
+    server: RunningServer, channel: grpc.aio.Channel
 ) -> None:
     stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
     alice = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=ALICE)
     bob = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=BOB)
-    async with session_factory(running.engine).begin() as session:
+    async with session_factory(server.engine).begin() as session:
         stolen = await session.scalar(
             text("SELECT text FROM messages WHERE conversation_id = :c AND seq = 0"), {"c": alice.conversation_id}
         )
@@ -106,14 +89,14 @@ async def test_unary_message_moved_to_another_row_is_data_loss(
 
 
 async def test_unary_email_moved_to_another_account_is_data_loss(
-    running: RunningServer, channel: grpc.aio.Channel
+    server: RunningServer, channel: grpc.aio.Channel
 ) -> None:
     victim = await signed_up(channel, "victim@example.org")
     thief = await signed_up(channel, "thief@example.org")
     auth = auth_service_pb2_grpc.AuthServiceStub(channel)
     thief_id = (await auth.GetProfile(auth_pb.GetProfileRequest(), metadata=bearer(thief.access_token))).user_id
     victim_id = (await auth.GetProfile(auth_pb.GetProfileRequest(), metadata=bearer(victim.access_token))).user_id
-    async with session_factory(running.engine).begin() as session:
+    async with session_factory(server.engine).begin() as session:
         sealed = await session.scalar(text("SELECT email FROM users WHERE id = :u"), {"u": victim_id})
         await session.execute(text("UPDATE users SET email = :e WHERE id = :u"), {"e": sealed, "u": thief_id})
 
@@ -125,8 +108,8 @@ async def test_unary_email_moved_to_another_account_is_data_loss(
     assert profile.email == "victim@example.org"
 
 
-async def test_sealed_columns_refuse_plaintext(running: RunningServer) -> None:
-    async with session_factory(running.engine)() as session:
+async def test_sealed_columns_refuse_plaintext(server: RunningServer) -> None:
+    async with session_factory(server.engine)() as session:
         with pytest.raises(StatementError, match="sealed values only"):
             await session.execute(update(Message).values(text="im Klartext"))
         with pytest.raises(StatementError, match="sealed values only"):
