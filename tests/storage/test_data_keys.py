@@ -38,12 +38,8 @@ def _env(database_url: str, *keys: DataKey) -> dict[str, str]:
     return {"DATABASE_URL": database_url, "DATA_KEYS": ring}
 
 
-async def _server(settings_factory: SettingsFactory, tmp_path: Path, *keys: DataKey) -> RunningServer:
-    return await start(
-        settings_factory(
-            data_keys=keys, cache_dir=str(tmp_path / "cache"), knowledge_overlay_dir=str(tmp_path / "overlay")
-        )
-    )
+async def _server(settings_factory: SettingsFactory, *keys: DataKey) -> RunningServer:
+    return await start(settings_factory(data_keys=keys))
 
 
 async def _key_ids(running: RunningServer) -> dict[str, int]:
@@ -71,15 +67,15 @@ async def _everything_readable(running: RunningServer, email: str) -> dict[str, 
 
 
 @pytest.mark.both_databases
-async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory, tmp_path: Path) -> None:
+async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory) -> None:
     url = settings_factory().database_url
-    first = await _server(settings_factory, tmp_path, K1)
+    first = await _server(settings_factory, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         owner = await owner_with_history(channel, EMAIL)
     await first.stop(0)
 
     # key 2 becomes active, key 1 still opens what it sealed
-    second = await _server(settings_factory, tmp_path, K2, K1)
+    second = await _server(settings_factory, K2, K1)
     await _everything_readable(second, EMAIL)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as channel:
         stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
@@ -90,7 +86,7 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory,
     await second.stop(0)
 
     with pytest.raises(StartupError, match="data key 1, which DATA_KEYS lacks"):
-        await _server(settings_factory, tmp_path, K2)
+        await _server(settings_factory, K2)
 
     # rekey: in batches, twice (the second run finds nothing left)
     done = await asyncio.to_thread(run_server, _env(url, K2, K1), "rekey", "--batch", "3", timeout=120)
@@ -99,7 +95,7 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory,
     again = await asyncio.to_thread(run_server, _env(url, K2, K1), "rekey", timeout=120)
     assert again.returncode == 0 and "\nrekey: 0 rows re-sealed" in again.stdout, again.stdout + again.stderr
 
-    third = await _server(settings_factory, tmp_path, K2)
+    third = await _server(settings_factory, K2)
     try:
         data = await _everything_readable(third, EMAIL)
         assert owner.conversation_id in [c["id"] for c in data["conversations"]]
@@ -111,12 +107,12 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory,
         await third.stop(0)
 
 
-async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: SettingsFactory, tmp_path: Path) -> None:
-    first = await _server(settings_factory, tmp_path, K1)
+async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: SettingsFactory) -> None:
+    first = await _server(settings_factory, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         await owner_with_history(channel, EMAIL)
     await first.stop(0)
-    second = await _server(settings_factory, tmp_path, K2, K1)
+    second = await _server(settings_factory, K2, K1)
     try:
         cipher = await data_keys.unlock(second.engine, data_keys.Keyring([K2, K1]))
         partial = await rekey.run(second.engine, cipher, batch=2, max_batches=2)  # as if stopped half-way
@@ -128,7 +124,7 @@ async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: Se
         assert finished.done and finished.rows > 10
     finally:
         await second.stop(0)
-    third = await _server(settings_factory, tmp_path, K2)
+    third = await _server(settings_factory, K2)
     await _everything_readable(third, EMAIL)
     await third.stop(0)
 
@@ -136,7 +132,7 @@ async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: Se
 async def test_wrong_key_refuses_to_start_and_changes_nothing(
     settings_factory: SettingsFactory, tmp_path: Path
 ) -> None:
-    first = await _server(settings_factory, tmp_path, K1)
+    first = await _server(settings_factory, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         await owner_with_history(channel, EMAIL)
     await first.stop(0)
@@ -144,9 +140,9 @@ async def test_wrong_key_refuses_to_start_and_changes_nothing(
     before = await asyncio.to_thread(database.read_bytes)
 
     with pytest.raises(StartupError, match="DATA_KEYS key 1 is not the key this database's data was sealed with"):
-        await _server(settings_factory, tmp_path, WRONG_1)
+        await _server(settings_factory, WRONG_1)
     with pytest.raises(StartupError, match="data key 1, which DATA_KEYS lacks"):
-        await _server(settings_factory, tmp_path, K2)
+        await _server(settings_factory, K2)
     result = await asyncio.to_thread(
         run_server, {**_env(settings_factory().database_url, WRONG_1), "GRPC_ADDR": "127.0.0.1:0"}
     )
@@ -156,6 +152,6 @@ async def test_wrong_key_refuses_to_start_and_changes_nothing(
     ]
     assert await asyncio.to_thread(database.read_bytes) == before
 
-    again = await _server(settings_factory, tmp_path, K1)
+    again = await _server(settings_factory, K1)
     await _everything_readable(again, EMAIL)
     await again.stop(0)

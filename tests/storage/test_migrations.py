@@ -195,9 +195,7 @@ async def _plaintext_rows_at_0003(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_0004_seals_existing_plaintext_rows(
-    database_url: str, settings_factory: SettingsFactory, tmp_path: Path
-) -> None:
+async def test_0004_seals_existing_plaintext_rows(database_url: str, settings_factory: SettingsFactory) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url, "0003_message_steps")
     await _plaintext_rows_at_0003(database_url)
     with pytest.raises(RuntimeError, match="needs the data keys"):
@@ -208,9 +206,7 @@ async def test_0004_seals_existing_plaintext_rows(
     for plain in (EMAIL, SYMPTOM, "Lindenallee", HELPED, CONTACT, "Leinenziehen", "Schritt eins am Kanal"):
         assert plain.encode() not in raw, f"{plain!r} still in plain text"
 
-    settings = settings_factory(
-        database_url=database_url, cache_dir=str(tmp_path / "cache"), knowledge_overlay_dir=str(tmp_path / "o")
-    )
+    settings = settings_factory(database_url=database_url)
     running = await start(settings)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
