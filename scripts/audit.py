@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 WEB = ROOT / "clients" / "web"
-BANDIT_TARGETS = ("server", "interceptors", "clients/python/src/wuffchat_client", "scripts")
+BANDIT_TARGETS = ("rpc", "server", "interceptors", "clients/python/src/wuffchat_client", "scripts")
 SCANNER_TIMEOUT_SECONDS = 600
 # What a scanner prints when it cannot reach its database: pip-audit's ServiceError (any HTTP error but
 # 404 from PyPI) and ConnectionError, requests/urllib3 errors, npm's error codes.

@@ -13,7 +13,7 @@ import argparse
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # the server and Envoy run as child processes
 import sys
 import time
 from collections.abc import Mapping, Sequence

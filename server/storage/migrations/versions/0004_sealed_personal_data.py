@@ -54,7 +54,7 @@ def _keyring(connection: Connection) -> Keyring | None:
     if keyring is not None:
         return keyring
     for name in SEALED:
-        if connection.execute(sa.text(f"SELECT 1 FROM {name} LIMIT 1")).first() is not None:  # noqa: S608 (fixed names)
+        if connection.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first() is not None:
             raise RuntimeError(
                 "migration 0004 seals existing personal data and needs the data keys: run `python -m server migrate` "
                 "(it reads DATA_KEYS / DATA_KEYS_FILE, or var/data-keys in development)"
