@@ -133,7 +133,7 @@ def test_clean_scanners_pass(tmp_path: Path) -> None:
     assert (
         _line(done.stdout, "npm audit") == "npm audit: ok: 30 packages of package-lock.json, no known vulnerabilities"
     )
-    assert _line(done.stdout, "bandit").startswith("bandit: ok: 1000 lines in server, interceptors")
+    assert _line(done.stdout, "bandit").startswith("bandit: ok: 1000 lines in rpc, server, interceptors")
     assert done.stdout.splitlines()[-1] == "audit: passed"
 
 
