@@ -89,9 +89,7 @@ async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiK
     if await checker.active_count() > 0:
         return
     if settings.is_prod:
-        raise MissingApiKeysError(
-            "APP_ENV=prod needs API keys: set API_KEYS or run `python -m server apikey create NAME --role service`"
-        )
+        raise MissingApiKeysError(MISSING_PROD_KEYS)  # keys revoked since check_prod_api_keys ran
     try:
         key = await store.create(DEV_KEY_NAME, "admin")
     except ApiKeyNameTakenError:
