@@ -15,30 +15,30 @@ from server.storage import db
 from tests.support.net import free_port
 
 
-async def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
-    (tmp_path / "dir.db").mkdir()  # a directory where the database file should be
-    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'dir.db'}")
+async def _first_query_error(url: str) -> DependencyUnavailable:
+    """What the storage boundary raises for the first query on `url`."""
+    engine = db.create_engine(url)
     try:
         with pytest.raises(DependencyUnavailable) as err:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     finally:
         await engine.dispose()
-    assert err.value.dependency == "database"
-    assert isinstance(err.value.__cause__, sqlite3.OperationalError)  # the driver's own error
+    return err.value
+
+
+async def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()  # a directory where the database file should be
+    error = await _first_query_error(f"sqlite+aiosqlite:///{tmp_path / 'dir.db'}")
+    assert error.dependency == "database"
+    assert isinstance(error.__cause__, sqlite3.OperationalError)  # the driver's own error
 
 
 async def test_postgres_refusing_connections_is_unavailable() -> None:
-    engine = db.create_engine(f"postgresql+asyncpg://wuff:pw@127.0.0.1:{free_port()}/wuffchat")
-    try:
-        with pytest.raises(DependencyUnavailable) as err:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-    finally:
-        await engine.dispose()
-    assert err.value.dependency == "database"
-    assert isinstance(err.value.__cause__, OSError)
-    assert "pw" not in str(err.value)
+    error = await _first_query_error(f"postgresql+asyncpg://wuff:pw@127.0.0.1:{free_port()}/wuffchat")
+    assert error.dependency == "database"
+    assert isinstance(error.__cause__, OSError)
+    assert "pw" not in str(error)
 
 
 async def test_statement_errors_stay_sqlalchemy_errors(tmp_path: Path) -> None:
