@@ -7,8 +7,6 @@ real gRPC protocol to the real client.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,12 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from google.protobuf import descriptor_pool
-from grpc_health.v1 import health, health_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as knowledge_pb
 from wuffchat_client import AsyncClient, Unavailable
@@ -33,6 +26,8 @@ from wuffchat_client._channel import (
     parse_target,
     service_config,
 )
+
+from tests.support.tls import certificate, tls_health_server
 
 
 @pytest.mark.parametrize(
@@ -130,42 +125,9 @@ async def test_unary_retries_unavailable_on_idempotent_calls_only(flaky: tuple[F
         assert service.calls["send"] == 1  # a message is never sent twice
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost; returns (cert.pem, key.pem)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 async def test_unary_tls_with_ca_file(tmp_path: Path) -> None:
-    cert_path, key_path = _certificate(tmp_path)
-    server = grpc.aio.server()
-    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
-    credentials = grpc.ssl_server_credentials([(key_path.read_bytes(), cert_path.read_bytes())])
-    port = server.add_secure_port("127.0.0.1:0", credentials)
-    await server.start()
-    try:
+    cert_path = certificate(tmp_path)
+    async with tls_health_server(tmp_path) as port:
         async with AsyncClient(f"https://127.0.0.1:{port}", ca_file=str(cert_path)) as client:
             assert await client.health() == "SERVING"
         async with AsyncClient(f"127.0.0.1:{port}", tls=True, ca_file=str(cert_path)) as client:
@@ -176,8 +138,6 @@ async def test_unary_tls_with_ca_file(tmp_path: Path) -> None:
         async with AsyncClient(f"127.0.0.1:{port}", timeout=3) as client:
             with pytest.raises(Unavailable):  # plaintext to a TLS port
                 await client.health()
-    finally:
-        await server.stop(0)
 
 
 def test_unreadable_ca_file_is_a_target_error(tmp_path: Path) -> None:

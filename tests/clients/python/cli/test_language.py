@@ -9,15 +9,13 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health, health_pb2_grpc
 from wuffchat_client.cli import language
 
 from tests.clients.python.cli.conftest import WUFFCHAT, Cli
-from tests.clients.python.test_channel import _certificate
 from tests.support.auth import PASSWORD, SERVICE_KEY
 from tests.support.net import free_port
+from tests.support.tls import certificate, tls_health_server
 
 GRPC_INTERNALS = ("failed to connect", "UNKNOWN", "ipv4:", "Deadline Exceeded", "SSL", "ssl", "StatusCode")
 
@@ -90,13 +88,8 @@ async def test_tls_to_a_plaintext_server_says_what_to_do(cli: Cli) -> None:
 
 
 async def test_untrusted_certificate_and_plaintext_to_tls_say_what_to_do(cli: Cli, tmp_path: Path) -> None:
-    cert_path, key_path = _certificate(tmp_path)
-    server = grpc.aio.server()
-    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
-    credentials = grpc.ssl_server_credentials([(key_path.read_bytes(), cert_path.read_bytes())])
-    port = server.add_secure_port("127.0.0.1:0", credentials)
-    await server.start()
-    try:
+    cert_path = certificate(tmp_path)
+    async with tls_health_server(tmp_path) as port:
         untrusted = await cli.run("--lang", "en", "--target", f"https://127.0.0.1:{port}", "--timeout", "3", "health")
         assert untrusted.code == 6
         assert "TLS connection" in untrusted.stderr and "--ca-file" in untrusted.stderr, untrusted.stderr
@@ -107,8 +100,6 @@ async def test_untrusted_certificate_and_plaintext_to_tls_say_what_to_do(cli: Cl
         assert "does it speak TLS?" in plaintext.stderr, plaintext.stderr
         for result in (untrusted, plaintext):
             assert not any(word in result.stderr for word in GRPC_INTERNALS), result.stderr
-    finally:
-        await server.stop(0)
 
 
 async def test_history_has_a_header_and_readable_states(cli: Cli) -> None:
