@@ -98,17 +98,28 @@ def _load_behavior_dir(directory: Path, problems: list[str]) -> dict[str, Behavi
     return found
 
 
+class UnknownExercisesError(KnowledgeError):
+    """A behaviour names exercises the base does not have; `names` lists them."""
+
+    def __init__(self, behavior_id: str, names: list[str]) -> None:
+        super().__init__([f"behaviors/{behavior_id}: exercises: unknown exercise {name!r}" for name in names])
+        self.names = names
+
+
+def unknown_exercises(behavior: Behavior, exercises: Mapping[str, Exercise]) -> list[str]:
+    """The exercises `behavior` names that are not in `exercises`."""
+    return [name for name in behavior.exercises if name not in exercises]
+
+
 def check_references(behaviors: Mapping[str, Behavior], exercises: Mapping[str, Exercise]) -> list[str]:
     """Problems with behaviours' exercise references (each must exist; 1 to 3 of them)."""
     problems = []
     for behavior in behaviors.values():
         if not 1 <= len(behavior.exercises) <= 3:
             problems.append(f"behaviors/{behavior.id}: exercises: needs 1 to 3 exercises")
-        problems.extend(
-            f"behaviors/{behavior.id}: exercises: unknown exercise {ex!r}"
-            for ex in behavior.exercises
-            if ex not in exercises
-        )
+        missing = unknown_exercises(behavior, exercises)
+        if missing:
+            problems.extend(UnknownExercisesError(behavior.id, missing).problems)
     return problems
 
 

@@ -22,7 +22,7 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 from rpc import errors
 from server.audit import AuditLog
 
-from . import schema
+from . import loader, schema
 from .search import KnowledgeSearch
 from .store import KnowledgeStore
 
@@ -63,10 +63,10 @@ class KnowledgeService(knowledge_service_pb2_grpc.KnowledgeServiceServicer):
             behavior = schema.BehaviorDoc.model_validate(_behavior_dict(request.behavior)).to_behavior()
         except ValidationError as error:
             await _invalid(context, [(_field(location), message) for location, message in schema.findings(error)])
-        unknown = [ex for ex in behavior.exercises if ex not in self._store.base.exercises]
-        if unknown:
-            await _invalid(context, [("behavior.exercises", f"unknown exercise {ex!r}") for ex in unknown])
-        created = await self._store.upsert(behavior)
+        try:
+            created = await self._store.upsert(behavior)
+        except loader.UnknownExercisesError as error:
+            await _invalid(context, [("behavior.exercises", f"unknown exercise {name!r}") for name in error.names])
         await self._changed("upsert", behavior.id, created=created)
         return pb.UpsertBehaviorResponse(created=created)
 

@@ -75,12 +75,12 @@ class KnowledgeStore:
         """Create or replace `behavior`; True when it is new.
 
         Raises:
-            loader.KnowledgeError: it names exercises that do not exist.
+            loader.UnknownExercisesError: it names exercises that do not exist.
         """
         async with self._lock:
-            problems = loader.check_references({behavior.id: behavior}, self._base.exercises)
-            if problems:
-                raise loader.KnowledgeError(problems)
+            missing = loader.unknown_exercises(behavior, self._base.exercises)
+            if missing:
+                raise loader.UnknownExercisesError(behavior.id, missing)
             created = behavior.id not in self._base.behaviors
             await asyncio.to_thread(self._persist_upsert, behavior)
             await self._publish({**self._base.behaviors, behavior.id: behavior})
