@@ -7,8 +7,11 @@ It goes through the same KnowledgeSearch the conversation and SearchBehaviors us
 language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
 wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
 `--part tune` reads only the tuning part (what to run while tuning: the held-out file is not even opened);
-`--errors` lists the tuning part's misses (never the held-out part's); `--fusion rrf` ranks with reciprocal
-rank fusion instead of the convex combination the server uses (to compare the two).
+`--errors` lists the tuning part's misses (never the held-out part's); `--calibrate` searches the
+clear-winner rule of search.py (slack below the threshold, margin to the runner-up) on the tuning part only,
+counting a behaviour sentence missed and twice a non-behaviour sentence retrieval alone would match (word
+lists off); `--fusion rrf` ranks with reciprocal rank fusion instead of the convex combination the server
+uses (to compare the two).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from server.knowledge import factory  # noqa: E402
+from server.knowledge import search as search_rules  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
 
 DATA = ROOT / "bench/data/eval"
@@ -93,6 +97,53 @@ async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], er
     return tally
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One tuning sentence as the clear-winner rule sees it."""
+
+    behaviour: bool
+    reaches_retrieval: bool  # the word lists left it to retrieval
+    top_is_right: bool
+    scores: list[float]
+    needed: float | None
+
+
+async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> list[Scored]:
+    found = []
+    for item in items:
+        label = item["label"]
+        slugs = [label] if isinstance(label, str) else list(label)
+        ranked = await knowledge.search.retriever.search(item["text"], 2)
+        found.append(
+            Scored(
+                behaviour=expected_category(label) == Category.BEHAVIOUR.value,
+                reaches_retrieval=await knowledge.search.sort(item["text"]) is None,
+                top_is_right=bool(ranked) and ranked[0].id in slugs,
+                scores=[m.score for m in ranked],
+                needed=knowledge.search.threshold(item["text"]),
+            )
+        )
+    return found
+
+
+def calibrate(scored: list[Scored]) -> None:
+    """Print the clear-winner settings with the fewest errors on the tuning part."""
+    results = []
+    for slack in (0.0, 0.05, 0.1, 0.15, 0.2):
+        for margin in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+            passed = [
+                s.needed is not None and search_rules.confident(s.scores, s.needed, slack=slack, margin=margin)
+                for s in scored
+            ]
+            pairs = list(zip(scored, passed, strict=True))
+            missed = sum(1 for s, ok in pairs if s.behaviour and not (s.reaches_retrieval and ok and s.top_is_right))
+            false = sum(1 for s, ok in pairs if not s.behaviour and ok)
+            results.append((missed + 2 * false, missed, false, slack, margin))
+    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}")
+    for cost, missed, false, slack, margin in [*sorted(results)[:6], *(r for r in results if r[3] == 0.0)][:12]:
+        print(f"{cost:>6} {missed:>6} {false:>5} {slack:>5.2f} {margin:>6.2f}")
+
+
 def ratio(a: int, b: int) -> str:
     return f"{a / b:.3f}" if b else "-"
 
@@ -122,6 +173,7 @@ async def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
     parser.add_argument("--fusion", choices=("convex", "rrf"), default="convex")
     parser.add_argument("--part", choices=("tune", "heldout", "both"), default="both", help="which part to run")
+    parser.add_argument("--calibrate", action="store_true", help="search the clear-winner rule on the tuning part")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
     errors: list[str] = []
@@ -129,6 +181,9 @@ async def main() -> None:
         knowledge = await factory.build(
             ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache", fusion=args.fusion
         )
+        if args.calibrate:
+            calibrate(await score(knowledge, load("tune")))
+            return
         started, queries = time.perf_counter(), 0
         for part in ("tune", "heldout") if args.part == "both" else (args.part,):
             items = load(part)
