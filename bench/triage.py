@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from server.knowledge import factory  # noqa: E402
 from server.knowledge import search as search_rules  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
+from server.knowledge.triage_model import Opinion  # noqa: E402
 
 DATA = ROOT / "bench/data/eval"
 NON_BEHAVIOUR = ("health", "dog_related", "off_topic", "vague")
@@ -101,8 +102,9 @@ async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], er
 class Scored:
     """One tuning sentence as the clear-winner rule sees it."""
 
-    behaviour: bool
-    reaches_retrieval: bool  # the word lists left it to retrieval
+    expected: str
+    words: Category | None  # what the word lists decided
+    opinion: Opinion | None  # the triage model's
     top_is_right: bool
     scores: list[float]
     needed: float | None
@@ -116,8 +118,9 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
         ranked = await knowledge.search.retriever.search(item["text"], 2)
         found.append(
             Scored(
-                behaviour=expected_category(label) == Category.BEHAVIOUR.value,
-                reaches_retrieval=await knowledge.search.sort(item["text"]) is None,
+                expected=expected_category(label),
+                words=await knowledge.search.sort_by_words(item["text"]),
+                opinion=await knowledge.search.opinion(item["text"]),
                 top_is_right=bool(ranked) and ranked[0].id in slugs,
                 scores=[m.score for m in ranked],
                 needed=knowledge.search.threshold(item["text"]),
@@ -127,7 +130,9 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
 
 
 def calibrate(scored: list[Scored]) -> None:
-    """Print the clear-winner settings with the fewest errors on the tuning part."""
+    """Print the settings with the fewest errors on the tuning part: first the clear-winner rule on
+    retrieval alone (word lists and model off), then the model's lead with the word lists on."""
+    behaviour = Category.BEHAVIOUR.value
     results = []
     for slack in (0.0, 0.05, 0.1, 0.15, 0.2):
         for margin in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
@@ -136,12 +141,22 @@ def calibrate(scored: list[Scored]) -> None:
                 for s in scored
             ]
             pairs = list(zip(scored, passed, strict=True))
-            missed = sum(1 for s, ok in pairs if s.behaviour and not (s.reaches_retrieval and ok and s.top_is_right))
-            false = sum(1 for s, ok in pairs if not s.behaviour and ok)
+            missed = sum(1 for s, ok in pairs if s.expected == behaviour and not (ok and s.top_is_right))
+            false = sum(1 for s, ok in pairs if s.expected != behaviour and ok)
             results.append((missed + 2 * false, missed, false, slack, margin))
-    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}")
+    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}  (retrieval alone)")
     for cost, missed, false, slack, margin in [*sorted(results)[:6], *(r for r in results if r[3] == 0.0)][:12]:
         print(f"{cost:>6} {missed:>6} {false:>5} {slack:>5.2f} {margin:>6.2f}")
+    print(f"\n{'errors':>6} {'missed':>6} {'false':>5} {'no vet':>6} {'override':>8}  (word lists and model)")
+    for lead in (0.0, 0.02, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 9.0):
+        missed = false = no_vet = 0
+        for s in scored:
+            matched = s.needed is not None and search_rules.confident(s.scores, s.needed)
+            decided = search_rules.decide(s.words, matched, s.opinion, override=lead)
+            missed += s.expected == behaviour and not (decided is Category.BEHAVIOUR and s.top_is_right)
+            false += s.expected != behaviour and decided is Category.BEHAVIOUR
+            no_vet += s.expected == Category.HEALTH.value and decided is not Category.HEALTH
+        print(f"{missed + 2 * false + no_vet:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f}")
 
 
 def ratio(a: int, b: int) -> str:

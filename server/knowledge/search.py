@@ -14,6 +14,7 @@ from . import triage
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
 from .triage import Category
+from .triage_model import Opinion, TriageModel
 from .types import LANGUAGES, Behavior
 
 # Confidences a best match needs, calibrated on the tuning part of bench/data/eval by retrieval alone
@@ -31,6 +32,24 @@ DEFAULT_VERB_THRESHOLD = 0.45  # it holds a dog behaviour verb only
 # (`bench/triage.py --calibrate`, tuning part only).
 CLEAR_WINNER_SLACK = 0.1  # how far below the threshold a clear winner may be
 CLEAR_WINNER_MARGIN = 0.3  # how far ahead of the runner-up it must be
+# The triage model sorts what retrieval did not match (a health sign in other words gets the vet answer,
+# not "what exactly does he do?"), and overrides a confident match only when its category leads the
+# behaviour side by this much (mean cosine of the nearest examples; `bench/triage.py --calibrate`).
+MODEL_OVERRIDE_LEAD = 0.05
+
+
+def decide(
+    words: Category | None, matched: bool, opinion: Opinion | None, *, override: float = MODEL_OVERRIDE_LEAD
+) -> Category | None:
+    """The category of a text: the word lists' when they decided; BEHAVIOUR when retrieval `matched`,
+    unless the model is clearly for another category; else the model's category; else None (the topic
+    tells vague from off-topic)."""
+    if words is not None:
+        return words
+    other = opinion is not None and opinion.category is not Category.BEHAVIOUR
+    if matched and not (other and opinion is not None and opinion.lead >= override):
+        return Category.BEHAVIOUR
+    return opinion.category if other and opinion is not None else None
 
 
 def confident(
@@ -58,7 +77,7 @@ class SearchResult:
 class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
-    to the vet)."""
+    to the vet); `model` gives a second opinion on the category (none: the word lists alone decide)."""
 
     def __init__(
         self,
@@ -66,8 +85,10 @@ class KnowledgeSearch:
         topic: Topic,
         *,
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
+        model: TriageModel | None = None,
     ) -> None:
         self._retriever = retriever
+        self._model = model
         self._topic = topic
         self._behaviors = behaviors
 
@@ -97,8 +118,12 @@ class KnowledgeSearch:
         """The confidence a match for `query` needs (by its evidence); None when it is about something else."""
         return self._topic.threshold(query)
 
-    async def sort(self, query: str) -> Category | None:
-        """What the words alone decide (health, dog-related, vague, off-topic), or None: retrieval decides."""
+    async def opinion(self, query: str) -> Opinion | None:
+        """The triage model's opinion on `query`, or None without a model."""
+        return None if self._model is None else await self._model.opinion(query)
+
+    async def sort_by_words(self, query: str) -> Category | None:
+        """What the words alone decide, or None."""
         found = triage.signals(query, breeds=self._topic.breeds)
         evidence = self._topic.evidence(query)
         about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
@@ -119,15 +144,19 @@ class KnowledgeSearch:
 
         With `behaviors`, match titles are given in `language`.
         """
-        decided = await self.sort(query)
-        if decided is not None:
-            return SearchResult([], decided)
+        words = await self.sort_by_words(query)
+        if words is not None:
+            return SearchResult([], words)
         ranked = await self._retriever.search(query, max(limit, 2))
         needed = self._topic.threshold(query)
-        if needed is None or not confident([m.score for m in ranked], needed):
+        matched = needed is not None and confident([m.score for m in ranked], needed)
+        decided = decide(None, matched, await self.opinion(query))
+        if decided is None:
             evidence = self._topic.evidence(query)
             about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
+        if decided is not Category.BEHAVIOUR or needed is None:
+            return SearchResult([], decided)
         matches = [*ranked[: min(limit, 1)], *(m for m in ranked[1:limit] if m.score >= needed)]
         if behaviors is not None:
             matches = [

@@ -62,7 +62,7 @@ _SIGN_EN = (
 
 HEALTH = _any(
     # German (word starts)
-    r"\b(durchfall|dünnpfiff|breiig|erbrech|erbricht|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
+    r"\b(durchfall|dünnpfiff|breiig|erbrech|erbroch|erbricht|gekrampf|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
     r"\b(humpel|hinkt|lahmt|lahmen|blut|fieber|hustet|husten|röchel|krampf|anfall|epilep|knubbel|knoten|beule)",
     r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen)",
     r"\b(hat|habe|vor|bei) schmerz|schmerzen hat|schmerzempfindlich|schmerzt (ihn|sie|ihm|ihr)|jault vor",
@@ -76,7 +76,8 @@ HEALTH = _any(
     r"kratzt (sich |se |si )?(am|an den|an de|an da) ohr",
     r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
     r"schütt\w* (\w+ ){0,3}(kopf|koupf|schädel)",
-    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts)|\b(taumelt|torkelt|inkontinen|verstopf)",
+    r"knickt (\w+ ){0,3}(weg|ein)\b|treppe (\w+ )?(nicht|kaum) (mehr |noch )?hoch|kaum noch (die )?treppe",
+    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts|die ganze zeit)|\b(taumelt|torkelt|inkontinen|verstopf)",
     r"nimmt ab|abgenommen|gewicht verloren|mundgeruch|zahnfleisch|augen (tränen|eitern|rot)|trübe augen",
     r"bauch (ist )?(hart|aufgebläht|dick)|aufgebläht|zittert am ganzen körper|steht nicht (mehr )?auf",
     r"will nicht (mehr )?(laufen|aufstehen)|läuft (ganz |so |total )?(steif|komisch|schief)|wurmbefall|würmer im",
@@ -99,12 +100,13 @@ HEALTH = _any(
     r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
     r"scratch(es|ing)? (at )?(his|her|its) (ears?|skin|belly|face)|ears? (smell|stink)|they smell",
     r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
-    r"chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"chew(s|ing)? (on |at )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"\bstiff (\w+ )?(getting|get|when|in the morning)",
     r"(hasn'?t|has not|hadn'?t|didn'?t|did not) (\w+ )?(eaten|eat)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
     r"(he|she|it|dog)('s| is| seems| seems to be)? (in pain|hurting)|hurts (him|her|itself)|pain when"
-    r"|yelp(s|ing)? (and \w+ )?when (i|we|you) touch|shak(es|ing) (his|her|its) head",
+    r"|yelp(s|ed|ing)? (\w+ ){0,2}when|shak(es|ing) (his|her|its) head",
     r"\bscoot(s|ing)?\b|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)",
     r"walking (\w+ )?(funny|stiff|stiffly|strange|strangely)",
     r"\b(bloated|wobbly|collapsed|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat)",
