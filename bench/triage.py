@@ -106,6 +106,7 @@ class Scored:
     words: Category | None  # what the word lists decided
     opinion: Opinion | None  # the triage model's
     top_is_right: bool
+    top: str | None
     scores: list[float]
     needed: float | None
 
@@ -122,6 +123,7 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
                 words=await knowledge.search.sort_by_words(item["text"]),
                 opinion=await knowledge.search.opinion(item["text"]),
                 top_is_right=bool(ranked) and ranked[0].id in slugs,
+                top=ranked[0].id if ranked else None,
                 scores=[m.score for m in ranked],
                 needed=knowledge.search.threshold(item["text"]),
             )
@@ -147,16 +149,26 @@ def calibrate(scored: list[Scored]) -> None:
     print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}  (retrieval alone)")
     for cost, missed, false, slack, margin in [*sorted(results)[:6], *(r for r in results if r[3] == 0.0)][:12]:
         print(f"{cost:>6} {missed:>6} {false:>5} {slack:>5.2f} {margin:>6.2f}")
-    print(f"\n{'errors':>6} {'missed':>6} {'false':>5} {'no vet':>6} {'override':>8}  (word lists and model)")
+    print(
+        f"\n{'errors':>6} {'missed':>6} {'false':>5} {'no vet':>6} {'override':>8} {'floor':>5}  (word lists and model)"
+    )
+    rows = []
     for lead in (0.0, 0.02, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 9.0):
-        missed = false = no_vet = 0
-        for s in scored:
-            matched = s.needed is not None and search_rules.confident(s.scores, s.needed)
-            decided = search_rules.decide(s.words, matched, s.opinion, override=lead)
-            missed += s.expected == behaviour and not (decided is Category.BEHAVIOUR and s.top_is_right)
-            false += s.expected != behaviour and decided is Category.BEHAVIOUR
-            no_vet += s.expected == Category.HEALTH.value and decided is not Category.HEALTH
-        print(f"{missed + 2 * false + no_vet:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f}")
+        for floor in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 9.0):
+            missed = false = no_vet = 0
+            for s in scored:
+                top_score = s.scores[0] if s.scores else 0.0
+                matched = s.needed is not None and (
+                    search_rules.confident(s.scores, s.needed)
+                    or search_rules.agreed(s.top, top_score, s.opinion, floor=floor)
+                )
+                decided = search_rules.decide(s.words, matched, s.opinion, override=lead)
+                missed += s.expected == behaviour and not (decided is Category.BEHAVIOUR and s.top_is_right)
+                false += s.expected != behaviour and decided is Category.BEHAVIOUR
+                no_vet += s.expected == Category.HEALTH.value and decided is not Category.HEALTH
+            rows.append((missed + 2 * false + no_vet, missed, false, no_vet, lead, floor))
+    for cost, missed, false, no_vet, lead, floor in [*sorted(rows)[:8], *(r for r in rows if r[5] == 9.0)][:16]:
+        print(f"{cost:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f} {floor:>5.2f}")
 
 
 def ratio(a: int, b: int) -> str:

@@ -36,6 +36,9 @@ CLEAR_WINNER_MARGIN = 0.3  # how far ahead of the runner-up it must be
 # not "what exactly does he do?"), and overrides a confident match only when its category leads the
 # behaviour side by this much (mean cosine of the nearest examples; `bench/triage.py --calibrate`).
 MODEL_OVERRIDE_LEAD = 0.05
+# When retrieval's best falls short but the model's nearest phrasing belongs to the same behaviour, two
+# independent signals agree: the match stands from this confidence on (calibrated like the others).
+AGREEMENT_FLOOR = 0.4
 
 
 def decide(
@@ -50,6 +53,17 @@ def decide(
     if matched and not (other and opinion is not None and opinion.lead >= override):
         return Category.BEHAVIOUR
     return opinion.category if other and opinion is not None else None
+
+
+def agreed(top: str | None, score: float, opinion: Opinion | None, *, floor: float = AGREEMENT_FLOOR) -> bool:
+    """True when retrieval's best (`top`, `score`) is the behaviour the model finds nearest and scores `floor`."""
+    return (
+        top is not None
+        and opinion is not None
+        and opinion.category is Category.BEHAVIOUR
+        and opinion.nearest == top
+        and score >= floor
+    )
 
 
 def confident(
@@ -149,8 +163,12 @@ class KnowledgeSearch:
             return SearchResult([], words)
         ranked = await self._retriever.search(query, max(limit, 2))
         needed = self._topic.threshold(query)
-        matched = needed is not None and confident([m.score for m in ranked], needed)
-        decided = decide(None, matched, await self.opinion(query))
+        opinion = await self.opinion(query)
+        matched = needed is not None and (
+            confident([m.score for m in ranked], needed)
+            or (bool(ranked) and agreed(ranked[0].id, ranked[0].score, opinion))
+        )
+        decided = decide(None, matched, opinion)
         if decided is None:
             evidence = self._topic.evidence(query)
             about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject

@@ -33,10 +33,12 @@ EXAMPLE_CATEGORIES = (Category.HEALTH, Category.DOG_RELATED, Category.OFF_TOPIC)
 
 @dataclass(frozen=True)
 class Opinion:
-    """The nearest category and how far its similarity is ahead of the behaviour side's (<= 0: behaviour)."""
+    """The nearest category, how far its similarity is ahead of the behaviour side's (<= 0: behaviour),
+    and the behaviour whose phrasing is nearest."""
 
     category: Category
     lead: float
+    nearest: str | None = None
 
 
 def load_examples(path: Path) -> dict[Category, list[str]]:
@@ -89,24 +91,29 @@ class TriageModel:
         self._lock = threading.Lock()
         self._seen: Mapping[str, Behavior] | None = None
         self._behaviour_vectors: Vectors = np.zeros((0, 512), dtype=np.float32)
+        self._owners: list[str] = []  # behaviour id of each row of _behaviour_vectors
 
-    def _behaviour_side(self) -> Vectors:
+    def _behaviour_side(self) -> tuple[Vectors, list[str]]:
         current = self._behaviors()
         with self._lock:
             if current is not self._seen:
-                self._behaviour_vectors = self._cache.embed([t for b in current.values() for t in passage_texts(b)])
+                pairs = [(b.id, t) for b in current.values() for t in passage_texts(b)]
+                self._behaviour_vectors = self._cache.embed([t for _, t in pairs])
+                self._owners = [owner for owner, _ in pairs]
                 self._seen = current
-            return self._behaviour_vectors
+            return self._behaviour_vectors, self._owners
 
     def opinion_sync(self, text: str) -> Opinion:
         """The blocking opinion (runs in the executor)."""
         vector = self._cache.encoder.encode([text])[0]
-        behaviour = _nearest_mean(self._behaviour_side() @ vector)
-        scores = {category: _nearest_mean(vectors @ vector) for category, vectors in self._examples.items()}
+        vectors, owners = self._behaviour_side()
+        similarities = vectors @ vector
+        behaviour = _nearest_mean(similarities)
+        nearest = owners[int(np.argmax(similarities))] if owners else None
+        scores = {category: _nearest_mean(v @ vector) for category, v in self._examples.items()}
         best = max(scores, key=lambda c: scores[c])
-        if scores[best] <= behaviour:
-            return Opinion(Category.BEHAVIOUR, scores[best] - behaviour)
-        return Opinion(best, scores[best] - behaviour)
+        category = Category.BEHAVIOUR if scores[best] <= behaviour else best
+        return Opinion(category, scores[best] - behaviour, nearest)
 
     async def opinion(self, text: str) -> Opinion:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.opinion_sync, text)
