@@ -61,7 +61,7 @@ def _fail(code: int, message: str) -> int:
 
 
 async def _verify_audit(settings: Settings) -> int:
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database.url)
     try:
         report = await audit.verify(engine)
     finally:
@@ -75,9 +75,14 @@ async def _verify_audit(settings: Settings) -> int:
 
 
 async def _run_retention(settings: Settings) -> int:
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database.url)
     try:
-        job = Retention(engine, RetentionPolicy.from_settings(settings), audit.AuditLog(engine), clock=system_clock)
+        job = Retention(
+            engine,
+            RetentionPolicy.from_settings(settings.retention, settings.auth.login),
+            audit.AuditLog(engine),
+            clock=system_clock,
+        )
         report = await job.run_once()
     finally:
         await engine.dispose()
@@ -86,10 +91,10 @@ async def _run_retention(settings: Settings) -> int:
 
 
 async def _rekey(settings: Settings, batch: int) -> int:
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database.url)
     try:
-        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
-        await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
+        keyring = data_keys.keyring_for(settings.data_keys.keys, dev_file=Path(settings.data_keys.dev_file))
+        await asyncio.to_thread(migrate.upgrade, settings.database.url, keyring=keyring)
         report = await rekey.run(engine, await data_keys.unlock(engine, keyring), batch=max(1, batch))
     except (data_keys.DataKeyMismatchError, KeyringError) as exc:
         return _fail(EXIT_STARTUP, f"cannot rekey: {exc}")
@@ -108,21 +113,21 @@ async def _rekey(settings: Settings, batch: int) -> int:
 
 
 def _load_knowledge(settings: Settings) -> int:
-    if settings.weaviate_url is None:
+    if settings.knowledge.weaviate_url is None:
         return _fail(EXIT_CONFIG, "configuration error: kb-load needs WEAVIATE_URL")
     try:
-        return asyncio.run(kb_load.run(settings))
+        return asyncio.run(kb_load.run(settings.knowledge))
     except kb_load.KbLoadError as exc:
         return _fail(EXIT_STARTUP, f"kb-load failed: {exc}")
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     try:  # the data keys seal (or open) existing personal rows (migration 0004)
-        keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
+        keyring = data_keys.keyring_for(settings.data_keys.keys, dev_file=Path(settings.data_keys.dev_file))
         if args.direction == "up":
-            migrate.upgrade(settings.database_url, args.revision or "head", keyring=keyring)
+            migrate.upgrade(settings.database.url, args.revision or "head", keyring=keyring)
         else:
-            migrate.downgrade(settings.database_url, args.revision or "base", keyring=keyring)
+            migrate.downgrade(settings.database.url, args.revision or "base", keyring=keyring)
     except (data_keys.DataKeyMismatchError, KeyringError) as exc:
         return _fail(EXIT_STARTUP, f"cannot migrate: {exc}")
     return 0
@@ -142,7 +147,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _migrate(args, settings)
     if args.command == "apikey":
         return apikey_cli.run(args, settings)
-    if settings.workers > 1:
+    if settings.server.workers > 1:
         return workers.run(settings)
     asyncio.run(serve(settings))
     return 0
@@ -155,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(env)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, f"configuration error: {exc}")
-    configure_logging(settings.log_level)
+    configure_logging(settings.server.log_level)
     try:
         return _run(args, settings)
     except ConfigError as exc:  # found only once the database is reachable (prod API keys), before migrating

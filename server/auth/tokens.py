@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from server.clock import Clock, system_clock
-from server.config import Settings
+from server.config import SecretSettings, TokenSettings
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ")
 ACCESS = "access"
@@ -81,7 +81,9 @@ class JwtCodec:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> JwtCodec:
+    def from_settings(
+        cls, settings: TokenSettings, secrets: SecretSettings, *, clock: Clock = system_clock
+    ) -> JwtCodec:
         signing: tuple[str, SigningKey]
         verifying: dict[str, VerifyingKey] = {}
         if settings.jwt_algorithm == "EdDSA":
@@ -95,8 +97,8 @@ class JwtCodec:
                 assert isinstance(public, Ed25519PublicKey)
                 verifying[_ed25519_id(public)] = public
         else:
-            signing = (key_id(settings.secret_key, "hs"), settings.secret_key)
-            for secret in (settings.secret_key, *settings.previous_secret_keys):
+            signing = (key_id(secrets.key, "hs"), secrets.key)
+            for secret in secrets.all_keys:
                 verifying[key_id(secret, "hs")] = secret
         return cls(
             settings.jwt_algorithm,

@@ -51,7 +51,7 @@ def handmade(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[byt
 
 @pytest.fixture
 async def hs_session(settings_factory: SettingsFactory) -> AsyncIterator[tuple[grpc.aio.Channel, dict[str, Any]]]:
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         tokens = await signed_up(channel, "jwt.target@example.org")
         yield channel, claims_of(tokens.access_token)
 
@@ -107,7 +107,7 @@ async def test_unary_attack_is_unauthenticated(
 
 
 async def test_unary_tampered_payload(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         token = (await signed_up(channel, "tamper@example.org")).access_token
         header, _, signature = token.split(".")
         payload = {**claims_of(token), "roles": ["admin", "user"]}
@@ -145,7 +145,8 @@ async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, t
     private = Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    settings = settings_factory(jwt_algorithm="EdDSA", jwt_private_key_pem=private_pem, secret_key=SECRET)
+    (tmp_path / "jwt.pem").write_bytes(private_pem)
+    settings = settings_factory(JWT_ALGORITHM="EdDSA", JWT_PRIVATE_KEY_FILE=tmp_path / "jwt.pem", SECRET_KEY=SECRET)
     async with serving(settings) as (_, channel):
         token = (await signed_up(channel, "eddsa@example.org")).access_token
         header = jwt.get_unverified_header(token)
@@ -172,12 +173,12 @@ async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, t
 
 async def test_unary_key_rotation_old_key_verifies_new_key_signs(settings_factory: SettingsFactory) -> None:
     new_secret = b"the next HS256 secret, also 32+ bytes long"
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         old_token = (await signed_up(channel, "rotation@example.org")).access_token
-    async with serving(settings_factory(secret_key=new_secret, previous_secret_keys=(SECRET,))) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=new_secret, SECRET_KEY_PREVIOUS=(SECRET,))) as (_, channel):
         assert await profile_code(channel, old_token) == grpc.StatusCode.OK
         new_token = (await signed_up(channel, "rotation2@example.org")).access_token
         assert jwt.get_unverified_header(new_token)["kid"] == key_id(new_secret, "hs")
-    async with serving(settings_factory(secret_key=new_secret)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=new_secret)) as (_, channel):
         assert await profile_code(channel, old_token) == grpc.StatusCode.UNAUTHENTICATED
         assert await profile_code(channel, new_token) == grpc.StatusCode.OK
