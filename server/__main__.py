@@ -1,6 +1,7 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
 `retention run`; `rekey` (re-seal personal data with the active data key); `apikey create|list|revoke`;
-`kb-load` (knowledge base into Weaviate).
+`kb-load` (knowledge base into Weaviate); `config env-table [--write]` (the environment variables as a
+Markdown table, or written into README.md; needs no valid configuration).
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, audit
 chain broken, rekey could not finish, or kb-load failed (Weaviate unreachable), 2 bad configuration (kb-load without
@@ -23,7 +24,7 @@ from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
 from server.clock import system_clock
-from server.config import ConfigError, Settings, load_settings
+from server.config import ConfigError, Settings, env_table, load_settings
 from server.knowledge import kb_load
 from server.log import configure_logging
 from server.retention import Retention, RetentionPolicy
@@ -51,8 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     rekey_cmd = commands.add_parser("rekey", help="re-seal data sealed with older DATA_KEYS keys with the active one")
     rekey_cmd.add_argument("--batch", type=int, default=rekey.DEFAULT_BATCH, help="rows per transaction")
     commands.add_parser("kb-load", help="create the Weaviate collection and load the knowledge base (WEAVIATE_URL)")
+    config_cmd = commands.add_parser("config", help="the configuration model: every environment variable")
+    config_cmd.add_argument("action", choices=("env-table",), help="env-table: the variables as a Markdown table")
+    config_cmd.add_argument("--write", action="store_true", help="replace the table in README.md instead of printing")
+    config_cmd.add_argument("--readme", type=Path, default=Path("README.md"), help="the README to write (--write)")
     apikey_cli.add_parser(commands)
     return parser
+
+
+def _env_table(args: argparse.Namespace) -> int:
+    if not args.write:
+        print(env_table.markdown(), end="")
+        return 0
+    try:
+        readme = args.readme.read_text(encoding="utf-8")
+        args.readme.write_text(env_table.render_into(readme), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        return _fail(EXIT_STARTUP, f"cannot write the table: {exc}")
+    print(f"wrote the environment table into {args.readme}", file=sys.stderr)
+    return 0
 
 
 def _fail(code: int, message: str) -> int:
@@ -155,6 +173,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "config":  # describes the model; the environment is not read
+        return _env_table(args)
+    return _configured(args)
+
+
+def _configured(args: argparse.Namespace) -> int:
+    """Load the settings from the environment (exit 2 on a bad value), then run the command."""
     try:
         env = dict(os.environ) if args.workers is None else {**os.environ, "WORKERS": str(args.workers)}
         settings = load_settings(env)

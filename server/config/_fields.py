@@ -29,6 +29,7 @@ def env(
     secret: bool = False,
     file_variant: bool | None = None,
     test_floor: float | None = None,
+    shown_default: str | None = None,
     **constraints: Any,
 ) -> Any:
     """A setting read from the environment variable `name`.
@@ -36,9 +37,12 @@ def env(
     `secret`: the value is never echoed or shown in repr(), and `<name>_FILE` may name a file holding it
     (mounted secrets) unless `file_variant` is False (the variable names a file already).
     `test_floor`: APP_ENV=test accepts values down to it (short lifetimes for tests); other
-    environments keep the `ge` bound.
+    environments keep the `ge` bound. `shown_default`: the default as the documentation says it, when
+    the value itself does not tell (a random or generated one).
     """
     extra: dict[str, Any] = {"secret": secret, "file_variant": secret if file_variant is None else file_variant}
+    if shown_default is not None:
+        extra["shown_default"] = shown_default
     if test_floor is not None:
         extra["test_floor"] = test_floor
         constraints = {**constraints, "ge": test_floor, "production_ge": constraints["ge"]}
@@ -85,6 +89,11 @@ class Variable:
                 high = float(item.le)  # type: ignore[arg-type]
         production = _extra(self.info).get("production_ge")
         return (production if production is not None else low), high
+
+    @property
+    def shown_default(self) -> str | None:
+        shown = _extra(self.info).get("shown_default")
+        return None if shown is None else str(shown)
 
     @property
     def test_floor(self) -> float | None:

@@ -41,7 +41,11 @@ class Settings(BaseSettings):
     app_env: AppEnv = Field(
         "dev",
         validation_alias="APP_ENV",
-        description="dev, prod (strict checks) or test (dev with the lower bounds tests need)",
+        description=(
+            "`dev`, `prod` or `test`; prod refuses weak or published keys and local CORS origins, and "
+            "prints no tracebacks; `test` is `dev` with the lower bounds tests need (short token "
+            "lifetimes)"
+        ),
     )
     server: ServerSettings = ServerSettings()
     edge: EdgeSettings = EdgeSettings()

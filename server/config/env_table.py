@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic_core import PydanticUndefined
 
 from server.config._fields import Variable, number, variables
@@ -17,24 +15,25 @@ END = "<!-- env-table:end -->"
 COMMAND = "python -m server config env-table --write"
 
 
-def _default(value: Any) -> str:
-    if value is None or value == ():
+def _default(variable: Variable) -> str:
+    value = variable.info.default
+    if variable.shown_default is not None:
+        return variable.shown_default
+    if value is None or value == () or value is PydanticUndefined:
         return "unset"
     if isinstance(value, tuple) and all(isinstance(item, tuple) and len(item) == 2 for item in value):
-        return ", ".join(f"{name}={limit}" for name, limit in value)
-    if isinstance(value, float):
-        return number(value)
-    return str(value)
+        return "`" + ",".join(f"{name}={limit}" for name, limit in value) + "`"
+    return f"`{number(value) if isinstance(value, float) else value}`"
 
 
 def _meaning(variable: Variable) -> str:
     text = variable.info.description or ""
     low, high = variable.bounds
     if low is not None and high is not None:
-        text += f" ({number(low)} to {number(high)}"
-        text += f"; APP_ENV=test from {number(variable.test_floor)})" if variable.test_floor is not None else ")"
+        text += f"; {number(low)} to {number(high)}"
+        text += f" (`APP_ENV=test`: from {number(variable.test_floor)})" if variable.test_floor is not None else ""
     if variable.file_variant:
-        text += f"; or `{variable.file_variant}` (a file holding it)"
+        text += f"; or `{variable.file_variant}`: a file holding it"
     return text.replace("|", "\\|")
 
 
@@ -42,10 +41,8 @@ def markdown() -> str:
     """The table: variable, default, meaning, group (the attribute path the value lands on)."""
     rows = ["| variable | default | meaning | group |", "| --- | --- | --- | --- |"]
     for variable in variables(Settings):
-        default = variable.info.default
-        shown = "random per start" if default is PydanticUndefined else _default(default)
-        group = ".".join(variable.group) or "(top)"
-        rows.append(f"| `{variable.name}` | {shown} | {_meaning(variable)} | `{group}` |")
+        group = ".".join(("settings", *variable.group))
+        rows.append(f"| `{variable.name}` | {_default(variable)} | {_meaning(variable)} | `{group}` |")
     return "\n".join(rows) + "\n"
 
 

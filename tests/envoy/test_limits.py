@@ -2,7 +2,7 @@
 
 Client side: idle connections closed, every connection drained at a maximum age and request count,
 100 streams per HTTP/2 connection, header and whole-request deadlines, a cap on open connections.
-Server side (the cluster): below the server's own limits (server/config.py defaults), so Envoy retires
+Server side (the cluster): below the server's own limits (server/config/ defaults), so Envoy retires
 a connection before the server would close it under a call.
 """
 
