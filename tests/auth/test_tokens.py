@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from server.auth.tokens import key_id
+from server.auth.tokens import LEEWAY_SECONDS, key_id
 from tests.auth.conftest import serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import bearer, signed_up
+from tests.support.clock import Clock
 
 SECRET = b"tests-only: a 32+ byte HS256 secret for forging"
 HS_KID = key_id(SECRET, "hs")
@@ -182,3 +183,18 @@ async def test_unary_key_rotation_old_key_verifies_new_key_signs(settings_factor
     async with serving(settings_factory(SECRET_KEY=new_secret)) as (_, channel):
         assert await profile_code(channel, old_token) == grpc.StatusCode.UNAUTHENTICATED
         assert await profile_code(channel, new_token) == grpc.StatusCode.OK
+
+
+async def test_unary_expiry_follows_the_server_clock(settings_factory: SettingsFactory) -> None:
+    """exp, nbf and iat are checked on the server's clock: the test moves it instead of sleeping."""
+    clock = Clock()
+    async with serving(settings_factory(ACCESS_TOKEN_TTL_SECONDS=60), clock=clock) as (_, channel):
+        token = (await signed_up(channel, "clock@example.org")).access_token
+        clock.advance(60 + LEEWAY_SECONDS - 1)
+        assert await profile_code(channel, token) == grpc.StatusCode.OK  # within the leeway
+        clock.advance(1)
+        assert await profile_code(channel, token) == grpc.StatusCode.UNAUTHENTICATED
+        clock.advance(-3600)  # before the token was issued: not yet valid
+        assert await profile_code(channel, token) == grpc.StatusCode.UNAUTHENTICATED
+        fresh = (await signed_up(channel, "clock2@example.org")).access_token
+        assert await profile_code(channel, fresh) == grpc.StatusCode.OK
