@@ -7,7 +7,7 @@ variable into its group by the model's own declaration (`_fields.variables`). A 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,13 @@ class EnvironmentSource(PydanticBaseSettingsSource):
         return value or None
 
 
-def one_line(error: ValidationError, model: type[BaseModel], from_files: set[str] = frozenset()) -> ConfigError:  # type: ignore[assignment]
+def one_line(error: ValidationError, model: type[BaseModel], from_files: Collection[str] = ()) -> ConfigError:
     """The first problem of `error` as a ConfigError naming the variable; a secret's value is never shown."""
     known = {variable.name: variable for variable in variables(model)}
     detail = error.errors()[0]
     name = next((str(part) for part in reversed(detail["loc"]) if str(part) in known), None)
     message = _message(detail, known[name] if name else None)
-    if name in from_files:
+    if name is not None and name in from_files:
         message = message.replace(name, f"{name} (from {name}{FILE_SUFFIX})", 1)
     return ConfigError(" ".join(message.split()))
 
