@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import AuthSettings, ConfigError, load_settings
+from server.config import AuthSettings, ConfigError, EdgeSettings, load_group, load_settings
 from tests.support.process import run_server
 from tests.support.prod import prod_env
 
@@ -96,3 +96,13 @@ def test_groups_validate_when_built_in_code() -> None:
     settings = load_settings({})
     with pytest.raises(ValueError, match="frozen"):
         settings.auth.argon2_time_cost = 1  # type: ignore[misc]
+
+
+def test_one_group_loads_alone_with_the_same_rules() -> None:
+    """A tool that needs one group (Envoy's renderer: the request cap) reads it with the server's rules."""
+    assert (
+        load_group(EdgeSettings, {"MAX_REQUEST_BYTES": "131072", "SECRET_KEY": "ignored"}).max_request_bytes == 131072
+    )
+    assert load_group(EdgeSettings, {}).max_request_bytes == EdgeSettings().max_request_bytes
+    with pytest.raises(ConfigError, match=r"^MAX_REQUEST_BYTES must be between 1024 and 16777216, got 12$"):
+        load_group(EdgeSettings, {"MAX_REQUEST_BYTES": "12"})

@@ -25,7 +25,7 @@ from server.config._groups import (
 )
 from server.config._parse import API_KEY_NAME, API_KEY_ROLES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMITS, ApiKeySpec
 from server.config._prod import weakened
-from server.config._settings import Settings, load_settings
+from server.config._settings import Settings, load_group, load_settings
 
 __all__ = [
     "API_KEY_NAME",
@@ -49,6 +49,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "TokenSettings",
+    "load_group",
     "load_settings",
     "weakened",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import reduce
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from server import origins
-from server.config._fields import ConfigError, number, variables
+from server.config._fields import ConfigError, Group, number, variables
 from server.config._groups import (
     AuthSettings,
     ConversationSettings,
@@ -25,9 +25,10 @@ from server.config._groups import (
     ServerSettings,
 )
 from server.config._prod import check_prod
-from server.config._source import EnvironmentSource, one_line
+from server.config._source import EnvironmentSource, environment_values, one_line
 
 AppEnv = Literal["dev", "test", "prod"]
+G = TypeVar("G", bound=Group)
 
 
 class Settings(BaseSettings):
@@ -107,6 +108,21 @@ def _check_production_floors(settings: Settings) -> None:
                 f"{variable.name} must be between {number(low)} and {number(high or low)}, got {value} "
                 "(lower only with APP_ENV=test)"
             )
+
+
+def load_group(group: type[G], env: Mapping[str, str]) -> G:
+    """One group from environment variables, validated as `load_settings` validates it, for a tool that
+    needs only that group (scripts/render_envoy.py reads `EdgeSettings`).
+
+    Raises:
+        ConfigError: as `load_settings`, for the group's variables only.
+    """
+    from_files: set[str] = set()
+    values = environment_values(group, env, from_files)
+    try:
+        return group(**values)
+    except ValidationError as err:
+        raise one_line(err, group, from_files) from None
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

@@ -47,29 +47,37 @@ class EnvironmentSource(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         name = field.validation_alias if isinstance(field.validation_alias, str) else field_name
-        return self._raw(name, file_variant=None), name, False
+        return _raw(self._environ, name, None), name, False
 
     def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for variable in variables(self.settings_cls):
-            raw = self._raw(variable.name, file_variant=variable.file_variant)
-            if raw is None:
-                continue
-            target = values
-            for group in variable.group:
-                target = target.setdefault(group, {})
-            target[variable.name] = raw
-        return values
+        return environment_values(self.settings_cls, self._environ, self.from_files)
 
-    def _raw(self, name: str, *, file_variant: str | None) -> str | None:
-        value = self._environ.get(name, "").strip()
-        path = self._environ.get(file_variant, "").strip() if file_variant else ""
-        if value and path:
-            raise ConfigError(f"set {name} or {file_variant}, not both")
-        if file_variant and path:
-            self.from_files.add(name)
-            value = read_secret_file(file_variant, path).strip()
-        return value or None
+
+def environment_values(model: type[BaseModel], environ: Mapping[str, str], from_files: set[str]) -> dict[str, Any]:
+    """The variables of `model` that `environ` sets, nested by group and keyed by variable name; the
+    names read from `<NAME>_FILE` are added to `from_files`."""
+    values: dict[str, Any] = {}
+    for variable in variables(model):
+        raw = _raw(environ, variable.name, variable.file_variant)
+        if raw is None:
+            continue
+        if variable.file_variant and environ.get(variable.file_variant, "").strip():
+            from_files.add(variable.name)
+        target = values
+        for group in variable.group:
+            target = target.setdefault(group, {})
+        target[variable.name] = raw
+    return values
+
+
+def _raw(environ: Mapping[str, str], name: str, file_variant: str | None) -> str | None:
+    value = environ.get(name, "").strip()
+    path = environ.get(file_variant, "").strip() if file_variant else ""
+    if value and path:
+        raise ConfigError(f"set {name} or {file_variant}, not both")
+    if file_variant and path:
+        value = read_secret_file(file_variant, path).strip()
+    return value or None
 
 
 def one_line(error: ValidationError, model: type[BaseModel], from_files: Collection[str] = ()) -> ConfigError:
