@@ -37,8 +37,11 @@ def data_keys_env(*keys: DataKey) -> str:
 
 
 def rate_limits(default: str, **per_rpc: str) -> str:
-    """RATE_LIMITS giving every RPC `default` except those named (`Login="5/minute"`)."""
-    return ",".join(f"{name}={per_rpc.get(name, default)}" for name, _ in DEFAULT_RATE_LIMITS)
+    """RATE_LIMITS giving every RPC `default` except those named (`Login="5/minute"`, also an RPC without
+    a limit of its own such as `SearchBehaviors`)."""
+    names = [name for name, _ in DEFAULT_RATE_LIMITS]
+    names += [name for name in per_rpc if name not in names]
+    return ",".join(f"{name}={per_rpc.get(name, default)}" for name in names)
 
 
 # Test servers hash cheaply and ask for little proof of work (the model's lowest bounds; production
