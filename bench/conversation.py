@@ -15,7 +15,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -61,12 +60,15 @@ async def main(total: int, concurrency: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         keys = ",".join(f"bench-{w}:service:{key(w)}" for w in range(concurrency))
         limits = "default=1000000/minute,StartConversation=1000000/minute,SendMessage=1000000/minute"
-        settings = replace(
-            load_settings({"API_KEYS": keys, "RATE_LIMITS": limits}),
-            grpc_addr="127.0.0.1:0",
-            database_url=database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
-            knowledge_overlay_dir=f"{tmp}/overlay",
-            cache_dir=f"{tmp}/cache",
+        settings = load_settings(
+            {
+                "API_KEYS": keys,
+                "RATE_LIMITS": limits,
+                "GRPC_ADDR": "127.0.0.1:0",
+                "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
+                "KNOWLEDGE_OVERLAY_DIR": f"{tmp}/overlay",
+                "CACHE_DIR": f"{tmp}/cache",
+            }
         )
         running = await start(settings)
         latencies: list[float] = []

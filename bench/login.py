@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +32,7 @@ from wuffchat_client.captcha import solve_captcha  # noqa: E402
 
 from server.app import start  # noqa: E402
 from server.auth.passwords import PasswordHasher  # noqa: E402
-from server.config import ApiKeySpec, Settings, load_settings  # noqa: E402
+from server.config import DEFAULT_RATE_LIMITS, Settings, load_settings  # noqa: E402
 
 EMAIL = "bench@example.org"
 PASSWORD = "Hundeleine im Regen 42"
@@ -41,9 +40,9 @@ PASSWORD = "Hundeleine im Regen 42"
 
 async def hash_times(settings: Settings, rounds: int) -> tuple[list[float], list[float]]:
     hasher = PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_kib=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=settings.auth.argon2_time_cost,
+        memory_kib=settings.auth.argon2_memory_kib,
+        parallelism=settings.auth.argon2_parallelism,
         workers=1,
     )
     hashes, verifies = [], []
@@ -105,22 +104,24 @@ async def main() -> int:
 
     # the server's log lines would drown the table
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    base = load_settings(os.environ)
     with tempfile.TemporaryDirectory() as folder:
-        settings = replace(
-            base,
-            grpc_addr="127.0.0.1:0",
-            database_url=f"sqlite+aiosqlite:///{folder}/bench.db",
-            captcha_max_number=1000,
-            api_keys=(ApiKeySpec("bench", "service", secrets.token_urlsafe(32)),),  # no dev key printed
-            # one client address makes every login: limits would measure the limiter, not Argon2
-            rate_limits=(("default", "1000000/minute"),),
+        settings = load_settings(
+            {
+                **os.environ,
+                "GRPC_ADDR": "127.0.0.1:0",
+                "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
+                "CAPTCHA_MAX_NUMBER": "1000",
+                "API_KEYS": f"bench:service:{secrets.token_urlsafe(32)}",  # no dev key printed
+                # one client address makes every login: limits would measure the limiter, not Argon2
+                "RATE_LIMITS": ",".join(f"{name}=1000000/minute" for name, _ in DEFAULT_RATE_LIMITS),
+            }
         )
         hashes, verifies = await hash_times(settings, args.hashes)
         rate, latencies = await logins_per_second(settings, args.logins, args.concurrency)
     quantiles = statistics.quantiles(latencies, n=20)
-    print(f"Argon2id t={settings.argon2_time_cost}, m={settings.argon2_memory_kib // 1024} MiB, "
-          f"p={settings.argon2_parallelism}; {settings.password_hash_workers} hashing worker(s); "
+    auth = settings.auth
+    print(f"Argon2id t={auth.argon2_time_cost}, m={auth.argon2_memory_kib // 1024} MiB, "
+          f"p={auth.argon2_parallelism}; {auth.password_hash_workers} hashing worker(s); "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     print()
     print("| measure | value |")

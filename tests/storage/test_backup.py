@@ -11,7 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import start
@@ -49,7 +49,7 @@ async def test_round_trip_keeps_every_row_and_the_audit_chain(
         await owner_with_history(channel, "backup.owner@example.com")
     before = await _counts(running.engine)
     await running.stop(0)
-    env = _cli_env(settings.database_url)
+    env = _cli_env(settings.database.url)
     target = tmp_path / "backups" / "wuffchat.backup"
 
     made = await asyncio.to_thread(run_server, env, "backup", str(target))
@@ -61,10 +61,10 @@ async def test_round_trip_keeps_every_row_and_the_audit_chain(
     refused = await asyncio.to_thread(run_server, env, "restore", str(target))
     assert refused.returncode == 1 and "already holds tables" in refused.stderr
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            await session.execute(Message.__table__.delete())  # the loss a restore repairs
+            await session.execute(delete(Message))  # the loss a restore repairs
         assert (await _counts(engine))[1] == 0
         restored = await asyncio.to_thread(run_server, env, "restore", "--force", str(target))
         assert restored.returncode == 0, restored.stderr
@@ -90,12 +90,12 @@ async def test_a_file_that_is_no_backup_is_refused_and_changes_nothing(
     await running.stop(0)
     foreign = tmp_path / "notes.txt"
     foreign.write_text("not a database\n", encoding="utf-8")
-    env = _cli_env(settings.database_url)
+    env = _cli_env(settings.database.url)
     refused = await asyncio.to_thread(run_server, env, "restore", "--force", str(foreign))
     assert refused.returncode == 1 and "is not a backup" in refused.stderr
     missing = await asyncio.to_thread(run_server, env, "restore", "--force", str(tmp_path / "nothing"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         assert await _counts(engine) == before
     finally:
