@@ -70,9 +70,13 @@ HEALTH = _any(
     r"pfoten? (rot|wund|geschwollen)|hot ?spot|kahle stelle|tut (ihm|ihr) weh|niest ständig",
     r"\b(frisst|frißt|isst) (\w+ ){0,5}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger|nicht mehr fressen",
     r"will nicht (mehr )?fressen|kann (\w+ ){0,4}nicht mehr (hoch|laufen|springen|aufstehen|treppen)|abgemagert",
-    r"trinkt (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)|sabbert (plötzlich|stark|extrem|sehr)",
+    r"(trinkt|säuft) (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)",
+    r"sabbert (plötzlich|stark|extrem|sehr)",
     r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
-    r"jault,? wenn (man|ich) (ihn|sie) (anfass|hochheb)|schüttelt (ständig |dauernd |oft )?(den )?kopf",
+    r"(jault|schreit|quietscht|winselt),? (\w+ ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
+    r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)|\b(taub|schwerhörig)\b",
+    r"starrt (\w+ ){0,3}(die |an die )?wand|(steht|bleibt) (\w+ ){0,3}in (der|einer) ecke (stehen|fest)",
+    r"schüttelt (ständig |dauernd |oft )?(den )?kopf",
     r"kratzt (sich |se |si )?(am|an den|an de|an da) ohr",
     r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
     r"schütt\w* (\w+ ){0,3}(kopf|koupf|schädel)",
@@ -102,6 +106,10 @@ HEALTH = _any(
     r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
     r"chew(s|ing)? (on |at )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
     r"\bstiff (\w+ )?(getting|get|when|in the morning)",
+    r"(hasn'?t|has not|won'?t|didn'?t|did not) touch(ed)? (his|her|its) (food|dinner|breakfast|bowl)",
+    r"star(es|ing) at (the )?walls?|(gets|getting) stuck in corners|confused at night|(doesn'?t|does not) know where",
+    r"rice[- ]?(like )?(bits|grains)|(pee|wee|pees|wees|peeing|weeing|leaks?|leaking) (\w+ )?in (his|her|its) sleep",
+    r"leak(s|ing)? (urine|wee|pee)|dribbl(es|ing) (urine|wee|pee)",
     r"(hasn'?t|has not|hadn'?t|didn'?t|did not) (\w+ )?(eaten|eat)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
@@ -133,7 +141,8 @@ HEALTH = _any(
     r"\bthe runs\b|\b(has been|been|was|is being|got|gets) sick\b(?! of)|struggl\w* to breathe"
     r"|(trouble|difficulty) breathing|can'?t breathe|breathing (hard|heavily|fast)",
     r"\bstrain(s|ing)? to (poo|pee|wee|go)",
-    r"(was|got|been|be) hit by a car|losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
+    r"(was|got|been|be) (hit|clipped|struck|knocked( over)?) by a car",
+    r"losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
     r"\b(a|high) temperature",
     r"\b(dysplasia|cruciate|slipped disc|tumou?r|cancer|cyst|wart|faint(ed|s)?|passed out|tarry|poison(ed|ing)?"
     r"|rat bait|slug pellets|antifreeze|squint(s|ing)?)\b(?! bait)|can'?t (pee|wee|poo|poop)|drool\w* (a lot|loads)",
@@ -220,6 +229,9 @@ JUDGEMENT_PHRASES = _any(
     r"badly behaved|wits'? end|driv(es|ing) me (up the wall|crazy|mad|nuts|insane|round the bend)",
     r"(listen|listens|listening) to (a|one) (single )?word|(hört|hört er|hört sie) (auf )?kein (einziges )?wort",
     r"weiß (nicht mehr|nicht) weiter|nicht (mehr )?klar|at a loss|keinen rat mehr",
+    r"benimmt sich (\w+ ){0,3}daneben|tanzt (\w+ ){0,3}auf der nase|komisch drauf|läuft (\w+ )?nicht (gut|rund)",
+    r"what to do with (him|her)|why is (he|she) (like this|so)|not going (great|well)|(a real|such a) pain",
+    r"little (terror|monster|devil)",
 )
 _WORD = re.compile(r"[a-zäöüß']+")
 _LETTERS = "abcdefghijklmnopqrstuvwxyzäöüß"
