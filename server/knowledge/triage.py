@@ -73,7 +73,7 @@ HEALTH = _any(
     r"(trinkt|säuft) (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)",
     r"sabbert (plötzlich|stark|extrem|sehr)",
     r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
-    r"(jault|schreit|quietscht|winselt),? (\w+ ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
+    r"(jault|schreit|quietscht|winselt),? (\w+,? ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
     r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)|\b(taub|schwerhörig)\b",
     r"starrt (\w+ ){0,3}(die |an die )?wand|(steht|bleibt) (\w+ ){0,3}in (der|einer) ecke (stehen|fest)",
     r"schüttelt (ständig |dauernd |oft )?(den )?kopf",
