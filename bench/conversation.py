@@ -61,7 +61,7 @@ async def conversations(port: int, meter: Meter, *, seconds: float, concurrency:
     from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
     latencies: list[float] = []
-    counts = {"conversations": 0, "calls": 0}
+    counts = {"conversations": 0, "calls": 0, "errors": 0}
 
     async def one(stub: Any, worker: int, record: bool) -> None:
         meta = (("x-api-key", api_key(worker)),)
@@ -85,12 +85,20 @@ async def conversations(port: int, meter: Meter, *, seconds: float, concurrency:
 
         async def worker(index: int) -> None:
             while time.perf_counter() < deadline:
-                await one(stub, index, True)
+                try:
+                    await one(stub, index, True)
+                except grpc.aio.AioRpcError:
+                    counts["errors"] += 1  # the conversation is abandoned
 
         meter.start()
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         meter.stop()
-    return {"latencies": latencies, "calls": counts["calls"], "units": counts["conversations"]}
+    return {
+        "latencies": latencies,
+        "calls": counts["calls"],
+        "units": counts["conversations"],
+        "errors": counts["errors"],
+    }
 
 
 def main() -> None:
@@ -154,6 +162,9 @@ def main() -> None:
             f"| {name} | {workers} | {t.cpu_ms:.2f} | {t.rate:,.0f} ({t.spread()}) | {conv} "
             f"| {t.quantile(0.5):.1f} | {t.quantile(0.99):.1f} | {lag} | {ratio} |"
         )
+    for (name, workers), t in rows.items():
+        if t.errors:
+            print(f"\n{name}, {workers} worker(s): {t.errors} failed calls (left out of the figures)")
     conv_rates = {w: t.units / t.elapsed for (name, w), t in rows.items() if name == "SendMessage" and t.units}
     if 1 in conv_rates and 2 in conv_rates:
         print(f"\nconversations/s, 2 workers vs 1: {conv_rates[2] / conv_rates[1]:.2f}x")

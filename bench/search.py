@@ -72,16 +72,23 @@ async def searches(port: int, meter: Meter, *, seconds: float, concurrency: int,
             await stub.SearchBehaviors(request(), metadata=meta)
         deadline = time.perf_counter() + seconds
 
+        errors = 0
+
         async def worker() -> None:
+            nonlocal errors
             while time.perf_counter() < deadline:
                 begin = time.perf_counter()
-                await stub.SearchBehaviors(request(), metadata=meta)
+                try:
+                    await stub.SearchBehaviors(request(), metadata=meta)
+                except grpc.aio.AioRpcError:
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - begin)
 
         meter.start()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         meter.stop()
-    return {"latencies": latencies, "calls": len(latencies)}
+    return {"latencies": latencies, "calls": len(latencies), "errors": errors}
 
 
 def main() -> None:
@@ -143,6 +150,10 @@ def main() -> None:
             f"| {name} | {workers} | {t.cpu_ms:.2f} | {t.rate:,.0f} ({t.spread()}) | {t.quantile(0.5):.1f} "
             f"| {t.quantile(0.99):.1f} | {lag} | {stall} | {ratio} |"
         )
+
+    for (name, workers), t in rows.items():
+        if t.errors:
+            print(f"\n{name}, {workers} worker(s): {t.errors} failed calls (left out of the figures)")
 
 
 if __name__ == "__main__":
