@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (
+    Connections,
     LoadGenerator,
     Meter,
     Server,
@@ -78,15 +79,15 @@ async def conversations(port: int, meter: Meter, *, seconds: float, concurrency:
             counts["conversations"] += 1
             counts["calls"] += 1 + len(TURNS)
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
-        await asyncio.gather(*(one(stub, w, False) for w in range(concurrency)))  # warm-up
+    async with Connections(port, concurrency) as connections:
+        stubs = [conversation_service_pb2_grpc.ConversationServiceStub(c) for c in connections.channels]
+        await asyncio.gather(*(one(stubs[w % len(stubs)], w, False) for w in range(concurrency)))  # warm-up
         deadline = time.perf_counter() + seconds
 
         async def worker(index: int) -> None:
             while time.perf_counter() < deadline:
                 try:
-                    await one(stub, index, True)
+                    await one(stubs[index % len(stubs)], index, True)
                 except grpc.aio.AioRpcError:
                     counts["errors"] += 1  # the conversation is abandoned
 

@@ -186,6 +186,32 @@ def _wait_serving(port: int, deadline: float) -> None:
 
 # ---- the load generator's side (runs in its own process) ----
 
+IN_FLIGHT_PER_CONNECTION = 4
+
+
+class Connections:
+    """Several TCP connections to one port (`grpc.use_local_subchannel_pool`: channels to the same target
+    share one connection otherwise). With --workers N the kernel spreads connections, not calls, over
+    the workers (SO_REUSEPORT), so one connection would load one worker only. Calls take a connection
+    by their coroutine's index."""
+
+    def __init__(self, port: int, concurrency: int) -> None:
+        import grpc
+
+        count = max(1, concurrency // IN_FLIGHT_PER_CONNECTION)
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        self.channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(count)]
+
+    def __getitem__(self, index: int) -> Any:
+        return self.channels[index % len(self.channels)]
+
+    async def __aenter__(self) -> Connections:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for channel in self.channels:
+            await channel.close()
+
 
 class Meter:
     """Handed to a workload: `start()` and `stop()` bracket the timed part (server CPU, wall time, loop lag)."""
@@ -311,7 +337,7 @@ async def unary_load(
                 latencies.append(time.perf_counter() - begin)
 
         meter.start()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
         meter.stop()
     return {"latencies": latencies, "calls": len(latencies), "errors": errors}
 

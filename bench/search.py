@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
+    Connections,
     LoadGenerator,
     Meter,
     Server,
@@ -66,16 +67,17 @@ async def searches(port: int, meter: Meter, *, seconds: float, concurrency: int,
         text = texts[n % len(texts)]
         return pb.SearchBehaviorsRequest(query=f"{text} {n}" if distinct else text, limit=3)
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = knowledge_service_pb2_grpc.KnowledgeServiceStub(channel)
-        for _ in range(50):  # warm-up
-            await stub.SearchBehaviors(request(), metadata=meta)
+    async with Connections(port, concurrency) as connections:
+        stubs = [knowledge_service_pb2_grpc.KnowledgeServiceStub(c) for c in connections.channels]
+        for i in range(50):  # warm-up
+            await stubs[i % len(stubs)].SearchBehaviors(request(), metadata=meta)
         deadline = time.perf_counter() + seconds
 
         errors = 0
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
             nonlocal errors
+            stub = stubs[index % len(stubs)]
             while time.perf_counter() < deadline:
                 begin = time.perf_counter()
                 try:
@@ -86,7 +88,7 @@ async def searches(port: int, meter: Meter, *, seconds: float, concurrency: int,
                 latencies.append(time.perf_counter() - begin)
 
         meter.start()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
         meter.stop()
     return {"latencies": latencies, "calls": len(latencies), "errors": errors}
 
