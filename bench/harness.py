@@ -316,17 +316,19 @@ async def unary_load(
     """Keep `concurrency` calls of one unary method in flight for `seconds` (request and response as bytes)."""
     import grpc
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
-        for _ in range(warmup):
-            await call(request, metadata=tuple(metadata))
+    async with Connections(port, concurrency) as connections:
+        calls = [
+            c.unary_unary(method, request_serializer=None, response_deserializer=None) for c in connections.channels
+        ]
+        for i in range(warmup):
+            await calls[i % len(calls)](request, metadata=tuple(metadata))
         latencies: list[float] = []
         deadline = time.perf_counter() + seconds
-
         errors = 0
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
             nonlocal errors
+            call = calls[index % len(calls)]
             while time.perf_counter() < deadline:
                 begin = time.perf_counter()
                 try:
