@@ -36,8 +36,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Per second, not per minute: the in-memory moving window keeps every hit of its window, and a minute
+# of bench traffic (100,000s of hits) would make the limiter, not the calls, the measured cost.
 RAISED_LIMITS = ",".join(
-    f"{name}=1000000/minute"
+    f"{name}=1000000/second"
     for name in ("default", "StartConversation", "SendMessage", "StreamMessage", "GetCaptcha", "Login", "Register")
 )
 
