@@ -1,7 +1,7 @@
 """Whole conversations against the real server: server CPU per call, p50/p99, conversations/s, loop lag.
 
     .venv/bin/python -m bench.conversation [--seconds 6] [--rounds 3] [--workers 1 2] [--concurrency 32]
-                                           [--encryption both]
+                                           [--encryption with|without|both] [--database-url URL]
 
 The server runs as its own process tree (bench/harness.py: `python -m bench.serve`, SQLite in a
 temporary folder, offline responder, full chain, API keys from the environment, rate limits raised);
@@ -110,10 +110,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--encryption", choices=("with", "without", "both"), default="with")
+    parser.add_argument(
+        "--database-url", help="an empty postgresql+asyncpg:// database (default: SQLite in a temp dir)"
+    )
     args = parser.parse_args()
+    if args.database_url and (args.encryption == "both" or len(args.workers) > 1):
+        parser.error("--database-url serves one server: one --encryption mode and one --workers count")
     modes = {"with": [False], "without": [True], "both": [False, True]}[args.encryption]
     print(machine_line())
     env = {"API_KEYS": api_keys_env(args.concurrency)}
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
     gen = LoadGenerator()
     rows: dict[tuple[str, int], Totals] = {}
     try:
