@@ -84,6 +84,8 @@ def _plain_fields() -> None:
 
 
 def _serve(workers: int) -> int:
+    import uvloop
+
     from server import workers as worker_processes
     from server.app import serve
     from server.config import load_settings
@@ -103,7 +105,7 @@ def _serve(workers: int) -> int:
     if workers > 1:
         worker_processes.serve = serve_sampled  # type: ignore[assignment]  # what each forked worker runs
         return worker_processes.run(settings)
-    asyncio.run(serve_sampled(settings))
+    uvloop.run(serve_sampled(settings))  # the loop server/__main__.py runs
     return 0
 
 
