@@ -21,6 +21,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from server import audit, workers
 from server.app import StartupError, serve
 from server.auth import cli as apikey_cli
@@ -209,7 +211,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return commands[args.command](args, settings)
     if settings.server.workers > 1:
         return workers.run(settings)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))  # uvloop: 15-20 % less CPU per call than asyncio's loop (README Performance)
     return 0
 
 
