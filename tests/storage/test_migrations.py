@@ -26,6 +26,7 @@ from server.storage.keyring import Keyring
 from server.storage.models import Base, UtcDateTime
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, TEST_DATA_KEYS, bearer, login
+from tests.support.process import run_server
 from tests.support.sealed import CONTACT, HELPED, SYMPTOM, raw_database
 
 TABLES = {
@@ -76,6 +77,19 @@ async def test_up_down_up(database_url: str) -> None:
     assert await _run(database_url, _tables) == set()
     await asyncio.to_thread(migrate.upgrade, database_url)
     assert await _run(database_url, _tables) == TABLES
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+async def test_instances_starting_at_once_migrate_one_after_another(postgres_url: str) -> None:
+    """Four `python -m server migrate` processes on one fresh PostgreSQL database at once (four instances
+    starting together): the advisory lock lets one migrate while the others wait and then find the schema
+    at head; none fails. (Processes, not threads: Alembic's `context` is one per process.)"""
+    runs = [asyncio.to_thread(run_server, {"DATABASE_URL": postgres_url}, "migrate", timeout=240) for _ in range(4)]
+    done = await asyncio.gather(*runs)
+    assert [(d.returncode, d.stderr[-300:]) for d in done if d.returncode != 0] == []
+    assert await _run(postgres_url, _tables) == TABLES
+    assert await _run(postgres_url, _diff) == []
 
 
 async def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:

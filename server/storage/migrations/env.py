@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 from server.storage.db import create_engine
 from server.storage.models import Base
 
+MIGRATION_LOCK = 0x5775_6666  # the advisory lock key of WuffChat's migrations ("Wuff")
+
 
 def _run(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
@@ -25,6 +27,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # N instances starting at once migrate one after another: the others wait here, then find the
+            # schema at head. A transaction lock, released by the migration's commit (or rollback).
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
