@@ -1,11 +1,12 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
 `retention run`; `rekey` (re-seal personal data with the active data key); `apikey create|list|revoke`;
-`kb-load` (knowledge base into Weaviate); `config env-table [--write]` (the environment variables as a
-Markdown table, or written into README.md; needs no valid configuration).
+`kb-load` (knowledge base into Weaviate); `backup FILE` and `restore FILE` (the database);
+`config env-table [--write]` (the environment variables as a Markdown table, or written into README.md;
+needs no valid configuration).
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, audit
-chain broken, rekey could not finish, or kb-load failed (Weaviate unreachable), 2 bad configuration (kb-load without
-WEAVIATE_URL too).
+chain broken, rekey could not finish, kb-load failed (Weaviate unreachable), or a backup or restore
+failed, 2 bad configuration (kb-load without WEAVIATE_URL too).
 Errors are one line on stderr; a traceback only in development and only for unexpected errors.
 """
 
@@ -28,7 +29,7 @@ from server.config import ConfigError, Settings, env_table, load_settings
 from server.knowledge import kb_load
 from server.log import configure_logging
 from server.retention import Retention, RetentionPolicy
-from server.storage import data_keys, db, migrate, rekey
+from server.storage import backup, data_keys, db, migrate, rekey
 from server.storage.keyring import KeyringError, UnreadableValueError
 
 EXIT_STARTUP = 1
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     rekey_cmd = commands.add_parser("rekey", help="re-seal data sealed with older DATA_KEYS keys with the active one")
     rekey_cmd.add_argument("--batch", type=int, default=rekey.DEFAULT_BATCH, help="rows per transaction")
     commands.add_parser("kb-load", help="create the Weaviate collection and load the knowledge base (WEAVIATE_URL)")
+    backup_cmd = commands.add_parser("backup", help="copy the database to FILE (SQLite online backup, pg_dump)")
+    backup_cmd.add_argument("file", type=Path)
+    backup_cmd.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    restore_cmd = commands.add_parser("restore", help="replace the database by the backup FILE (servers stopped)")
+    restore_cmd.add_argument("file", type=Path)
+    restore_cmd.add_argument("--force", action="store_true", help="replace a database that already holds tables")
     config_cmd = commands.add_parser("config", help="the configuration model: every environment variable")
     config_cmd.add_argument("action", choices=("env-table",), help="env-table: the variables as a Markdown table")
     config_cmd.add_argument("--write", action="store_true", help="replace the table in README.md instead of printing")
@@ -130,6 +137,37 @@ async def _rekey(settings: Settings, batch: int) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        report = backup.backup(settings.database.url, args.file, overwrite=args.force)
+    except backup.BackupError as exc:
+        return _fail(EXIT_STARTUP, f"backup failed: {exc}")
+    print(f"backup: {report.path} ({report.size} bytes; personal fields stay sealed: keep DATA_KEYS apart)")
+    return 0
+
+
+async def _check_restored(settings: Settings) -> int:
+    """After a restore: the audit chain is intact and the configured data keys open the restored data."""
+    engine = db.create_engine(settings.database.url)
+    try:
+        keyring = data_keys.keyring_for(settings.data_keys.keys, dev_file=Path(settings.data_keys.dev_file))
+        await data_keys.unlock(engine, keyring)
+    except (data_keys.DataKeyMismatchError, KeyringError) as exc:
+        return _fail(EXIT_STARTUP, f"restored, but the data keys do not open it: {exc}")
+    finally:
+        await engine.dispose()
+    return await _verify_audit(settings)
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        backup.restore(settings.database.url, args.file, force=args.force)
+    except backup.BackupError as exc:
+        return _fail(EXIT_STARTUP, f"restore failed: {exc}")
+    print(f"restore: the database now holds {args.file}")
+    return asyncio.run(_check_restored(settings))
+
+
 def _load_knowledge(settings: Settings) -> int:
     if settings.knowledge.weaviate_url is None:
         return _fail(EXIT_CONFIG, "configuration error: kb-load needs WEAVIATE_URL")
@@ -161,10 +199,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     }
     if args.command in one_shot:
         return asyncio.run(one_shot[args.command](settings))
-    if args.command == "migrate":
-        return _migrate(args, settings)
-    if args.command == "apikey":
-        return apikey_cli.run(args, settings)
+    commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "migrate": _migrate,
+        "apikey": apikey_cli.run,
+        "backup": _backup,
+        "restore": _restore,
+    }
+    if args.command in commands:
+        return commands[args.command](args, settings)
     if settings.server.workers > 1:
         return workers.run(settings)
     asyncio.run(serve(settings))
