@@ -117,9 +117,10 @@ audit: setup
 bench: web
 	$(PY) bench/triage.py
 	$(PY) bench/yesno.py
-	$(PY) bench/login.py
+	$(PY) -m bench.login
 	$(PY) bench/chain.py
-	$(PY) bench/conversation.py
+	$(PY) -m bench.conversation --encryption both
+	$(PY) -m bench.search
 	$(PY) -m bench.edge
 
 clean:

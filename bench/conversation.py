@@ -1,35 +1,45 @@
-"""Full conversations per second and SendMessage p50/p99 at 32 concurrent conversations (offline responder).
+"""Whole conversations against the real server: server CPU per call, p50/p99, conversations/s, loop lag.
 
-The server runs in this process with the full interceptor chain (build_chain, as app.py builds it).
-Each of the `concurrency` workers authenticates with an API key of its own (real x-api-key
-authentication); rate limits are raised so the bench measures throughput, not the limiter. Each conversation
-walks the whole flow: start, symptom, yes, context, yes (exercise), no, five feedback answers.
-Run: .venv/bin/python bench/conversation.py [--conversations 256] [--concurrency 32] [--database-url URL]
+    .venv/bin/python -m bench.conversation [--seconds 6] [--rounds 3] [--workers 1 2] [--concurrency 32]
+                                           [--encryption with|without|both] [--database-url URL]
+
+The server runs as its own process tree (bench/harness.py: `python -m bench.serve`, SQLite in a
+temporary folder, offline responder, full chain, API keys from the environment, rate limits raised);
+the load comes from a separate process with its own grpc.aio client. For each worker count, every
+round runs, in this order: bare Health/Check (a grpc.aio server without interceptors, the same number
+of processes), GetCaptcha through the chain (64 in flight each), then `--concurrency` conversations
+in flight for `--seconds`: each conversation is StartConversation and 10 SendMessage turns (symptom,
+yes, context, yes to the exercise, no to another behaviour, five feedback answers), each worker
+coroutine with an API key of its own. Server CPU per call is the servers' utime+stime over the timed
+part divided by all calls (StartConversation included); p50/p99 are SendMessage's.
+`--encryption without` (or `both`) adds rows with the field sealer replaced by a pass-through
+(bench/serve.py --plain-fields): issue 18's cost of encryption at rest.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import grpc
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.harness import (
+    Connections,
+    LoadGenerator,
+    Meter,
+    Server,
+    Totals,
+    api_key,
+    api_keys_env,
+    captcha_round,
+    health_round,
+    machine_line,
+)
 
-from wuffchat.conversation.v1 import conversation_service_pb2 as pb  # noqa: E402
-from wuffchat.conversation.v1 import conversation_service_pb2_grpc  # noqa: E402
-
-from server.app import start  # noqa: E402
-from server.config import load_settings  # noqa: E402
-from server.log import configure_logging  # noqa: E402
-
-TURNS = [
+TURNS = (
     "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
     "ja",
     "Morgens auf dem Feld, wenn er Wild riecht.",
@@ -40,67 +50,133 @@ TURNS = [
     "passt",
     "9",
     "nein",
-]
+)
 
 
-def key(worker: int) -> str:
-    return f"wck_bench-{worker:03d}-0123456789abcdef0123456789"
+async def conversations(port: int, meter: Meter, *, seconds: float, concurrency: int) -> dict[str, Any]:
+    """`concurrency` coroutines each run whole conversations until `seconds` have passed (the last one ends)."""
+    import asyncio
+
+    import grpc
+    from wuffchat.conversation.v1 import conversation_service_pb2 as pb
+    from wuffchat.conversation.v1 import conversation_service_pb2_grpc
+
+    latencies: list[float] = []
+    counts = {"conversations": 0, "calls": 0, "errors": 0}
+
+    async def one(stub: Any, worker: int, record: bool) -> None:
+        meta = (("x-api-key", api_key(worker)),)
+        started = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=meta)
+        for text in TURNS:
+            begin = time.perf_counter()
+            reply = await stub.SendMessage(
+                pb.SendMessageRequest(conversation_id=started.conversation_id, text=text), metadata=meta
+            )
+            if record:
+                latencies.append(time.perf_counter() - begin)
+            assert reply.messages, "a turn without an answer"
+        if record:
+            counts["conversations"] += 1
+            counts["calls"] += 1 + len(TURNS)
+
+    async with Connections(port, concurrency) as connections:
+        stubs = [conversation_service_pb2_grpc.ConversationServiceStub(c) for c in connections.channels]
+        await asyncio.gather(*(one(stubs[w % len(stubs)], w, False) for w in range(concurrency)))  # warm-up
+        deadline = time.perf_counter() + seconds
+
+        async def worker(index: int) -> None:
+            while time.perf_counter() < deadline:
+                try:
+                    await one(stubs[index % len(stubs)], index, True)
+                except grpc.aio.AioRpcError:
+                    counts["errors"] += 1  # the conversation is abandoned
+
+        meter.start()
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        meter.stop()
+    return {
+        "latencies": latencies,
+        "calls": counts["calls"],
+        "units": counts["conversations"],
+        "errors": counts["errors"],
+    }
 
 
-async def one(stub: conversation_service_pb2_grpc.ConversationServiceStub, worker: int, latencies: list[float]) -> None:
-    meta = (("x-api-key", key(worker)),)
-    started = await stub.StartConversation(pb.StartConversationRequest(language="de"), metadata=meta)
-    for text in TURNS:
-        t0 = time.perf_counter()
-        await stub.SendMessage(pb.SendMessageRequest(conversation_id=started.conversation_id, text=text), metadata=meta)
-        latencies.append(time.perf_counter() - t0)
-
-
-async def main(total: int, concurrency: int, database_url: str | None) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        keys = ",".join(f"bench-{w}:service:{key(w)}" for w in range(concurrency))
-        limits = "default=1000000/minute,StartConversation=1000000/minute,SendMessage=1000000/minute"
-        settings = load_settings(
-            {
-                "API_KEYS": keys,
-                "RATE_LIMITS": limits,
-                "GRPC_ADDR": "127.0.0.1:0",
-                "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
-                "KNOWLEDGE_OVERLAY_DIR": f"{tmp}/overlay",
-                "CACHE_DIR": f"{tmp}/cache",
-            }
-        )
-        running = await start(settings)
-        latencies: list[float] = []
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
-            await one(stub, 0, [])  # warm-up
-            queue = iter(range(total))
-
-            async def worker(index: int) -> None:
-                for _ in queue:
-                    await one(stub, index, latencies)
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(worker(index) for index in range(concurrency)))
-            elapsed = time.perf_counter() - t0
-        await running.stop(0)
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    print(f"{'conversations':>13} {'concurrency':>11} {'conv/s':>8} {'SendMessage p50 ms':>19} {'p99 ms':>8}")
-    print(f"{total:>13} {concurrency:>11} {total / elapsed:>8.1f} {p50:>19.1f} {p99:>8.1f}")
-    backend = "PostgreSQL" if database_url else "SQLite"
-    print(f"({backend}, offline responder, {len(TURNS)} SendMessage calls per conversation, {len(ordered)} in total)")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--conversations", type=int, default=256)
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="conversation load per round")
+    parser.add_argument("--baseline-seconds", type=float, default=2.0, help="Health and GetCaptcha per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--encryption", choices=("with", "without", "both"), default="with")
     parser.add_argument(
         "--database-url", help="an empty postgresql+asyncpg:// database (default: SQLite in a temp dir)"
     )
     args = parser.parse_args()
-    configure_logging("WARNING")  # the per-call JSON lines would dominate the measurement
-    asyncio.run(main(args.conversations, args.concurrency, args.database_url))
+    if args.database_url and (args.encryption == "both" or len(args.workers) > 1):
+        parser.error("--database-url serves one server: one --encryption mode and one --workers count")
+    modes = {"with": [False], "without": [True], "both": [False, True]}[args.encryption]
+    print(machine_line())
+    env = {"API_KEYS": api_keys_env(args.concurrency)}
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    gen = LoadGenerator()
+    rows: dict[tuple[str, int], Totals] = {}
+    try:
+        for workers in args.workers:
+            bare = Server(workers, bare=True).start()
+            servers = {plain: Server(workers, plain_fields=plain, env=env).start() for plain in modes}
+            try:
+                for _ in range(args.rounds):
+                    rows.setdefault(("bare Health/Check", workers), Totals()).add(
+                        health_round(gen, bare, args.baseline_seconds)
+                    )
+                    rows.setdefault(("GetCaptcha (chain)", workers), Totals()).add(
+                        captcha_round(gen, servers[modes[0]], args.baseline_seconds)
+                    )
+                    for plain, server in servers.items():
+                        name = "SendMessage" + (" (no encryption)" if plain else "")
+                        rows.setdefault((name, workers), Totals()).add(
+                            gen.run(
+                                "bench.conversation:conversations",
+                                server,
+                                seconds=args.seconds,
+                                concurrency=args.concurrency,
+                            )
+                        )
+            finally:
+                bare.close()
+                for server in servers.values():
+                    server.close()
+    finally:
+        gen.close()
+    print(
+        f"{args.rounds} alternating rounds per worker count; conversations: {args.concurrency} in flight, "
+        f"{args.seconds:g} s per round; Health and GetCaptcha: 64 in flight, {args.baseline_seconds:g} s per round"
+    )
+    print()
+    print(
+        "| call | workers | server CPU ms/call | calls/s (rounds) | conv/s | p50 ms | p99 ms "
+        "| loop lag p99 / max ms | vs bare |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (name, workers), t in rows.items():
+        bare_rate = rows[("bare Health/Check", workers)].rate
+        conv = f"{t.units / t.elapsed:.1f}" if t.units else ""
+        lag = f"{t.lag_p99:.1f} / {t.lag_max:.1f}" if t.lag_max else ""
+        ratio = f"{t.rate / bare_rate:.2f}" if name.startswith("GetCaptcha") else ""
+        print(
+            f"| {name} | {workers} | {t.cpu_ms:.2f} | {t.rate:,.0f} ({t.spread()}) | {conv} "
+            f"| {t.quantile(0.5):.1f} | {t.quantile(0.99):.1f} | {lag} | {ratio} |"
+        )
+    for (name, workers), t in rows.items():
+        if t.errors:
+            print(f"\n{name}, {workers} worker(s): {t.errors} failed calls (left out of the figures)")
+    conv_rates = {w: t.units / t.elapsed for (name, w), t in rows.items() if name == "SendMessage" and t.units}
+    if 1 in conv_rates and 2 in conv_rates:
+        print(f"\nconversations/s, 2 workers vs 1: {conv_rates[2] / conv_rates[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

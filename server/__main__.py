@@ -1,8 +1,8 @@
 """Command line: `python -m server [--workers N]` serves; `migrate [up|down]`; `audit verify`;
 `retention run`; `rekey` (re-seal personal data with the active data key); `apikey create|list|revoke`;
-`kb-load` (knowledge base into Weaviate); `backup FILE` and `restore FILE` (the database);
-`config env-table [--write]` (the environment variables as a Markdown table, or written into README.md;
-needs no valid configuration).
+`kb-load` (knowledge base into Weaviate); `backup FILE` and `restore FILE` (the database); `config
+env-table [--write]` (the environment variables as a Markdown table, or written into README.md; needs no
+valid configuration).
 
 Exit codes: 0 clean stop, 1 cannot start (database unreachable, port in use), a worker died, audit
 chain broken, rekey could not finish, kb-load failed (Weaviate unreachable), or a backup or restore
@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from server import audit, workers
 from server.app import StartupError, serve
@@ -209,7 +211,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return commands[args.command](args, settings)
     if settings.server.workers > 1:
         return workers.run(settings)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))  # uvloop: 15-20 % less CPU per call than asyncio's loop (README Performance)
     return 0
 
 

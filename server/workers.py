@@ -27,6 +27,7 @@ from types import FrameType
 from typing import cast
 
 import structlog
+import uvloop
 
 from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
 from server.config import ServerSettings, Settings
@@ -69,7 +70,7 @@ def _worker(index: int, settings: Settings) -> None:
     bind_process(worker=index)  # every log line says which worker wrote it
     log.info("worker started", pid=os.getpid())
     try:
-        asyncio.run(serve(settings, migrate_schema=False))
+        uvloop.run(serve(settings, migrate_schema=False))  # as a single server runs (server/__main__.py)
     except StartupError as exc:
         print(f"wuffchat: worker {index} cannot start: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -98,6 +99,12 @@ class Ranking:
     scores: dict[str, float]
 
 
+@functools.lru_cache(maxsize=4096)
+def _word_start(cue: str) -> re.Pattern[str]:
+    """`cue` at the start of a word, compiled once (`re`'s cache of 512 is too small beside the breed aliases)."""
+    return re.compile(rf"(?<!\w){re.escape(cue)}")
+
+
 def rank(behavior: Behavior, context: str, breed: BreedGroup | None = None, *, mix: bool = False) -> Ranking:
     """Behaviour weights, mixed with the breed group's disposition, plus points for context cues."""
     lowered = context.lower()
@@ -107,7 +114,7 @@ def rank(behavior: Behavior, context: str, breed: BreedGroup | None = None, *, m
         score = float(behavior.instinct_weights[instinct])
         if breed is not None:
             score = (1 - share) * score + share * breed.instincts[instinct]
-        hits = sum(1 for cue in CUES[instinct] if re.search(rf"(?<!\w){re.escape(cue)}", lowered))
+        hits = sum(1 for cue in CUES[instinct] if _word_start(cue).search(lowered))
         scores[instinct] = score + CUE_POINTS * hits
     order = tuple(sorted(INSTINCTS, key=lambda i: (-scores[i], INSTINCTS.index(i))))
     return Ranking(order=order, scores=scores)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.storage import db, sealing
 from server.storage.models import Conversation, Feedback, Message
@@ -103,39 +103,67 @@ class ConversationStore:
         now: datetime,
         ttl: timedelta,
     ) -> None:
-        """Store the owner's message and the bot's answer, the new state and slots, and finished feedback."""
-        async with self._write_lock, self._sessions.begin() as session:
+        """Store the owner's message and the bot's answer, the new state and slots, and finished feedback.
+
+        One transaction of SQLAlchemy Core statements (an UPDATE, the next `seq`, one multi-row INSERT),
+        sealed here as the ORM events would seal them: the unit of work cost more CPU than the turn's
+        flow (issue 14's profile). Only a finished feedback goes through the ORM.
+        """
+        async with self._write_lock, self._engine.begin() as connection:
             # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
             # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
-            await session.execute(
-                update(Conversation)
+            await connection.execute(
+                update(Conversation)  # on a Connection: a plain Core UPDATE, no ORM bulk machinery
                 .where(Conversation.id == row.id)
                 .values(
                     state=state,
-                    # a Core UPDATE: sealed here, as the ORM events seal every other write (storage/sealing.py)
                     context=sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
                     updated_at=now,
                     expires_at=now + ttl,
                 )
             )
-            seq = await session.scalar(
+            seq = await connection.scalar(
                 select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
             )
-            session.add_all(self._messages(row.id, int(seq if seq is not None else -1) + 1, messages, now))
+            start = int(seq if seq is not None else -1) + 1
+            await connection.execute(insert(Message), self._message_rows(row.id, start, messages, now))
             if feedback is not None:
                 contact = feedback.get("contact")
-                session.add(
-                    Feedback(
-                        conversation_id=row.id,
-                        helped=feedback.get("helped"),
-                        perspective=feedback.get("perspective"),
-                        exercise_fit=feedback.get("exercise_fit"),
-                        score=feedback.get("score"),
-                        contact=contact,
-                        contact_delete_after=now + self._contact_retention if contact else None,
-                        created_at=now,
+                async with AsyncSession(bind=connection) as session:  # joins this transaction
+                    session.add(
+                        Feedback(
+                            conversation_id=row.id,
+                            helped=feedback.get("helped"),
+                            perspective=feedback.get("perspective"),
+                            exercise_fit=feedback.get("exercise_fit"),
+                            score=feedback.get("score"),
+                            contact=contact,
+                            contact_delete_after=now + self._contact_retention if contact else None,
+                            created_at=now,
+                        )
                     )
-                )
+                    await session.flush()
+
+    def _message_rows(
+        self, conversation_id: str, start: int, messages: Sequence[NewMessage], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Parameter rows for a Core INSERT of `messages`, text and steps sealed for their (conversation, seq)."""
+        rows = []
+        for seq, m in enumerate(messages, start=start):
+            where = (conversation_id, seq)
+            steps = list(m.steps)
+            rows.append(
+                {
+                    "conversation_id": conversation_id,
+                    "seq": seq,
+                    "sender": m.sender,
+                    "kind": m.kind,
+                    "text": sealing.seal_value(self._engine, Message, "text", where, m.text),
+                    "steps": sealing.seal_value(self._engine, Message, "steps", where, steps) if steps else None,
+                    "created_at": now,
+                }
+            )
+        return rows
 
     async def messages(self, conversation_id: str) -> list[Message]:
         async with self._sessions() as session:

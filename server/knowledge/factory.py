@@ -18,6 +18,7 @@ from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
 from .retrieval.interface import Retriever
+from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
@@ -63,7 +64,9 @@ async def embedding_cache(cache_dir: Path | None) -> EmbeddingCache:
     return await asyncio.to_thread(EmbeddingCache, encoder, cache_dir)
 
 
-async def weaviate_retriever(target: WeaviateTarget, cache: EmbeddingCache) -> WeaviateRetriever:
+async def weaviate_retriever(
+    target: WeaviateTarget, cache: EmbeddingCache, queries: QueryEncoder | None = None
+) -> WeaviateRetriever:
     """A retriever on a connected Weaviate client.
 
     Raises:
@@ -71,7 +74,7 @@ async def weaviate_retriever(target: WeaviateTarget, cache: EmbeddingCache) -> W
     """
     from .retrieval.weaviate import WeaviateRetriever, connect
 
-    return WeaviateRetriever(await connect(target.url, target.grpc_port), cache, _EXECUTOR)
+    return WeaviateRetriever(await connect(target.url, target.grpc_port), cache, _EXECUTOR, queries=queries)
 
 
 async def build(
@@ -92,10 +95,11 @@ async def build(
     cache = await embedding_cache(cache_dir)
     retriever: Retriever
     close: Callable[[], Awaitable[None]] | None = None
+    queries = QueryEncoder(cache.encoder, _EXECUTOR)  # query vectors: recent ones kept, the rest batched
     if weaviate is None:
-        retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion)
+        retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion, queries=queries)
     else:
-        remote = await weaviate_retriever(weaviate, cache)
+        remote = await weaviate_retriever(weaviate, cache, queries)
         retriever, close = remote, remote.close
     store = KnowledgeStore(base, retriever, overlay_dir)
     try:
@@ -113,7 +117,7 @@ async def build(
     )
     examples = await asyncio.to_thread(load_examples, knowledge_dir / "triage.yaml")
     model = await asyncio.get_running_loop().run_in_executor(
-        _EXECUTOR, TriageModel, cache, examples, lambda: store.base.behaviors, _EXECUTOR
+        _EXECUTOR, TriageModel, cache, queries, examples, lambda: store.base.behaviors, _EXECUTOR
     )
     return Knowledge(
         store=store,

@@ -28,7 +28,7 @@ DOG_WORDS = frozenset(
     hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
     doggo doggy pup puppies pooch mutt hound bitch canine leash lead walkies treats kennel crate neutered
-    spayed zoomies lab labbi labi maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine
+    spayed zoomies lab labbi labi dackl rescue maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine
     hundeleine paw paws snout harness collar
     """
     )
@@ -72,7 +72,8 @@ BEHAVIOUR_VERBS = re.compile(
     r"|büx|gezog|ruf|rief|gerufen|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr"
     r"|buddelt|wühl|kläfft"
     r"|bark|growl|whin|whimper|howl|yap|bite|bit|biting|snap|nip|lung|chas|hunt|dig|pee|poo|mark|hump|mount"
-    r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower)"
+    r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower"
+    r"|drool|shak|trembl|hopst|rammelt|suhl|gesuhl)"
 )
 THINGS = frozenset(
     _words(
@@ -86,7 +87,7 @@ OTHER_ANIMALS = frozenset(
     _words(
         """
     katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen
-    cat cats kitten horse horses budgie parrot hamster
+    cat cats kitten horse horses budgie parrot hamster marder maulwurf igel mole moles hedgehog
     """
     )
 )

@@ -23,6 +23,7 @@ import yaml
 from .loader import KnowledgeError
 from .retrieval.cache import EmbeddingCache
 from .retrieval.encoder import Vectors
+from .retrieval.queries import QueryEncoder, Vector
 from .retrieval.weaviate_schema import passage_texts
 from .triage import Category
 from .types import LANGUAGES, Behavior
@@ -74,17 +75,21 @@ def _nearest_mean(similarities: Vectors) -> float:
 
 
 class TriageModel:
-    """`cache` embeds; `examples` per category; `behaviors` gives the current behaviours (their phrasings
-    are the behaviour side, re-embedded when the base changes); `executor` runs the CPU work."""
+    """`cache` embeds the examples and phrasings; `queries` gives a message's vector (the retriever's own,
+    so a message is encoded once); `examples` per category; `behaviors` gives the current behaviours
+    (their phrasings are the behaviour side, re-embedded when the base changes); `executor` runs the
+    comparisons."""
 
     def __init__(
         self,
         cache: EmbeddingCache,
+        queries: QueryEncoder,
         examples: Mapping[Category, Sequence[str]],
         behaviors: Callable[[], Mapping[str, Behavior]],
         executor: Executor,
     ) -> None:
         self._cache = cache
+        self._queries = queries
         self._examples = {category: cache.embed(texts) for category, texts in examples.items()}
         self._behaviors = behaviors
         self._executor = executor
@@ -103,9 +108,8 @@ class TriageModel:
                 self._seen = current
             return self._behaviour_vectors, self._owners
 
-    def opinion_sync(self, text: str) -> Opinion:
-        """The blocking opinion (runs in the executor)."""
-        vector = self._cache.encoder.encode([text])[0]
+    def opinion_sync(self, vector: Vector) -> Opinion:
+        """The blocking opinion on a message's `vector` (runs in the executor)."""
         vectors, owners = self._behaviour_side()
         similarities = vectors @ vector
         behaviour = _nearest_mean(similarities)
@@ -116,4 +120,5 @@ class TriageModel:
         return Opinion(category, scores[best] - behaviour, nearest)
 
     async def opinion(self, text: str) -> Opinion:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.opinion_sync, text)
+        vector = await self._queries.vector(text)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.opinion_sync, vector)

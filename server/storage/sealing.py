@@ -5,10 +5,10 @@ A model lists its sealed fields in `__sealed__` (models.py). ORM events on the d
 those fields just before an INSERT or UPDATE (and restore the plaintext on the instance afterwards) and
 open them when a row is loaded, so services, export, retention and tests only ever see plaintext and
 the database only ever ciphertext. A sealed column refuses plain text outright (models.Sealed), so a
-Core statement cannot write plaintext by mistake; the one that writes a sealed column (the turn's
-slots, store.py) seals through `seal_value`. The cipher (keyring plus blind-index key) belongs to the
-engine: `attach` binds it once at start (data_keys.unlock), and an engine without one refuses to
-touch sealed fields.
+Core statement cannot write plaintext by mistake; the Core statements that write sealed columns (a
+turn's slots and messages, conversation/store.py) seal through `seal_value`. The cipher (keyring plus
+blind-index key) belongs to the engine: `attach` binds it once at start (data_keys.unlock), and an
+engine without one refuses to touch sealed fields.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import start
@@ -64,7 +64,7 @@ async def test_round_trip_keeps_every_row_and_the_audit_chain(
     engine = create_engine(settings.database.url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            await session.execute(Message.__table__.delete())  # the loss a restore repairs
+            await session.execute(delete(Message))  # the loss a restore repairs
         assert (await _counts(engine))[1] == 0
         restored = await asyncio.to_thread(run_server, env, "restore", "--force", str(target))
         assert restored.returncode == 0, restored.stderr

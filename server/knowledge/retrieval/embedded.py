@@ -12,7 +12,8 @@ because BM25 is much stronger than the dense model here, which RRF's equal rank 
 
 The confidence of the best match (0..1) is the mean of its dense cosine and a saturated BM25 score,
 so it does not depend on the other candidates; lower ranks get it scaled by their
-fused score. All CPU work runs in a thread pool, never on the event loop.
+fused score. All CPU work runs in a thread pool, never on the event loop; query vectors come from a
+`QueryEncoder` (queries.py: an LRU of recent texts, micro-batches across concurrent searches).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .cache import EmbeddingCache
 from .encoder import Vectors
 from .interface import Match
 from .lexicon import Lexicon, lexicons
+from .queries import QueryEncoder, Vector
 from .weaviate_schema import StemmedTerms, document, passage_texts
 
 Fusion = Literal["convex", "rrf"]
@@ -63,12 +65,21 @@ def _ranks(scores: Scores) -> Scores:
 
 
 class EmbeddedRetriever:
-    """Implements `Retriever`; `cache` embeds (and caches) texts, `executor` runs the CPU work."""
+    """Implements `Retriever`; `cache` embeds (and caches) the passages, `executor` runs the CPU work,
+    `queries` gives query vectors (by default a `QueryEncoder` of the cache's encoder on `executor`)."""
 
-    def __init__(self, cache: EmbeddingCache, executor: ThreadPoolExecutor, *, fusion: Fusion = "convex") -> None:
+    def __init__(
+        self,
+        cache: EmbeddingCache,
+        executor: ThreadPoolExecutor,
+        *,
+        fusion: Fusion = "convex",
+        queries: QueryEncoder | None = None,
+    ) -> None:
         self._cache = cache
         self._executor = executor
         self._fusion = fusion
+        self._queries = queries or QueryEncoder(cache.encoder, executor)
         self._terms = {language: StemmedTerms(language) for language in LANGUAGES}
         self._index: _Index | None = None
         self._lock = asyncio.Lock()
@@ -82,8 +93,9 @@ class EmbeddedRetriever:
         index = self._index
         if index is None or not index.behaviors:
             return []
+        vector = await self._queries.vector(query)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.search_sync, index, query, limit)
+        return await loop.run_in_executor(self._executor, self._rank, index, query, vector, limit)
 
     def _build(self, behaviors: tuple[Behavior, ...]) -> _Index:
         texts: list[str] = []
@@ -112,9 +124,13 @@ class EmbeddedRetriever:
         return best
 
     def search_sync(self, index: _Index, query: str, limit: int) -> list[Match]:
-        """The blocking search (runs in the executor; bench/triage.py calls it directly)."""
+        """The blocking search, query encoding included (bench/triage.py calls it directly)."""
+        return self._rank(index, query, self._cache.encoder.encode([query])[0], limit)
+
+    def _rank(self, index: _Index, query: str, vector: Vector, limit: int) -> list[Match]:
+        """Rank the behaviours for `query`, whose dense vector is `vector` (runs in the executor)."""
         count = len(index.behaviors)
-        cosines = index.passages @ self._cache.encoder.encode([query])[0]  # queries are not cached
+        cosines = index.passages @ vector
         dense = np.full(count, -1.0)
         np.maximum.at(dense, index.owner, cosines.astype(np.float64))
         lexical = self._lexical(index, query)

@@ -41,6 +41,7 @@ from .cache import EmbeddingCache
 from .embedded import BM25_SATURATION, DENSE_WEIGHT
 from .encoder import Vectors
 from .interface import Match, RetrieverUnavailableError
+from .queries import QueryEncoder
 from .weaviate_schema import COLLECTION, PROPERTIES, BilingualTerms, Passage, passage_texts, passages
 
 VECTOR = "default"
@@ -86,7 +87,8 @@ async def connect(url: str, grpc_port: int) -> weaviate.WeaviateAsyncClient:
 
 
 class WeaviateRetriever:
-    """Implements `Retriever` on `client`; `cache` embeds texts, `executor` runs the CPU work."""
+    """Implements `Retriever` on `client`; `cache` embeds the passages, `executor` runs the CPU work,
+    `queries` gives query vectors (by default a `QueryEncoder` of the cache's encoder on `executor`)."""
 
     def __init__(
         self,
@@ -95,10 +97,12 @@ class WeaviateRetriever:
         executor: ThreadPoolExecutor,
         *,
         collection: str = COLLECTION,
+        queries: QueryEncoder | None = None,
     ) -> None:
         self._client = client
         self._cache = cache
         self._executor = executor
+        self._queries = queries or QueryEncoder(cache.encoder, executor)
         self._name = collection
         self._terms = BilingualTerms()
         self._max_passages = 0  # passages of the longest behaviour, known after index()
@@ -170,14 +174,14 @@ class WeaviateRetriever:
         if self._max_passages == 0 or limit < 1:
             return []
         loop = asyncio.get_running_loop()
-        vector = await loop.run_in_executor(self._executor, self._cache.encoder.encode, [query])
+        vector = await self._queries.vector(query)
         terms = await loop.run_in_executor(self._executor, self._terms.query, query)
         try:
-            fused = await self._hybrid(terms, vector[0], limit)
+            fused = await self._hybrid(terms, vector, limit)
             if not fused:
                 return []
             top_id, top_fused = fused[0][0], fused[0][2]
-            confidence = await self._confidence(top_id, terms, vector[0])
+            confidence = await self._confidence(top_id, terms, vector)
         except weaviate.exceptions.WeaviateBaseError as exc:  # the client wraps gRPC and HTTP failures
             raise WeaviateUnavailableError(f"Weaviate search failed: {type(exc).__name__}") from exc
         scale = confidence / top_fused if top_fused > 0 else 0.0

@@ -1,0 +1,162 @@
+"""SearchBehaviors against the real server: server CPU per call, p50/p99, calls/s, loop lag, stalls.
+
+    .venv/bin/python -m bench.search [--seconds 6] [--rounds 3] [--workers 1 2] [--concurrency 64]
+                                     [--queries distinct|pool]
+
+Server and load generator as in bench/conversation.py (bench/harness.py). Each round runs bare
+Health/Check, GetCaptcha through the chain, then `--concurrency` SearchBehaviors calls in flight for
+`--seconds` with one API key. The queries are the owner descriptions of bench/data/eval (both
+parts, German and English, behaviours, health signs, off-topic and vague texts alike): `distinct`
+(default) makes every text unique by a running number at its end, so no cache can answer a call;
+`pool` sends the eval texts as they are, round-robin (about 570 texts: repeated queries).
+A stall is a call slower than one second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import (  # noqa: E402
+    Connections,
+    LoadGenerator,
+    Meter,
+    Server,
+    Totals,
+    api_key,
+    api_keys_env,
+    captcha_round,
+    health_round,
+    machine_line,
+)
+
+STALL_SECONDS = 1.0
+
+
+def queries() -> list[str]:
+    texts = []
+    for part in ("triage_tune.yaml", "triage_heldout.yaml"):
+        items = yaml.safe_load((ROOT / "bench" / "data" / "eval" / part).read_text())["items"]
+        texts += [str(item["text"]) for item in items]
+    return texts
+
+
+async def searches(port: int, meter: Meter, *, seconds: float, concurrency: int, distinct: bool) -> dict[str, Any]:
+    import asyncio
+    import itertools
+
+    import grpc
+    from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
+    from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
+
+    texts = queries()
+    counter = itertools.count()
+    meta = (("x-api-key", api_key(0)),)
+    latencies: list[float] = []
+
+    def request() -> pb.SearchBehaviorsRequest:
+        n = next(counter)
+        text = texts[n % len(texts)]
+        return pb.SearchBehaviorsRequest(query=f"{text} {n}" if distinct else text, limit=3)
+
+    async with Connections(port, concurrency) as connections:
+        stubs = [knowledge_service_pb2_grpc.KnowledgeServiceStub(c) for c in connections.channels]
+        for i in range(50):  # warm-up
+            await stubs[i % len(stubs)].SearchBehaviors(request(), metadata=meta)
+        deadline = time.perf_counter() + seconds
+
+        errors = 0
+
+        async def worker(index: int) -> None:
+            nonlocal errors
+            stub = stubs[index % len(stubs)]
+            while time.perf_counter() < deadline:
+                begin = time.perf_counter()
+                try:
+                    await stub.SearchBehaviors(request(), metadata=meta)
+                except grpc.aio.AioRpcError:
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - begin)
+
+        meter.start()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        meter.stop()
+    return {"latencies": latencies, "calls": len(latencies), "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="SearchBehaviors load per round")
+    parser.add_argument("--baseline-seconds", type=float, default=2.0, help="Health and GetCaptcha per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--queries", choices=("distinct", "pool"), default="distinct")
+    args = parser.parse_args()
+    print(machine_line())
+    gen = LoadGenerator()
+    rows: dict[tuple[str, int], Totals] = {}
+    stalls: dict[int, int] = {}
+    try:
+        for workers in args.workers:
+            bare = Server(workers, bare=True).start()
+            server = Server(workers, env={"API_KEYS": api_keys_env(1)}).start()
+            try:
+                for _ in range(args.rounds):
+                    rows.setdefault(("bare Health/Check", workers), Totals()).add(
+                        health_round(gen, bare, args.baseline_seconds)
+                    )
+                    rows.setdefault(("GetCaptcha (chain)", workers), Totals()).add(
+                        captcha_round(gen, server, args.baseline_seconds)
+                    )
+                    result = gen.run(
+                        "bench.search:searches",
+                        server,
+                        seconds=args.seconds,
+                        concurrency=args.concurrency,
+                        distinct=args.queries == "distinct",
+                    )
+                    stalls[workers] = stalls.get(workers, 0) + sum(1 for x in result["latencies"] if x > STALL_SECONDS)
+                    rows.setdefault(("SearchBehaviors", workers), Totals()).add(result)
+            finally:
+                bare.close()
+                server.close()
+    finally:
+        gen.close()
+    print(
+        f"{args.rounds} alternating rounds per worker count; SearchBehaviors: {args.concurrency} in flight, "
+        f"{args.queries} queries, {args.seconds:g} s per round; Health and GetCaptcha: 64 in flight, "
+        f"{args.baseline_seconds:g} s per round"
+    )
+    print()
+    print(
+        "| call | workers | server CPU ms/call | calls/s (rounds) | p50 ms | p99 ms | loop lag p99 / max ms "
+        "| stalls > 1 s | vs bare |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (name, workers), t in rows.items():
+        bare_rate = rows[("bare Health/Check", workers)].rate
+        lag = f"{t.lag_p99:.1f} / {t.lag_max:.1f}" if t.lag_max else ""
+        ratio = f"{t.rate / bare_rate:.2f}" if name.startswith("GetCaptcha") else ""
+        stall = str(stalls[workers]) if name == "SearchBehaviors" else ""
+        print(
+            f"| {name} | {workers} | {t.cpu_ms:.2f} | {t.rate:,.0f} ({t.spread()}) | {t.quantile(0.5):.1f} "
+            f"| {t.quantile(0.99):.1f} | {lag} | {stall} | {ratio} |"
+        )
+
+    for (name, workers), t in rows.items():
+        if t.errors:
+            print(f"\n{name}, {workers} worker(s): {t.errors} failed calls (left out of the figures)")
+
+
+if __name__ == "__main__":
+    main()
