@@ -6,22 +6,24 @@ value raises `ConfigError` with a one-line message naming the variable; `python 
 exit code 2. `python -m server config env-table` prints every variable (README's table is that output).
 """
 
+from server.config._auth import (
+    AuthSettings,
+    EncryptionSettings,
+    LoginSettings,
+    SecretSettings,
+    TokenSettings,
+)
 from server.config._fields import ConfigError
 from server.config._groups import (
     DEFAULT_DATABASE_URL,
-    AuthSettings,
     ConversationSettings,
     DatabaseSettings,
     EdgeSettings,
-    EncryptionSettings,
     KnowledgeSettings,
     LimitSettings,
-    LoginSettings,
     OpenAISettings,
     RetentionSettings,
-    SecretSettings,
     ServerSettings,
-    TokenSettings,
 )
 from server.config._parse import API_KEY_NAME, API_KEY_ROLES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMITS, ApiKeySpec
 from server.config._prod import weakened

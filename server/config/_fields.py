@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.fields import FieldInfo
+
+DAY = 86400.0  # seconds, for bounds
 
 
 class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message is one line for the console."""
+
+
+def from_text(parse: Callable[[str], Any]) -> BeforeValidator:
+    """Parse a value given as text (the environment); typed values (tests, code) are checked as they are."""
+    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
 
 
 class Group(BaseModel):

@@ -10,18 +10,20 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from server import origins
+from server.config._auth import (
+    AuthSettings,
+    EncryptionSettings,
+    SecretSettings,
+)
 from server.config._fields import ConfigError, Group, number, variables
 from server.config._groups import (
-    AuthSettings,
     ConversationSettings,
     DatabaseSettings,
     EdgeSettings,
-    EncryptionSettings,
     KnowledgeSettings,
     LimitSettings,
     OpenAISettings,
     RetentionSettings,
-    SecretSettings,
     ServerSettings,
 )
 from server.config._prod import check_prod

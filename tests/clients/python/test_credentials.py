@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import replace
 
@@ -15,8 +16,18 @@ from tests.clients.python.conftest import StartServer
 from tests.support.auth import PASSWORD, bearer
 
 
-async def logged_in(target: str, heard: list[TokenPair | None]) -> AsyncClient:
-    client = AsyncClient(target, on_tokens=heard.append)
+class Seconds:
+    """The client's clock (`time.time` by default), moved by hand: the access token's expiry without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def logged_in(target: str, heard: list[TokenPair | None], clock: Seconds | None = None) -> AsyncClient:
+    client = AsyncClient(target, on_tokens=heard.append, clock=clock or Seconds())
     email = f"refresh-{uuid.uuid4().hex[:12]}@example.org"
     await client.register(email, PASSWORD)
     await client.login(email, PASSWORD)
@@ -39,12 +50,13 @@ async def test_unary_refreshes_before_the_access_token_expires(start_server: Sta
     server = await start_server(ACCESS_TOKEN_TTL_SECONDS=1)
     target = f"127.0.0.1:{server.port}"
     heard: list[TokenPair | None] = []
-    async with await logged_in(target, heard) as client:
+    clock = Seconds()
+    async with await logged_in(target, heard, clock) as client:
         first = client.tokens
         assert first is not None and first.access_lifetime == 1
         await client.profile()
         assert heard == []  # still fresh: no refresh
-        await asyncio.sleep(1.1)  # past the access token's lifetime
+        clock.now += 1.1  # past the access token's lifetime
         profile = await client.profile()
         assert profile.email
         assert len(heard) == 1 and heard[0] == client.tokens
@@ -100,8 +112,9 @@ async def test_unary_concurrent_calls_share_one_refresh(start_server: StartServe
     server = await start_server(ACCESS_TOKEN_TTL_SECONDS=1)
     target = f"127.0.0.1:{server.port}"
     heard: list[TokenPair | None] = []
-    async with await logged_in(target, heard) as client:
-        await asyncio.sleep(1.1)
+    clock = Seconds()
+    async with await logged_in(target, heard, clock) as client:
+        clock.now += 1.1
         profiles = await asyncio.gather(*(client.profile() for _ in range(6)))
         assert len({p.user_id for p in profiles}) == 1
         assert len(heard) == 1  # one RefreshToken call for all six

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -50,7 +51,9 @@ class AsyncClient:
 
     `target`: `host:port`, `http://...` or `https://...` (TLS); `tls`/`ca_file` force TLS with a CA
     bundle. `api_key` authenticates a service; `tokens` resumes a user session, and `on_tokens` is
-    told of every new pair (or None when the session ended) so the caller can store them.
+    told of every new pair (or None when the session ended) so the caller can store them. `clock`
+    (seconds, `time.time` by default) dates the tokens and decides when to refresh them; tests pass
+    one they move.
     """
 
     def __init__(
@@ -65,9 +68,11 @@ class AsyncClient:
         ca_file: str | None = None,
         timeout: float = 10.0,
         stream_timeout: float = 60.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._channel = open_channel(parse_target(target, tls=tls, ca_file=ca_file))
-        self._credentials = Credentials(api_key=api_key, tokens=tokens, on_tokens=on_tokens)
+        self._clock = clock
+        self._credentials = Credentials(api_key=api_key, tokens=tokens, on_tokens=on_tokens, clock=clock)
         self.language = language
         self.timeout = timeout
         self.stream_timeout = stream_timeout
@@ -101,7 +106,7 @@ class AsyncClient:
     async def _refresher(self, refresh_token: str) -> TokenPair:
         request = auth_pb.RefreshTokenRequest(refresh_token=refresh_token)
         reply = await self._unary(self._auth.RefreshToken, request, authenticated=False)
-        return TokenPair.from_pb(reply.tokens)
+        return TokenPair.from_pb(reply.tokens, now=self._clock())
 
     async def _unary(
         self, method: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], request: Req, *, authenticated: bool = True
@@ -192,7 +197,7 @@ class AsyncClient:
         """
         request = auth_pb.LoginRequest(email=email, password=password, captcha=await self._captcha())
         reply = await self._unary(self._auth.Login, request, authenticated=False)
-        tokens = TokenPair.from_pb(reply.tokens)
+        tokens = TokenPair.from_pb(reply.tokens, now=self._clock())
         self._credentials.set_tokens(tokens)
         return tokens
 
