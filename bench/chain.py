@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,15 +165,18 @@ async def _serve(workdir: Path) -> None:
     env = {
         "RATE_LIMITS": "GetCaptcha=1000000/second,default=1000000/second",
         "API_KEYS": f"bench:service:{API_KEY}",
+        "DATABASE_URL": url,
     }
-    settings = replace(load_settings(env), database_url=url)
+    settings = load_settings(env)
     limiter = Limiter()
     deps = ChainDependencies(
-        options=ChainOptions(rate_limits=settings.rate_limits, auth_failure_limit=settings.auth_failure_limit),
+        options=ChainOptions(
+            rate_limits=settings.limits.rate_limits, auth_failure_limit=settings.limits.auth_failure_limit
+        ),
         audit=AuditLog(engine),
         limiter=limiter,
-        token_verifier=AccessTokenVerifier(JwtCodec.from_settings(settings), engine),
-        api_key_checker=ApiKeyChecker(engine, settings.api_keys),
+        token_verifier=AccessTokenVerifier(JwtCodec.from_settings(settings.auth.tokens, settings.secrets), engine),
+        api_key_checker=ApiKeyChecker(engine, settings.auth.api_keys),
         line_logger=rpc_logger,
     )
 

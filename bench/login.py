@@ -32,9 +32,9 @@ PASSWORD = "Hundeleine im Regen 42"
 
 async def hash_times(settings: Settings, rounds: int) -> tuple[list[float], list[float]]:
     hasher = PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_kib=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=settings.auth.argon2_time_cost,
+        memory_kib=settings.auth.argon2_memory_kib,
+        parallelism=settings.auth.argon2_parallelism,
         workers=1,
     )
     hashes, verifies = [], []
@@ -115,8 +115,8 @@ def main() -> int:
         for server in servers.values():
             server.close()
         gen.close()
-    print(f"Argon2id t={settings.argon2_time_cost}, m={settings.argon2_memory_kib // 1024} MiB, "
-          f"p={settings.argon2_parallelism}; {settings.password_hash_workers} hashing worker(s)")  # fmt: skip
+    print(f"Argon2id t={settings.auth.argon2_time_cost}, m={settings.auth.argon2_memory_kib // 1024} MiB, "
+          f"p={settings.auth.argon2_parallelism}; {settings.auth.password_hash_workers} hashing worker(s)")  # fmt: skip
     print()
     print("| measure | value |")
     print("| --- | --- |")

@@ -26,7 +26,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +99,10 @@ def _serve(workers: int) -> int:
         finally:
             sampler.cancel()
 
-    settings = replace(load_settings({**os.environ, "WORKERS": "1"}), workers=workers)
-    configure_logging(settings.log_level)
+    loaded = load_settings({**os.environ, "WORKERS": "1"})
+    # past validation: two workers keep in-process limits here (see the module docstring)
+    settings = loaded.model_copy(update={"server": loaded.server.model_copy(update={"workers": workers})})
+    configure_logging(settings.server.log_level)
     if workers > 1:
         worker_processes.serve = serve_sampled  # type: ignore[assignment]  # what each forked worker runs
         return worker_processes.run(settings)

@@ -7,8 +7,11 @@ It goes through the same KnowledgeSearch the conversation and SearchBehaviors us
 language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
 wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
 `--part tune` reads only the tuning part (what to run while tuning: the held-out file is not even opened);
-`--errors` lists the tuning part's misses (never the held-out part's); `--fusion rrf` ranks with reciprocal
-rank fusion instead of the convex combination the server uses (to compare the two).
+`--errors` lists the tuning part's misses (never the held-out part's); `--calibrate` searches the
+clear-winner rule of search.py (slack below the threshold, margin to the runner-up) on the tuning part only,
+counting a behaviour sentence missed and twice a non-behaviour sentence retrieval alone would match (word
+lists off); `--fusion rrf` ranks with reciprocal rank fusion instead of the convex combination the server
+uses (to compare the two).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from server.knowledge import factory  # noqa: E402
+from server.knowledge import search as search_rules  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
+from server.knowledge.triage_model import Opinion  # noqa: E402
 
 DATA = ROOT / "bench/data/eval"
 NON_BEHAVIOUR = ("health", "dog_related", "off_topic", "vague")
@@ -93,6 +98,79 @@ async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], er
     return tally
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One tuning sentence as the clear-winner rule sees it."""
+
+    expected: str
+    words: Category | None  # what the word lists decided
+    opinion: Opinion | None  # the triage model's
+    top_is_right: bool
+    top: str | None
+    scores: list[float]
+    needed: float | None
+
+
+async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> list[Scored]:
+    found = []
+    for item in items:
+        label = item["label"]
+        slugs = [label] if isinstance(label, str) else list(label)
+        ranked = await knowledge.search.retriever.search(item["text"], 2)
+        found.append(
+            Scored(
+                expected=expected_category(label),
+                words=await knowledge.search.sort_by_words(item["text"]),
+                opinion=await knowledge.search.opinion(item["text"]),
+                top_is_right=bool(ranked) and ranked[0].id in slugs,
+                top=ranked[0].id if ranked else None,
+                scores=[m.score for m in ranked],
+                needed=knowledge.search.threshold(item["text"]),
+            )
+        )
+    return found
+
+
+def calibrate(scored: list[Scored]) -> None:
+    """Print the settings with the fewest errors on the tuning part: first the clear-winner rule on
+    retrieval alone (word lists and model off), then the model's lead with the word lists on."""
+    behaviour = Category.BEHAVIOUR.value
+    results = []
+    for slack in (0.0, 0.05, 0.1, 0.15, 0.2):
+        for margin in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+            passed = [
+                s.needed is not None and search_rules.confident(s.scores, s.needed, slack=slack, margin=margin)
+                for s in scored
+            ]
+            pairs = list(zip(scored, passed, strict=True))
+            missed = sum(1 for s, ok in pairs if s.expected == behaviour and not (ok and s.top_is_right))
+            false = sum(1 for s, ok in pairs if s.expected != behaviour and ok)
+            results.append((missed + 2 * false, missed, false, slack, margin))
+    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}  (retrieval alone)")
+    for cost, missed, false, slack, margin in [*sorted(results)[:6], *(r for r in results if r[3] == 0.0)][:12]:
+        print(f"{cost:>6} {missed:>6} {false:>5} {slack:>5.2f} {margin:>6.2f}")
+    print(
+        f"\n{'errors':>6} {'missed':>6} {'false':>5} {'no vet':>6} {'override':>8} {'floor':>5}  (word lists and model)"
+    )
+    rows = []
+    for lead in (0.0, 0.02, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 9.0):
+        for floor in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 9.0):
+            missed = false = no_vet = 0
+            for s in scored:
+                top_score = s.scores[0] if s.scores else 0.0
+                matched = s.needed is not None and (
+                    search_rules.confident(s.scores, s.needed)
+                    or search_rules.agreed(s.top, top_score, s.opinion, floor=floor)
+                )
+                decided = search_rules.decide(s.words, matched, s.opinion, override=lead)
+                missed += s.expected == behaviour and not (decided is Category.BEHAVIOUR and s.top_is_right)
+                false += s.expected != behaviour and decided is Category.BEHAVIOUR
+                no_vet += s.expected == Category.HEALTH.value and decided is not Category.HEALTH
+            rows.append((missed + 2 * false + no_vet, missed, false, no_vet, lead, floor))
+    for cost, missed, false, no_vet, lead, floor in [*sorted(rows)[:8], *(r for r in rows if r[5] == 9.0)][:16]:
+        print(f"{cost:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f} {floor:>5.2f}")
+
+
 def ratio(a: int, b: int) -> str:
     return f"{a / b:.3f}" if b else "-"
 
@@ -122,6 +200,7 @@ async def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
     parser.add_argument("--fusion", choices=("convex", "rrf"), default="convex")
     parser.add_argument("--part", choices=("tune", "heldout", "both"), default="both", help="which part to run")
+    parser.add_argument("--calibrate", action="store_true", help="search the clear-winner rule on the tuning part")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
     errors: list[str] = []
@@ -129,6 +208,9 @@ async def main() -> None:
         knowledge = await factory.build(
             ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache", fusion=args.fusion
         )
+        if args.calibrate:
+            calibrate(await score(knowledge, load("tune")))
+            return
         started, queries = time.perf_counter(), 0
         for part in ("tune", "heldout") if args.part == "both" else (args.part,):
             items = load(part)

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from server import origins
+from server.config import ConfigError, EdgeSettings, load_group
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy.yaml"
@@ -181,9 +182,10 @@ def options_from_env(env_name: str, environ: Mapping[str, str], *, static_dir: P
     """
     if env_name not in ("dev", "prod"):
         raise RenderError(f"APP_ENV must be dev or prod, got {env_name!r}")
-    raw_max = environ.get("MAX_REQUEST_BYTES", "").strip() or "65536"
-    if not raw_max.isdigit() or not 1024 <= int(raw_max) <= 16 * 1024 * 1024:
-        raise RenderError(f"MAX_REQUEST_BYTES must be an integer between 1024 and 16777216, got {raw_max!r}")
+    try:  # the server's own rule and default for its request cap (server/config/)
+        edge = load_group(EdgeSettings, {"MAX_REQUEST_BYTES": environ.get("MAX_REQUEST_BYTES", "")})
+    except ConfigError as err:
+        raise RenderError(str(err)) from None
     files: tuple[Path, ...] = ()
     if static_dir is not None and (static_dir / "index.html").is_file():
         files = tuple(sorted(p for p in static_dir.rglob("*") if p.is_file() and p.suffix in CONTENT_TYPES))
@@ -195,7 +197,7 @@ def options_from_env(env_name: str, environ: Mapping[str, str], *, static_dir: P
         admin=parse_address("ENVOY_ADMIN_ADDR", environ.get("ENVOY_ADMIN_ADDR", "") or "127.0.0.1:9901"),
         upstream=parse_address("GRPC_ADDR", environ.get("GRPC_ADDR", "") or "127.0.0.1:50051"),
         cors_origins=parse_origins(env_name, environ.get("CORS_ORIGINS", "")),
-        max_request_bytes=int(raw_max),
+        max_request_bytes=edge.max_request_bytes,
         static_dir=static_dir,
         static_files=files,
     )

@@ -21,6 +21,7 @@ import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,24 +99,26 @@ class RunningServer:
 
 
 async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
-    engine = db.create_engine(settings.database_url)
-    if not await db.wait_until_reachable(engine, settings.db_startup_timeout_seconds):
+    engine = db.create_engine(settings.database.url)
+    if not await db.wait_until_reachable(engine, settings.database.startup_timeout_seconds):
         await engine.dispose()
         raise StartupError(
-            f"database unreachable at {db.safe_url(settings.database_url)} "
-            f"after {settings.db_startup_timeout_seconds:g} s"
+            f"database unreachable at {db.safe_url(settings.database.url)} "
+            f"after {settings.database.startup_timeout_seconds:g} s"
         )
     try:
-        await check_prod_api_keys(settings, engine)  # bad configuration: refused before migrating
+        await check_prod_api_keys(
+            settings.auth, engine, prod=settings.is_prod
+        )  # bad configuration: refused before migrating
     except BaseException:
         await engine.dispose()
         raise
     try:  # personal fields are sealed with the data keys (issue 18): checked before anything is served
         keyring = await asyncio.to_thread(  # may read (or make) the dev key file
-            data_keys.keyring_for, settings.data_keys, dev_file=Path(settings.data_keys_dev_file)
+            data_keys.keyring_for, settings.data_keys.keys, dev_file=Path(settings.data_keys.dev_file)
         )
         if migrate_schema:
-            await asyncio.to_thread(migrate.upgrade, settings.database_url, keyring=keyring)
+            await asyncio.to_thread(migrate.upgrade, settings.database.url, keyring=keyring)
         await data_keys.unlock(engine, keyring)
     except (data_keys.DataKeyMismatchError, KeyringError) as exc:
         await engine.dispose()
@@ -143,21 +146,21 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
     """grpc core's limits; with the receive deadline (interceptors/receive_deadline.py) they bound
     what half-sent calls and idle connections can hold."""
     return [
-        ("grpc.max_receive_message_length", settings.max_request_bytes),
+        ("grpc.max_receive_message_length", settings.edge.max_request_bytes),
         # streams beyond this on one connection are refused (RST_STREAM REFUSED_STREAM)
-        ("grpc.max_concurrent_streams", settings.max_streams_per_connection),
+        ("grpc.max_concurrent_streams", settings.edge.max_streams_per_connection),
         # a connection must send the HTTP/2 preface and SETTINGS within the request receive deadline
-        ("grpc.server_handshake_timeout_ms", _ms(settings.request_receive_timeout_seconds)),
+        ("grpc.server_handshake_timeout_ms", _ms(settings.edge.request_receive_timeout_seconds)),
         # a connection without calls this long gets GOAWAY
-        ("grpc.max_connection_idle_ms", _ms(settings.max_connection_idle_seconds)),
+        ("grpc.max_connection_idle_ms", _ms(settings.edge.max_connection_idle_seconds)),
         # every connection gets GOAWAY at this age and is closed, calls and all, after the grace
-        ("grpc.max_connection_age_ms", _ms(settings.max_connection_age_seconds)),
-        ("grpc.max_connection_age_grace_ms", _ms(settings.max_connection_age_grace_seconds)),
+        ("grpc.max_connection_age_ms", _ms(settings.edge.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", _ms(settings.edge.max_connection_age_grace_seconds)),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         # grpc enables SO_REUSEPORT by default, which would let a second server bind an
         # occupied port silently; only --workers N (one port, many processes) wants it.
-        ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
+        ("grpc.so_reuseport", 1 if settings.server.workers > 1 else 0),
     ]
 
 
@@ -165,7 +168,7 @@ def _grpc_server(settings: Settings, chain: Chain) -> grpc.aio.Server:
     """The server with its interceptors: the receive deadline first (it runs before any request message
     exists), then the chain's steps in their order, served as one interceptor (interceptors/compose.py)."""
     receive_deadline = ReceiveDeadline(
-        settings.request_receive_timeout_seconds, max_waiting=settings.max_waiting_requests
+        settings.edge.request_receive_timeout_seconds, max_waiting=settings.edge.max_waiting_requests
     )
     return grpc.aio.server(interceptors=[receive_deadline, chain], options=_server_options(settings))
 
@@ -196,33 +199,42 @@ async def start(
             await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
 
         try:
-            knowledge = await build_knowledge(settings, audit=audit)
+            knowledge = await build_knowledge(settings.knowledge, audit=audit)
         except KnowledgeError as exc:
             raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
         except RetrieverUnavailableError as exc:
             raise StartupError(str(exc)) from None
         resources.push_async_callback(knowledge.aclose)
         try:
-            auth = await build_auth(settings, engine, audit, clock=clock)
+            auth = await build_auth(settings.auth, settings.secrets, engine, audit, prod=settings.is_prod, clock=clock)
         except MissingApiKeysError as exc:
             raise StartupError(str(exc)) from None
         resources.callback(auth.close)
-        conversation = build_conversation(settings, engine, knowledge.knowledge, clock=clock, audit=audit)
-        limiter = Limiter(settings.redis_url, audit=audit)
+        conversation = build_conversation(
+            settings.conversation,
+            engine,
+            knowledge.knowledge,
+            openai=settings.openai,
+            signing_keys=settings.secrets.all_keys,
+            contact_retention=timedelta(days=settings.retention.contact_days),
+            clock=clock,
+            audit=audit,
+        )
+        limiter = Limiter(settings.limits.redis_url, audit=audit)
         resources.push_async_callback(limiter.aclose)
         retention = Retention(
             engine,
-            RetentionPolicy.from_settings(settings),
+            RetentionPolicy.from_settings(settings.retention, settings.auth.login),
             audit,
             clock=clock,
-            interval=settings.retention_interval_seconds,
+            interval=settings.retention.interval_seconds,
         )
 
         deps = ChainDependencies(
             options=ChainOptions(
-                rate_limits=settings.rate_limits,
-                auth_failure_limit=settings.auth_failure_limit,
-                trusted_proxies=settings.trusted_proxies,
+                rate_limits=settings.limits.rate_limits,
+                auth_failure_limit=settings.limits.auth_failure_limit,
+                trusted_proxies=settings.edge.trusted_proxies,
             ),
             audit=audit,
             limiter=limiter,
@@ -242,29 +254,29 @@ async def start(
         )
         server.add_generic_rpc_handlers(tuple(extra_handlers))
 
-        health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.health_check_interval_seconds)
+        health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.server.health_check_interval_seconds)
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
 
         try:
-            port = server.add_insecure_port(settings.grpc_addr)
+            port = server.add_insecure_port(settings.server.grpc_addr)
         except RuntimeError:
             port = 0
         if port == 0:
-            raise StartupError(f"cannot listen on {settings.grpc_addr} (address in use or not available)")
+            raise StartupError(f"cannot listen on {settings.server.grpc_addr} (address in use or not available)")
 
         await server.start()
         await health.start()
         conversation.sweeper.start()
         retention.start()
-        trimmer = MemoryTrimmer(interval=settings.memory_trim_interval_seconds)
+        trimmer = MemoryTrimmer(interval=settings.server.memory_trim_interval_seconds)
         trimmer.start()
         log.info(
             "listening",
-            addr=settings.grpc_addr,
+            addr=settings.server.grpc_addr,
             port=port,
             env=settings.app_env,
-            database=db.safe_url(settings.database_url),
+            database=db.safe_url(settings.database.url),
         )
         return RunningServer(
             server=server,
@@ -292,6 +304,6 @@ async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
     # was starting is held until now instead of killing it half-way
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
-    log.info("shutting down", grace_seconds=settings.shutdown_grace_seconds)
-    await running.stop(settings.shutdown_grace_seconds)
+    log.info("shutting down", grace_seconds=settings.server.shutdown_grace_seconds)
+    await running.stop(settings.server.shutdown_grace_seconds)
     log.info("stopped")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.audit import AUDIT_CUT_KEY, RETENTION_EVENT, AuditLog
 from server.clock import Clock
-from server.config import Settings
+from server.config import LoginSettings, RetentionSettings
 from server.periodic import Periodic
 from server.storage.db import session_factory
 from server.storage.models import (
@@ -48,13 +48,13 @@ class RetentionPolicy:
     failure_window: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RetentionPolicy:
+    def from_settings(cls, retention: RetentionSettings, login: LoginSettings) -> RetentionPolicy:
         return cls(
-            conversations=timedelta(days=settings.retention_conversation_days),
-            contacts=timedelta(days=settings.retention_contact_days),
-            audit=timedelta(days=settings.retention_audit_days),
-            throttle_memory=timedelta(seconds=settings.login_lockout_max_seconds),
-            failure_window=timedelta(seconds=settings.login_failure_window_seconds),
+            conversations=timedelta(days=retention.conversation_days),
+            contacts=timedelta(days=retention.contact_days),
+            audit=timedelta(days=retention.audit_days),
+            throttle_memory=timedelta(seconds=login.lockout_max_seconds),
+            failure_window=timedelta(seconds=login.failure_window_seconds),
         )
 
 

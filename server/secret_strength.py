@@ -1,4 +1,4 @@
-"""Is a secret or key strong enough for production? Used by server/config.py when APP_ENV=prod.
+"""Is a secret or key strong enough for production? Used by server/config/ (_prod.py) when APP_ENV=prod.
 
 A text secret (SECRET_KEY, SECRET_KEY_PREVIOUS, API keys) must have 32+ bytes, show no simple pattern
 (few distinct characters, a repeated block, a run like `abcdefgh`), survive zxcvbn's guess estimate

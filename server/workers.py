@@ -21,7 +21,6 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -31,7 +30,7 @@ import structlog
 import uvloop
 
 from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
-from server.config import Settings
+from server.config import ServerSettings, Settings
 from server.log import bind_process
 
 log = structlog.get_logger(__name__)
@@ -81,7 +80,7 @@ def _fork_workers(settings: Settings) -> list[BaseProcess]:
     context = multiprocessing.get_context("fork")
     workers: list[BaseProcess] = []
     try:
-        for index in range(settings.workers):
+        for index in range(settings.server.workers):
             worker = context.Process(target=_worker, args=(index, settings), name=f"worker-{index}")
             worker.start()
             workers.append(worker)
@@ -166,7 +165,7 @@ class _Supervisor:
 
 
 def run(settings: Settings) -> int:
-    """Migrate, fork `settings.workers` workers on one port and supervise them; the exit code.
+    """Migrate, fork `settings.server.workers` workers on one port and supervise them; the exit code.
 
     Raises:
         StartupError: the database stays unreachable, or the address cannot be bound.
@@ -177,14 +176,16 @@ def run(settings: Settings) -> int:
     gc.collect()
     if threading.active_count() > 1:  # a thread would be copied into every worker half-alive
         raise StartupError("internal: threads left running before forking the workers")
-    with reserve_port(settings.grpc_addr) as addr:
+    with reserve_port(settings.server.grpc_addr) as addr:
         # Held from before the fork until the parent's handlers exist: workers inherit the blocked mask
         # and serve() unblocks once its own handlers exist, so a SIGTERM during start-up is delayed,
         # never lost and never fatal half-way.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            workers = _fork_workers(replace(settings, grpc_addr=addr))
-            supervisor = _Supervisor(workers, settings.shutdown_grace_seconds)
+            # the reserved address, validated like any GRPC_ADDR; every other group is shared as it is
+            server = ServerSettings.model_validate({**settings.server.model_dump(), "grpc_addr": addr})
+            workers = _fork_workers(settings.model_copy(update={"server": server}))
+            supervisor = _Supervisor(workers, settings.server.shutdown_grace_seconds)
             for signum in STOP_SIGNALS:
                 signal.signal(signum, supervisor.request_stop)
         finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from server.app import RunningServer, start
 from server.config import Settings, load_settings
-from tests.support.auth import FAST_AUTH
+from tests.support.auth import FAST_AUTH, env_text, rate_limits
 from tests.support.postgres import Postgres, running_postgres
 from tests.support.redis import RedisServer, running_redis
 
@@ -50,30 +49,32 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings_factory(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> SettingsFactory:
-    """Settings for a test server: free port, its own SQLite file (or a fresh PostgreSQL database for
-    `both_databases` tests), its own knowledge overlay (the embedding cache is shared), fast health
-    probes, cheap Argon2, a small CAPTCHA, the API keys of tests/support/auth.py, and rate limits and a
-    failed-authentication budget high enough that only the tests about limits (which set their own)
-    ever meet one."""
+    """Settings for a test server, built by `load_settings` from environment variables like any server's
+    (APP_ENV=test: the bounds of production, except the shorter lifetimes tests need): free port, its
+    own SQLite file (or a fresh PostgreSQL database for `both_databases` tests), its own knowledge
+    overlay (the embedding cache is shared), fast health probes, cheap Argon2, a small CAPTCHA, the API
+    keys of tests/support/auth.py, and rate limits and a failed-authentication budget high enough that
+    only the tests about limits (which set their own) ever meet one. Overrides are variables too:
+    `settings_factory(LOGIN_LOCKOUT_SECONDS=1)`; values become text (`env_text`)."""
     if database_backend == "postgresql":
         database_url = str(request.getfixturevalue("postgres_url"))
     else:
         database_url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
     def make(**overrides: Any) -> Settings:
-        base = load_settings({})
-        defaults: dict[str, Any] = {
-            "grpc_addr": "127.0.0.1:0",
-            "database_url": database_url,
-            "knowledge_overlay_dir": str(tmp_path / "overlay"),  # admin upserts never touch var/
-            "health_check_interval_seconds": 0.1,
-            "db_startup_timeout_seconds": 5.0,
-            "shutdown_grace_seconds": 2.0,
-            "rate_limits": (("default", "100000/minute"),),
-            "auth_failure_limit": "100000/minute",
+        env = {
+            "APP_ENV": "test",
+            "GRPC_ADDR": "127.0.0.1:0",
+            "DATABASE_URL": database_url,
+            "KNOWLEDGE_OVERLAY_DIR": str(tmp_path / "overlay"),  # admin upserts never touch var/
+            "HEALTH_CHECK_INTERVAL_SECONDS": "0.1",
+            "DB_STARTUP_TIMEOUT_SECONDS": "5",
+            "SHUTDOWN_GRACE_SECONDS": "2",
+            "RATE_LIMITS": rate_limits("100000/minute"),
+            "AUTH_FAILURE_LIMIT": "100000/minute",
             **FAST_AUTH,
         }
-        return replace(base, **{**defaults, **overrides})
+        return load_settings({**env, **{name: env_text(value) for name, value in overrides.items()}})
 
     return make
 

@@ -25,10 +25,10 @@ GOOD = secrets.token_urlsafe(48)
 
 def test_defaults() -> None:
     settings = load_settings({})
-    assert settings.grpc_addr == "127.0.0.1:50051"
-    assert settings.database_url.startswith("sqlite+aiosqlite:///var/")
+    assert settings.server.grpc_addr == "127.0.0.1:50051"
+    assert settings.database.url.startswith("sqlite+aiosqlite:///var/")
     assert settings.app_env == "dev"
-    retention = (settings.retention_conversation_days, settings.retention_contact_days, settings.retention_audit_days)
+    retention = (settings.retention.conversation_days, settings.retention.contact_days, settings.retention.audit_days)
     assert retention == (180, 90, 365)  # SPEC.md section 10
 
 
@@ -79,9 +79,9 @@ def test_parsed_values() -> None:
     settings = load_settings(
         {"TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8", "CORS_ORIGINS": "https://chat.example", "LOG_LEVEL": "debug"}
     )
-    assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
-    assert settings.cors_origins == ("https://chat.example",)
-    assert settings.log_level == "DEBUG"
+    assert [str(n) for n in settings.edge.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert settings.edge.cors_origins == ("https://chat.example",)
+    assert settings.server.log_level == "DEBUG"
 
 
 def test_connection_limits_reach_grpc_core() -> None:
@@ -101,22 +101,25 @@ def test_connection_limits_reach_grpc_core() -> None:
 
 
 def test_auth_failure_limit() -> None:
-    assert load_settings({}).auth_failure_limit == "20/minute"
-    assert load_settings({"AUTH_FAILURE_LIMIT": "50/5 minutes"}).auth_failure_limit == "50/5 minutes"
+    assert load_settings({}).limits.auth_failure_limit == "20/minute"
+    assert load_settings({"AUTH_FAILURE_LIMIT": "50/5 minutes"}).limits.auth_failure_limit == "50/5 minutes"
 
 
 def test_retention_values() -> None:
     settings = load_settings(
         {"RETENTION_CONVERSATION_DAYS": "30", "RETENTION_CONTACT_DAYS": "7", "RETENTION_AUDIT_DAYS": "730"}
     )
-    assert (settings.retention_conversation_days, settings.retention_contact_days) == (30, 7)
-    assert settings.retention_audit_days == 730
+    assert (settings.retention.conversation_days, settings.retention.contact_days) == (30, 7)
+    assert settings.retention.audit_days == 730
 
 
 def test_weaviate_values() -> None:
-    assert (load_settings({}).weaviate_url, load_settings({}).weaviate_grpc_port) == (None, 50051)
+    assert (load_settings({}).knowledge.weaviate_url, load_settings({}).knowledge.weaviate_grpc_port) == (None, 50051)
     settings = load_settings({"WEAVIATE_URL": "https://weaviate.example:8443", "WEAVIATE_GRPC_PORT": "50052"})
-    assert (settings.weaviate_url, settings.weaviate_grpc_port) == ("https://weaviate.example:8443", 50052)
+    assert (settings.knowledge.weaviate_url, settings.knowledge.weaviate_grpc_port) == (
+        "https://weaviate.example:8443",
+        50052,
+    )
 
 
 @pytest.mark.parametrize("app_env", ["dev", "prod"])
@@ -132,7 +135,7 @@ def test_process_exits_2_with_one_line(app_env: str, tmp_path: Path) -> None:
 
 
 def test_rate_limits_override_single_entries() -> None:
-    limits = dict(load_settings({"RATE_LIMITS": "Login=10/minute, default=120/minute"}).rate_limits)
+    limits = dict(load_settings({"RATE_LIMITS": "Login=10/minute, default=120/minute"}).limits.rate_limits)
     assert limits["Login"] == "10/minute"
     assert limits["default"] == "120/minute"
     assert limits["Register"] == "3/minute"
@@ -178,10 +181,10 @@ def test_auth_values(tmp_path: Path) -> None:
             "API_KEYS": "crawler:service:0123456789abcdef, ops:admin:fedcba9876543210",
         }
     )
-    assert settings.jwt_algorithm == "EdDSA" and len(settings.jwt_public_keys_pem) == 1
-    assert [(k.name, k.role) for k in settings.api_keys] == [("crawler", "service"), ("ops", "admin")]
-    assert "0123456789abcdef" not in repr(settings) and settings.secret_key not in repr(settings).encode()
-    assert settings.secret_key_is_ephemeral and len(settings.secret_key) == 32
+    assert settings.auth.tokens.jwt_algorithm == "EdDSA" and len(settings.auth.tokens.jwt_public_keys_pem) == 1
+    assert [(k.name, k.role) for k in settings.auth.api_keys] == [("crawler", "service"), ("ops", "admin")]
+    assert "0123456789abcdef" not in repr(settings) and settings.secrets.key not in repr(settings).encode()
+    assert settings.secrets.is_ephemeral and len(settings.secrets.key) == 32
     with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY_FILES"):
         load_settings({"JWT_PUBLIC_KEY_FILES": str(tmp_path / "k.pem")})  # a private key is no public key
 
@@ -260,8 +263,8 @@ def test_prod_accepts_strong_keys(tmp_path: Path) -> None:
             CORS_ORIGINS="https://chat.wuffchat.example, https://www.wuffchat.example:8443",
         )
     )
-    assert len(settings.previous_secret_keys) == 2 and len(settings.jwt_public_keys_pem) == 1
-    assert settings.cors_origins == ("https://chat.wuffchat.example", "https://www.wuffchat.example:8443")
+    assert len(settings.secrets.previous_secret_keys) == 2 and len(settings.auth.tokens.jwt_public_keys_pem) == 1
+    assert settings.edge.cors_origins == ("https://chat.wuffchat.example", "https://www.wuffchat.example:8443")
 
 
 def _key_entry(key_id: int, raw: bytes) -> str:
@@ -271,12 +274,12 @@ def _key_entry(key_id: int, raw: bytes) -> str:
 def test_data_keys_first_entry_is_active_and_file_works(tmp_path: Path) -> None:
     two, one = secrets.token_bytes(32), secrets.token_bytes(32)
     settings = load_settings({"DATA_KEYS": f"{_key_entry(2, two)},{_key_entry(1, one)}"})
-    assert [(k.id, k.key) for k in settings.data_keys] == [(2, two), (1, one)]
+    assert [(k.id, k.key) for k in settings.data_keys.keys] == [(2, two), (1, one)]
     assert repr(two) not in repr(settings) and "DataKey" not in repr(settings)
     path = tmp_path / "keys"
     path.write_text(f"{_key_entry(2, two)}\n{_key_entry(1, one)}\n")
-    assert load_settings({"DATA_KEYS_FILE": str(path)}).data_keys == settings.data_keys
-    assert load_settings({}).data_keys == (), "dev without keys: var/data-keys is made at start"
+    assert load_settings({"DATA_KEYS_FILE": str(path)}).data_keys.keys == settings.data_keys.keys
+    assert load_settings({}).data_keys.keys == (), "dev without keys: var/data-keys is made at start"
 
 
 @pytest.mark.parametrize(

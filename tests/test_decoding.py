@@ -17,7 +17,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from server.app import RunningServer, start
 from tests.auth.conftest import field_violations
 from tests.conftest import SettingsFactory
-from tests.support.auth import SERVICE_KEY, api_key
+from tests.support.auth import SERVICE_KEY, api_key, rate_limits
 
 LOGIN = "/wuffchat.auth.v1.AuthService/Login"
 GET_CAPTCHA = "/wuffchat.auth.v1.AuthService/GetCaptcha"
@@ -98,7 +98,7 @@ async def test_undecodable_body_is_invalid_argument_with_one_rpc_line(
 
 
 async def test_undecodable_bodies_count_against_the_rate_limit(settings_factory: SettingsFactory) -> None:
-    server = await start(settings_factory(rate_limits=(("Login", "3/minute"), ("default", "100000/minute"))))
+    server = await start(settings_factory(RATE_LIMITS=rate_limits("100000/minute", Login="3/minute")))
     try:
         for _ in range(3):
             assert (await _call_raw(server.port, LOGIN, TRUNCATED)).code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import start
 from server.audit import GENESIS, RETENTION_EVENT, AuditLog, row_hash, verify
-from server.config import Settings
+from server.config import LoginSettings, RetentionSettings
 from server.retention import Retention, RetentionPolicy
 from server.storage import data_keys, db, migrate
 from server.storage.keyring import Keyring
@@ -38,7 +38,9 @@ from tests.support.process import run_server
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
-POLICY = RetentionPolicy.from_settings(Settings())  # 180 / 90 / 365 days, throttle memory 24 h, window 15 min
+POLICY = RetentionPolicy.from_settings(
+    RetentionSettings(), LoginSettings()
+)  # 180 / 90 / 365 days, throttle memory 24 h, window 15 min
 
 
 def ago(delta: timedelta) -> datetime:
@@ -210,7 +212,7 @@ async def test_purge_deletes_exactly_what_is_past_its_time(engine: AsyncEngine) 
 async def test_contact_retention_follows_a_lowered_setting(engine: AsyncEngine) -> None:
     """Contacts written under a 90-day deadline go after 30 days once RETENTION_CONTACT_DAYS=30."""
     await _insert(engine, _conversation("c", ago(DAY), contact_at=ago(31 * DAY)))
-    policy = RetentionPolicy.from_settings(Settings(retention_contact_days=30))
+    policy = RetentionPolicy.from_settings(RetentionSettings(RETENTION_CONTACT_DAYS=30), LoginSettings())
     report = await Retention(engine, policy, AuditLog(engine), clock=lambda: NOW).run_once()
     async with db.session_factory(engine)() as session:
         feedback = await session.scalar(select(Feedback))
@@ -240,7 +242,7 @@ async def test_verify_flags_a_start_cut_by_hand(engine: AsyncEngine) -> None:
 
 
 async def test_server_runs_retention_periodically(settings_factory: SettingsFactory) -> None:
-    running = await start(settings_factory(retention_interval_seconds=0.05))
+    running = await start(settings_factory(RETENTION_INTERVAL_SECONDS=0.05))
     try:
         await _insert(running.engine, _conversation("stale", ago(200 * DAY)))
         async with asyncio.timeout(10):

@@ -23,7 +23,7 @@ from server.auth.service import AuthParts, AuthService
 from server.auth.sessions import SessionIssuer
 from server.auth.tokens import JwtCodec
 from server.clock import Clock, system_clock
-from server.config import ConfigError, Settings
+from server.config import AuthSettings, ConfigError, LoginSettings, SecretSettings
 from server.storage.models import ApiKey
 
 log = structlog.get_logger(__name__)
@@ -48,12 +48,12 @@ class Auth:
         self.hasher.close()
 
 
-def _policy(settings: Settings, max_failures: int) -> LockoutPolicy:
+def _policy(settings: LoginSettings, max_failures: int) -> LockoutPolicy:
     return LockoutPolicy(
         max_failures=max_failures,
-        window=timedelta(seconds=settings.login_failure_window_seconds),
-        base_lock=timedelta(seconds=settings.login_lockout_seconds),
-        max_lock=timedelta(seconds=settings.login_lockout_max_seconds),
+        window=timedelta(seconds=settings.failure_window_seconds),
+        base_lock=timedelta(seconds=settings.lockout_seconds),
+        max_lock=timedelta(seconds=settings.lockout_max_seconds),
     )
 
 
@@ -63,7 +63,7 @@ MISSING_PROD_KEYS = (
 )
 
 
-async def check_prod_api_keys(settings: Settings, engine: AsyncEngine) -> None:
+async def check_prod_api_keys(settings: AuthSettings, engine: AsyncEngine, *, prod: bool) -> None:
     """Before migrating: in prod, refuse to start without any API key, as bad configuration.
 
     Only reads: a database without the `api_keys` table (never migrated) has no table key.
@@ -71,7 +71,7 @@ async def check_prod_api_keys(settings: Settings, engine: AsyncEngine) -> None:
     Raises:
         ConfigError: APP_ENV=prod, API_KEYS empty and no active table key.
     """
-    if not settings.is_prod or settings.api_keys:
+    if not prod or settings.api_keys:
         return
     async with engine.connect() as connection:
         exists = await connection.run_sync(lambda sync: inspect(sync).has_table(ApiKey.__tablename__))
@@ -80,7 +80,7 @@ async def check_prod_api_keys(settings: Settings, engine: AsyncEngine) -> None:
     raise ConfigError(MISSING_PROD_KEYS)
 
 
-async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiKeyStore) -> None:
+async def ensure_api_key(checker: ApiKeyChecker, store: ApiKeyStore, *, prod: bool) -> None:
     """In dev, create and print one admin key when none exists; in prod, insist on having one.
 
     Raises:
@@ -88,7 +88,7 @@ async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiK
     """
     if await checker.active_count() > 0:
         return
-    if settings.is_prod:
+    if prod:
         raise MissingApiKeysError(MISSING_PROD_KEYS)  # keys revoked since check_prod_api_keys ran
     try:
         key = await store.create(DEV_KEY_NAME, "admin")
@@ -100,16 +100,25 @@ async def ensure_api_key(settings: Settings, checker: ApiKeyChecker, store: ApiK
     print(f"wuffchat: generated development API key (role admin, shown only now): {key}", file=sys.stderr)
 
 
-async def build_auth(settings: Settings, engine: AsyncEngine, audit: AuditLog, *, clock: Clock = system_clock) -> Auth:
-    """Load the password list, make the dummy hash, and wire the auth parts together.
+async def build_auth(
+    settings: AuthSettings,
+    secrets: SecretSettings,
+    engine: AsyncEngine,
+    audit: AuditLog,
+    *,
+    prod: bool,
+    clock: Clock = system_clock,
+) -> Auth:
+    """Load the password list, make the dummy hash, and wire the auth parts together. `secrets` sign
+    tokens (HS256) and CAPTCHAs; `prod` refuses to run without an API key instead of making one.
 
     Raises:
         MissingApiKeysError: see `ensure_api_key`.
     """
-    if settings.secret_key_is_ephemeral:
+    if secrets.is_ephemeral:
         log.warning("SECRET_KEY not set: using a random key, tokens end with this process (dev only)")
     checker = ApiKeyChecker(engine, settings.api_keys, clock=clock)
-    await ensure_api_key(settings, checker, ApiKeyStore(engine, clock=clock))
+    await ensure_api_key(checker, ApiKeyStore(engine, clock=clock), prod=prod)
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -117,22 +126,22 @@ async def build_auth(settings: Settings, engine: AsyncEngine, audit: AuditLog, *
         workers=settings.password_hash_workers,
     )
     await hasher.start()
-    codec = JwtCodec.from_settings(settings, clock=clock)
+    codec = JwtCodec.from_settings(settings.tokens, secrets, clock=clock)
     users = UserStore(engine, clock=clock)
     refresh = RefreshStore(
         engine,
-        ttl_seconds=settings.refresh_token_ttl_seconds,
-        grace_seconds=settings.refresh_grace_seconds,
+        ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
+        grace_seconds=settings.tokens.refresh_grace_seconds,
         clock=clock,
     )
     access = AccessTokenVerifier(codec, engine, clock=clock)
-    ip_throttle = IpThrottle(engine, _policy(settings, settings.login_max_failures_per_ip), clock=clock)
+    ip_throttle = IpThrottle(engine, _policy(settings.login, settings.login.max_failures_per_ip), clock=clock)
     parts = AuthParts(
         engine=engine,
         audit=audit,
         captcha=Captcha(
             engine,
-            (settings.secret_key, *settings.previous_secret_keys),
+            secrets.all_keys,
             max_number=settings.captcha_max_number,
             ttl_seconds=settings.captcha_ttl_seconds,
             clock=clock,
@@ -141,7 +150,7 @@ async def build_auth(settings: Settings, engine: AsyncEngine, audit: AuditLog, *
         hasher=hasher,
         users=users,
         login=PasswordLogin(
-            users, hasher, ip_throttle, _policy(settings, settings.login_max_failures), audit, clock=clock
+            users, hasher, ip_throttle, _policy(settings.login, settings.login.max_failures), audit, clock=clock
         ),
         sessions=SessionIssuer(codec, refresh, users, clock=clock),
         refresh=refresh,

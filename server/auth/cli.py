@@ -35,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database.url)
     try:
         store = ApiKeyStore(engine)
         if args.action == "create":
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     stdout carries only the command's answer (the new key, the list), so scripts can capture it.
     """
-    configure_logging(settings.log_level, stream=sys.stderr)  # audit event lines must not mix with the key
+    configure_logging(settings.server.log_level, stream=sys.stderr)  # audit event lines must not mix with the key
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    keyring = data_keys.keyring_for(settings.data_keys, dev_file=Path(settings.data_keys_dev_file))
-    migrate.upgrade(settings.database_url, keyring=keyring)  # 0004 seals existing personal rows
+    keyring = data_keys.keyring_for(settings.data_keys.keys, dev_file=Path(settings.data_keys.dev_file))
+    migrate.upgrade(settings.database.url, keyring=keyring)  # 0004 seals existing personal rows
     return asyncio.run(_run(args, settings))

@@ -3,7 +3,9 @@
 HS256 signs with SECRET_KEY (SECRET_KEY_PREVIOUS still verify); EdDSA signs with the Ed25519 key of
 JWT_PRIVATE_KEY_FILE (JWT_PUBLIC_KEY_FILES still verify). The algorithm is never taken from the token:
 PyJWT gets exactly one allowed algorithm and the key that belongs to the token's `kid`, so `alg: none`
-and HS/EdDSA confusion fail. iss, aud, sub, exp, iat, nbf, jti and typ are required and checked.
+and HS/EdDSA confusion fail. iss, aud, sub, exp, iat, nbf, jti and typ are required and checked; the
+times (exp, nbf, iat) against the server's clock (server/clock.py), not PyJWT's wall time, so a test
+moves past an expiry instead of sleeping.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from server.clock import Clock, system_clock
-from server.config import Settings
+from server.config import SecretSettings, TokenSettings
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ")
 ACCESS = "access"
@@ -81,7 +83,9 @@ class JwtCodec:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> JwtCodec:
+    def from_settings(
+        cls, settings: TokenSettings, secrets: SecretSettings, *, clock: Clock = system_clock
+    ) -> JwtCodec:
         signing: tuple[str, SigningKey]
         verifying: dict[str, VerifyingKey] = {}
         if settings.jwt_algorithm == "EdDSA":
@@ -95,8 +99,8 @@ class JwtCodec:
                 assert isinstance(public, Ed25519PublicKey)
                 verifying[_ed25519_id(public)] = public
         else:
-            signing = (key_id(settings.secret_key, "hs"), settings.secret_key)
-            for secret in (settings.secret_key, *settings.previous_secret_keys):
+            signing = (key_id(secrets.key, "hs"), secrets.key)
+            for secret in secrets.all_keys:
                 verifying[key_id(secret, "hs")] = secret
         return cls(
             settings.jwt_algorithm,
@@ -152,12 +156,30 @@ class JwtCodec:
                 algorithms=[self._algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+                # times are checked below, on our clock; PyJWT would read the wall clock
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "strict_aud": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError:
             raise InvalidTokenError from None
+        self._check_times(payload)
         return self._claims(payload)
+
+    def _check_times(self, payload: dict[str, Any]) -> None:
+        """PyJWT's rules with our clock: expired once `exp` is LEEWAY_SECONDS past, not valid more than
+        LEEWAY_SECONDS before `nbf` or `iat`; each must be a number."""
+        now = self._clock().timestamp()
+        times = [payload[claim] for claim in ("exp", "nbf", "iat")]
+        if any(isinstance(t, bool) or not isinstance(t, int | float) for t in times):
+            raise InvalidTokenError
+        exp, nbf, iat = times
+        if exp <= now - LEEWAY_SECONDS or nbf > now + LEEWAY_SECONDS or iat > now + LEEWAY_SECONDS:
+            raise InvalidTokenError
 
     def _claims(self, payload: dict[str, Any]) -> AccessClaims:
         roles, sid = payload.get("roles"), payload.get("sid")

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.audit import AuditLog
 from server.clock import Clock, system_clock
-from server.config import Settings
+from server.config import ConversationSettings, OpenAISettings
 from server.knowledge.factory import Knowledge
 
 from .paging import PageTokens
@@ -28,40 +28,45 @@ class ConversationPart:
     sweeper: Sweeper
 
 
-def _responder(settings: Settings) -> Responder:
+def _responder(settings: OpenAISettings) -> Responder:
     """Offline by default; OpenAI when OPENAI_API_KEY is set (falls back offline on any failure)."""
-    if settings.openai_api_key is None:
+    if settings.api_key is None:
         return OfflineResponder()
     import openai
 
     from .responders.openai import OpenAIResponder
 
     client = openai.AsyncOpenAI(
-        api_key=settings.openai_api_key,
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_seconds,
+        api_key=settings.api_key,
+        base_url=settings.base_url,
+        timeout=settings.timeout_seconds,
         max_retries=0,
     )
-    return OpenAIResponder(client, settings.openai_model, timeout=settings.openai_timeout_seconds)
+    return OpenAIResponder(client, settings.model, timeout=settings.timeout_seconds)
 
 
 def build_conversation(
-    settings: Settings,
+    settings: ConversationSettings,
     engine: AsyncEngine,
     knowledge: Knowledge,
     *,
+    openai: OpenAISettings,
+    signing_keys: tuple[bytes, ...],
+    contact_retention: timedelta,
     clock: Clock = system_clock,
     audit: AuditLog | None = None,
 ) -> ConversationPart:
-    """Wire the store, the responder and the flow's knowledge into the servicer; the sweeper is not started."""
-    store = ConversationStore(engine, contact_retention=timedelta(days=settings.retention_contact_days))
+    """Wire the store, the responder and the flow's knowledge into the servicer; the sweeper is not started.
+    `signing_keys` sign page tokens (the first) and verify them (all); feedback contact data is kept for
+    `contact_retention`."""
+    store = ConversationStore(engine, contact_retention=contact_retention)
     servicer = ConversationService(
         store,
         knowledge.store,
         knowledge.search,
-        _responder(settings),
-        ttl=timedelta(seconds=settings.conversation_ttl_seconds),
-        page_tokens=PageTokens((settings.secret_key, *settings.previous_secret_keys)),
+        _responder(openai),
+        ttl=timedelta(seconds=settings.ttl_seconds),
+        page_tokens=PageTokens(signing_keys),
         clock=clock,
         audit=audit,
     )

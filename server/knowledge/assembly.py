@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.audit import AuditLog
-from server.config import Settings
+from server.config import KnowledgeSettings
 
 from . import factory
 from .service import KnowledgeService
@@ -23,13 +23,13 @@ class KnowledgePart:
         await self.knowledge.aclose()
 
 
-def _weaviate(settings: Settings) -> factory.WeaviateTarget | None:
+def _weaviate(settings: KnowledgeSettings) -> factory.WeaviateTarget | None:
     if settings.weaviate_url is None:
         return None
     return factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
 
 
-async def build_knowledge(settings: Settings, *, audit: AuditLog | None = None) -> KnowledgePart:
+async def build_knowledge(settings: KnowledgeSettings, *, audit: AuditLog | None = None) -> KnowledgePart:
     """Load and validate the base, load the embedding model, index the behaviours.
 
     Raises:
@@ -37,8 +37,8 @@ async def build_knowledge(settings: Settings, *, audit: AuditLog | None = None) 
         RetrieverUnavailableError: Weaviate (`WEAVIATE_URL`) cannot be reached or refuses the passages.
     """
     knowledge = await factory.build(
-        Path(settings.knowledge_dir),
-        Path(settings.knowledge_overlay_dir),
+        Path(settings.dir),
+        Path(settings.overlay_dir),
         Path(settings.cache_dir),
         weaviate=_weaviate(settings),
     )

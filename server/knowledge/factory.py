@@ -22,6 +22,7 @@ from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
+from .triage_model import TriageModel, load_examples
 
 if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
     from .retrieval.weaviate import WeaviateRetriever
@@ -114,9 +115,14 @@ async def build(
         weak_threshold=DEFAULT_WEAK_THRESHOLD,
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
+    examples = await asyncio.to_thread(load_examples, knowledge_dir / "triage.yaml")
+    model = await asyncio.get_running_loop().run_in_executor(
+        _EXECUTOR,
+        functools.partial(TriageModel, cache, examples, lambda: store.base.behaviors, _EXECUTOR, queries=queries),
+    )
     return Knowledge(
         store=store,
-        search=KnowledgeSearch(retriever, topic, behaviors=lambda: store.base.behaviors),
+        search=KnowledgeSearch(retriever, topic, behaviors=lambda: store.base.behaviors, model=model),
         retriever=retriever,
         close_retriever=close,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from server.config import Settings
+from server.config import KnowledgeSettings
 
 from . import factory, loader
 from .retrieval.interface import RetrieverUnavailableError
@@ -20,7 +20,7 @@ class KbLoadError(RuntimeError):
     """The load cannot be done; the message is one line."""
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: KnowledgeSettings) -> int:
     """Load the knowledge base into Weaviate and print a summary; 0 on success.
 
     Raises:
@@ -29,7 +29,7 @@ async def run(settings: Settings) -> int:
     if settings.weaviate_url is None:
         raise KbLoadError("kb-load needs WEAVIATE_URL (the Weaviate server to load)")
     try:
-        base = await asyncio.to_thread(loader.load, Path(settings.knowledge_dir), Path(settings.knowledge_overlay_dir))
+        base = await asyncio.to_thread(loader.load, Path(settings.dir), Path(settings.overlay_dir))
     except loader.KnowledgeError as exc:
         raise KbLoadError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
     cache = await factory.embedding_cache(Path(settings.cache_dir))

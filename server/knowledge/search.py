@@ -14,6 +14,7 @@ from . import triage
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
 from .triage import Category
+from .triage_model import Opinion, TriageModel
 from .types import LANGUAGES, Behavior
 
 # Confidences a best match needs, calibrated on the tuning part of bench/data/eval by retrieval alone
@@ -26,6 +27,53 @@ from .types import LANGUAGES, Behavior
 DEFAULT_THRESHOLD = 0.6  # the text holds no dog word and no dog behaviour verb
 DEFAULT_WEAK_THRESHOLD = 0.6  # it names a dog (word, breed, common dog name)
 DEFAULT_VERB_THRESHOLD = 0.45  # it holds a dog behaviour verb only
+# A clear winner may fall a little short of the threshold: short texts ("Bello zieht wie ein Ochse") score
+# low on BM25 while every other behaviour scores far lower. Calibrated like the thresholds
+# (`bench/triage.py --calibrate`, tuning part only).
+CLEAR_WINNER_SLACK = 0.1  # how far below the threshold a clear winner may be
+CLEAR_WINNER_MARGIN = 0.3  # how far ahead of the runner-up it must be
+# The triage model sorts what retrieval did not match (a health sign in other words gets the vet answer,
+# not "what exactly does he do?"), and overrides a confident match only when its category leads the
+# behaviour side by this much (mean cosine of the nearest examples; `bench/triage.py --calibrate`).
+MODEL_OVERRIDE_LEAD = 0.05
+# When retrieval's best falls short but the model's nearest phrasing belongs to the same behaviour, two
+# independent signals agree: the match stands from this confidence on (calibrated like the others).
+AGREEMENT_FLOOR = 0.4
+
+
+def decide(
+    words: Category | None, matched: bool, opinion: Opinion | None, *, override: float = MODEL_OVERRIDE_LEAD
+) -> Category | None:
+    """The category of a text: the word lists' when they decided; BEHAVIOUR when retrieval `matched`,
+    unless the model is clearly for another category; else the model's category; else None (the topic
+    tells vague from off-topic)."""
+    if words is not None:
+        return words
+    other = opinion is not None and opinion.category is not Category.BEHAVIOUR
+    if matched and not (other and opinion is not None and opinion.lead >= override):
+        return Category.BEHAVIOUR
+    return opinion.category if other and opinion is not None else None
+
+
+def agreed(top: str | None, score: float, opinion: Opinion | None, *, floor: float = AGREEMENT_FLOOR) -> bool:
+    """True when retrieval's best (`top`, `score`) is the behaviour the model finds nearest and scores `floor`."""
+    return (
+        top is not None
+        and opinion is not None
+        and opinion.category is Category.BEHAVIOUR
+        and opinion.nearest == top
+        and score >= floor
+    )
+
+
+def confident(
+    scores: list[float], needed: float, *, slack: float = CLEAR_WINNER_SLACK, margin: float = CLEAR_WINNER_MARGIN
+) -> bool:
+    """True when the best of `scores` (best first) passes `needed`, or nearly does and leads clearly."""
+    if not scores:
+        return False
+    best, runner = scores[0], scores[1] if len(scores) > 1 else 0.0
+    return best >= needed or (best >= needed - slack and best - runner >= margin)
 
 
 @dataclass(frozen=True)
@@ -43,7 +91,7 @@ class SearchResult:
 class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
-    to the vet)."""
+    to the vet); `model` gives a second opinion on the category (none: the word lists alone decide)."""
 
     def __init__(
         self,
@@ -51,8 +99,10 @@ class KnowledgeSearch:
         topic: Topic,
         *,
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
+        model: TriageModel | None = None,
     ) -> None:
         self._retriever = retriever
+        self._model = model
         self._topic = topic
         self._behaviors = behaviors
 
@@ -78,6 +128,29 @@ class KnowledgeSearch:
         own = " ".join(" ".join((t.title, *t.phrasings, t.dog_view)) for t in texts)
         return triage.named_in(triage.health_signs(query), own)
 
+    def threshold(self, query: str) -> float | None:
+        """The confidence a match for `query` needs (by its evidence); None when it is about something else."""
+        return self._topic.threshold(query)
+
+    async def opinion(self, query: str) -> Opinion | None:
+        """The triage model's opinion on `query`, or None without a model."""
+        return None if self._model is None else await self._model.opinion(query)
+
+    async def sort_by_words(self, query: str) -> Category | None:
+        """What the words alone decide, or None."""
+        found = triage.signals(query, breeds=self._topic.breeds)
+        evidence = self._topic.evidence(query)
+        about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
+        if found.not_for_us or (evidence.other_subject and not evidence.strong):
+            return Category.OFF_TOPIC
+        if found.health and not await self._explained(query):
+            return Category.HEALTH
+        if found.dog_related:
+            return Category.DOG_RELATED
+        if found.generic_only:
+            return Category.VAGUE if about_dog or found.judgement else Category.OFF_TOPIC
+        return None
+
     async def search(
         self, query: str, limit: int, *, language: str = "de", behaviors: Mapping[str, Behavior] | None = None
     ) -> SearchResult:
@@ -85,23 +158,24 @@ class KnowledgeSearch:
 
         With `behaviors`, match titles are given in `language`.
         """
-        found = triage.signals(query, breeds=self._topic.breeds)
-        evidence = self._topic.evidence(query)
-        about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
-        if found.not_for_us or (evidence.other_subject and not evidence.strong):
-            return SearchResult([], Category.OFF_TOPIC)
-        if found.health and not await self._explained(query):
-            return SearchResult([], Category.HEALTH)
-        if found.dog_related:
-            return SearchResult([], Category.DOG_RELATED)
-        if found.generic_only:
-            return SearchResult([], Category.VAGUE if about_dog or found.judgement else Category.OFF_TOPIC)
-        ranked = await self._retriever.search(query, max(limit, 1))
-        best = ranked[0].score if ranked else 0.0
+        words = await self.sort_by_words(query)
+        if words is not None:
+            return SearchResult([], words)
+        ranked = await self._retriever.search(query, max(limit, 2))
         needed = self._topic.threshold(query)
-        if needed is None or best < needed:
+        opinion = await self.opinion(query)
+        matched = needed is not None and (
+            confident([m.score for m in ranked], needed)
+            or (bool(ranked) and agreed(ranked[0].id, ranked[0].score, opinion))
+        )
+        decided = decide(None, matched, opinion)
+        if decided is None:
+            evidence = self._topic.evidence(query)
+            about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
-        matches = [m for m in ranked[:limit] if m.score >= needed]
+        if decided is not Category.BEHAVIOUR or needed is None:
+            return SearchResult([], decided)
+        matches = [*ranked[: min(limit, 1)], *(m for m in ranked[1:limit] if m.score >= needed)]
         if behaviors is not None:
             matches = [
                 replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches

@@ -28,8 +28,8 @@ DOG_WORDS = frozenset(
     hundi wuffi töle köter mischling dog dogs puppy gassi gassirunde leckerli leckerlis hundeschule
     hundetrainer hundetrainerin läufig läufige kastriert kastration hundemama herrchen frauchen
     doggo doggy pup puppies pooch mutt hound bitch canine leash lead walkies treats kennel crate neutered
-    spayed zoomies maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine hundeleine paw paws
-    snout harness collar
+    spayed zoomies lab labbi labi dackl rescue maul schnauze pfote pfoten rute halsband napf maulkorb schleppleine
+    hundeleine paw paws snout harness collar
     """
     )
 )
@@ -69,27 +69,29 @@ BEHAVIOUR_VERBS = re.compile(
     r"|markier|pinkel|pisst|kack|leck|spring|sprang|hüpf|bewach|verteidig|zerbeiß|zerkau|kau|fress|frisst"
     r"|wälz|schnüffel|hechel|zittert|zieht|zog|ziehen|angst|ängstlich|kaputt|zerstör|klau|bettel|streun|kotz"
     r"|erbrech|abhau|haut|hört|gehorch|rennt|renn|apportier|knabber|anknurr|anbell|verbell|pöbel|ankläff|anspring"
-    r"|büx|gezog|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr|buddelt|wühl|kläfft"
+    r"|büx|gezog|ruf|rief|gerufen|rammel|aufreit|klammer|heult|jault|quietsch|fletsch|brumm|steif|versteck|zittr"
+    r"|buddelt|wühl|kläfft"
     r"|bark|growl|whin|whimper|howl|yap|bite|bit|biting|snap|nip|lung|chas|hunt|dig|pee|poo|mark|hump|mount"
-    r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower)"
+    r"|jump|pull|tug|steal|stole|chew|lick|roll|beg|guard|destroy|run|ran|bolt|escap|scaveng|fetch|herd|cower"
+    r"|drool|shak|trembl|hopst|rammelt|suhl|gesuhl)"
 )
 THINGS = frozenset(
     _words(
         """
-    auto wagen heizung handy computer laptop drucker waschmaschine fernseher zaun leine wäsche rasen garten
-    haus wohnung sofa couch bett garden yard house flat sofa
+    zaun leine wäsche rasen garten haus wohnung sofa couch bett garden yard house flat sofa
     """
     )
 )
-# Another animal mentioned without any dog word is about that animal, unless something chases it.
+# Another animal opening the text without any dog word is about that animal, unless something chases it.
 OTHER_ANIMALS = frozenset(
     _words(
         """
     katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen
-    cat cats kitten horse horses budgie parrot hamster
+    cat cats kitten horse horses budgie parrot hamster marder maulwurf igel mole moles hedgehog
     """
     )
 )
+OPENING = 6  # an animal among the first words is the subject; later ("seit der neue Kater da ist") a context
 CHASE = re.compile(r"^(jag|hetz|hinterher|verfolg|nachrenn|nachlauf|chas|hunt|after|kill)")
 DETERMINERS = frozenset(
     {"mein", "meine", "unser", "unsere", "der", "die", "das", "ein", "eine", "dein", "deine", "my", "our", "the"}
@@ -143,7 +145,7 @@ class Topic:
         # A thing opening the sentence ("Unser Garten sieht aus wie ...") hides no dog when a dog verb follows.
         other = len(words) >= 2 and words[0] in DETERMINERS and words[1] in OTHER_SUBJECTS
         other = other and not (weak and words[1] in THINGS)
-        if any(w in OTHER_ANIMALS for w in words) and not any(CHASE.match(w) for w in words):
+        if any(w in OTHER_ANIMALS for w in words[:OPENING]) and not any(CHASE.match(w) for w in words):
             other = True
         return Evidence(strong=strong, other_subject=other, weak=weak)
 

@@ -62,7 +62,7 @@ _SIGN_EN = (
 
 HEALTH = _any(
     # German (word starts)
-    r"\b(durchfall|dünnpfiff|breiig|erbrech|erbricht|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
+    r"\b(durchfall|dünnpfiff|breiig|erbrech|erbroch|erbricht|gekrampf|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
     r"\b(humpel|hinkt|lahmt|lahmen|blut|fieber|hustet|husten|röchel|krampf|anfall|epilep|knubbel|knoten|beule)",
     r"\b(wund|entzünd|eiter|juckt|juckreiz|ausschlag|haarausfall|geschwulst|schwellung|geschwollen)",
     r"\b(hat|habe|vor|bei) schmerz|schmerzen hat|schmerzempfindlich|schmerzt (ihn|sie|ihm|ihr)|jault vor",
@@ -70,11 +70,18 @@ HEALTH = _any(
     r"pfoten? (rot|wund|geschwollen)|hot ?spot|kahle stelle|tut (ihm|ihr) weh|niest ständig",
     r"\b(frisst|frißt|isst) (\w+ ){0,5}(nicht|nichts|kaum)( mehr)?\b|appetit|futter verweiger|nicht mehr fressen",
     r"will nicht (mehr )?fressen|kann (\w+ ){0,4}nicht mehr (hoch|laufen|springen|aufstehen|treppen)|abgemagert",
-    r"trinkt (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)|sabbert (plötzlich|stark|extrem|sehr)",
+    r"(trinkt|säuft) (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)",
+    r"sabbert (plötzlich|stark|extrem|sehr)",
     r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
-    r"jault,? wenn (man|ich) (ihn|sie) (anfass|hochheb)|schüttelt (ständig |dauernd |oft )?(den )?kopf",
-    r"kratzt (sich )?(am|an den) ohr|rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
-    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts)|\b(taumelt|torkelt|inkontinen|verstopf)",
+    r"(jault|schreit|quietscht|winselt),? (\w+,? ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
+    r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)|\b(taub|schwerhörig)\b",
+    r"starrt (\w+ ){0,3}(die |an die )?wand|(steht|bleibt) (\w+ ){0,3}in (der|einer) ecke (stehen|fest)",
+    r"schüttelt (ständig |dauernd |oft )?(den )?kopf",
+    r"kratzt (sich |se |si )?(am|an den|an de|an da) ohr",
+    r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
+    r"schütt\w* (\w+ ){0,3}(kopf|koupf|schädel)",
+    r"knickt (\w+ ){0,3}(weg|ein)\b|treppe (\w+ )?(nicht|kaum) (mehr |noch )?hoch|kaum noch (die )?treppe",
+    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts|die ganze zeit)|\b(taumelt|torkelt|inkontinen|verstopf)",
     r"nimmt ab|abgenommen|gewicht verloren|mundgeruch|zahnfleisch|augen (tränen|eitern|rot)|trübe augen",
     r"bauch (ist )?(hart|aufgebläht|dick)|aufgebläht|zittert am ganzen körper|steht nicht (mehr )?auf",
     r"will nicht (mehr )?(laufen|aufstehen)|läuft (ganz |so |total )?(steif|komisch|schief)|wurmbefall|würmer im",
@@ -82,7 +89,8 @@ HEALTH = _any(
     r"\b(ohrenentzündung|bindehaut|blähung|blähbauch|sabbert stark|röchelt|hechelt ständig|fieberhaft)",
     r"(schläft|liegt) (\w+ ){0,3}nur noch|bewegt sich kaum|mag nicht (mehr )?fressen|frisst (ganz )?schlecht",
     r"(pinkelt|pieselt|uriniert|muss) (\w+ ){0,2}(ständig|dauernd|sehr oft|so oft)( raus)?|\bim urin|\burin\b",
-    r"(kratzt|beißt|leckt|schleckt) sich (\w+ ){0,3}(fell|haut|po|hintern|bauch|blutig)|kahle stellen|schuppen",
+    r"(kratzt|beißt|leckt|schleckt) sich (\w+ ){0,3}(fell|haut|po|hintern|bauch|blutig|ganze nacht|nachts)",
+    r"kahle stellen|schuppen",
     r"nase läuft|augen(ausfluss| sind rot| tränen)|ohren (stinken|riechen)|kopf schief|gleichgewicht",
     r"\b(würgt|würgen|hustet|schluckt ständig)|dick geworden|zu dünn|rippen sieht|kommt (kaum|nicht) (mehr )?hoch",
     r"\b(off colou?r|runny nose|eye discharge|ear infection|smelly ears|head tilt|balance)\b",
@@ -96,18 +104,25 @@ HEALTH = _any(
     r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
     r"scratch(es|ing)? (at )?(his|her|its) (ears?|skin|belly|face)|ears? (smell|stink)|they smell",
     r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
-    r"chew(s|ing)? (on )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"chew(s|ing)? (on |at )?(his|her|its) (paws?|feet)|\b(raw|sore)\b",
+    r"\bstiff (\w+ )?(getting|get|when|in the morning)",
+    r"(hasn'?t|has not|won'?t|didn'?t|did not) touch(ed)? (his|her|its) (food|dinner|breakfast|bowl)",
+    r"star(es|ing) at (the )?walls?|(gets|getting) stuck in corners|confused at night|(doesn'?t|does not) know where",
+    r"rice[- ]?(like )?(bits|grains)|(pee|wee|pees|wees|peeing|weeing|leaks?|leaking) (\w+ )?in (his|her|its) sleep",
+    r"leak(s|ing)? (urine|wee|pee)|dribbl(es|ing) (urine|wee|pee)",
+    r"(hasn'?t|has not|hadn'?t|didn'?t|did not) (\w+ )?(eaten|eat)\b",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|lost (his|her|its) appetite",
     r"refus(es|ing) (food|to eat)|drink(s|ing)? (a lot|loads|so much|lots|more)|\b(lethargic|listless)|no energy",
     r"(he|she|it|dog)('s| is| seems| seems to be)? (in pain|hurting)|hurts (him|her|itself)|pain when"
-    r"|yelp(s|ing)? (and \w+ )?when (i|we|you) touch|shak(es|ing) (his|her|its) head",
-    r"\bscoot(s|ing)?\b|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)|walking (funny|stiff|strange)",
+    r"|yelp(s|ed|ing)? (\w+ ){0,2}when|shak(es|ing) (his|her|its) head",
+    r"\bscoot(s|ing)?\b|pant(s|ing)? (heavily )?(at rest|at night|while resting|lying)",
+    r"walking (\w+ )?(funny|stiff|stiffly|strange|strangely)",
     r"\b(bloated|wobbly|collapsed|losing weight|lost weight|bad breath|gums|discharge|incontinen|constipat)",
     r"breath (stinks|smells)|worms in|\b(fleas|ticks)\b",
     # Signs with a body or symptom context (a body part with what is wrong with it, an injury, a poison,
     # a diagnosis), so that single words a behaviour text may hold ("Giftköder", "gebrochen") stay out.
     rf"\b({_BODY_DE})\b (\w+ ){{0,3}}({_SIGN_DE})\b|\b({_SIGN_DE_BEFORE}) (\w+ )?({_BODY_DE})\b",
-    r"\bfell (\w+ ){0,3}(stumpf|schuppig|verfilzt|fällt aus|dünn|licht)|\brote flecken|\bflecken (am|auf)",
+    r"\bfell (\w+ ){0,3}(stumpf|schuppig|verfilzt|fällt aus|dünn|licht|kahl)|\brote flecken|\bflecken (am|auf)",
     r"\b(dünnschiss|arthrose|arthritis|hüftdysplasie|dysplasie|bandscheibe|kreuzband|spondylose|tumor|zyste|warze"
     r"|bewusstlos|ohnmacht|ohnmächtig|zuckungen|zahnstein|ausfluss|vergift|rattengift|schneckenkorn|speichelt"
     r"|keucht|japst|umgekippt|kippt (einfach )?um|zusammengebrochen|bricht zusammen|angefahren|matt\b|blass\b)",
@@ -126,7 +141,8 @@ HEALTH = _any(
     r"\bthe runs\b|\b(has been|been|was|is being|got|gets) sick\b(?! of)|struggl\w* to breathe"
     r"|(trouble|difficulty) breathing|can'?t breathe|breathing (hard|heavily|fast)",
     r"\bstrain(s|ing)? to (poo|pee|wee|go)",
-    r"(was|got|been|be) hit by a car|losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
+    r"(was|got|been|be) (hit|clipped|struck|knocked( over)?) by a car",
+    r"losing (his|her|its) (fur|hair|coat)|(fur|hair) (is )?falling out",
     r"\b(a|high) temperature",
     r"\b(dysplasia|cruciate|slipped disc|tumou?r|cancer|cyst|wart|faint(ed|s)?|passed out|tarry|poison(ed|ing)?"
     r"|rat bait|slug pellets|antifreeze|squint(s|ing)?)\b(?! bait)|can'?t (pee|wee|poo|poop)|drool\w* (a lot|loads)",
@@ -155,6 +171,8 @@ DOG_RELATED = _any(
     r"hundename|namen für|wie soll (ich )?(ihn|sie|den hund|meinen hund) nennen|kastration kost|\\bgesetz|erlaubt",
     r"angst vor (großen |kleinen |fremden )?hunden|vor hunden angst|hundehaare|allergie gegen hunde",
     r"\b(deworm|worming|wormer|vaccin|jabs?\b|rabies|insurance|dog tax|licen[cs]e|microchip|muzzle law|kibble)",
+    r"\b(good|best|right) (\w+ )?(brush|food|lead|leash|harness|collar|crate|bed|shampoo|kibble)\b",
+    r"\b(worm|flea|deflea)\b (and \w+ )?(my|our|him|her|them|the)\b",
     r"which (\w+ )?(food|brush|lead|leash|harness|collar|crate|bed|toy|brand|breed)|what food|food brand",
     r"how much (should|do|does) .{0,40}(feed|eat)|raw feeding|grain[- ]free|shampoo|grooming products?",
     r"\bbreeder|buy(ing)? a (puppy|dog)|what breed|adopt(ing)? a|dog[- ]?friendly|holiday|vacation",
@@ -186,7 +204,8 @@ GENERIC = _set(
     behaves stubborn crazy nuts mad acting acts act up out misbehaves misbehaving listen listens listening obey
     obeys wont won't doesnt doesn't dont don't always never suddenly lately recently really very so just badly
     terrible awful horrible nightmare control trouble troublesome annoying lot lots much little bit kind sort
-    stuff things thing nothing everything something anything whatever days weeks since jetzt seit tagen wochen
+    stuff things thing nothing word say says said gemein verändert fies zickig launisch moody grumpy mean richtig
+    everything something anything whatever days weeks since jetzt seit tagen wochen
     letzter zeit hat ist sind war wird wurde bin bist hast habe hab gibt mal wieder schon noch auch aber und
     oder dass wenn wie was kommen kommt klar zurecht fällt ein narrisch hates hate wits end start where even
     handful honestly lately rescue geworden weiter nix sag sage egal überhaupt sometimes mir mich uns wir ich
@@ -200,15 +219,23 @@ JUDGEMENTS = _set(
     komisch seltsam merkwürdig anders aggressiv agressiv aggresiv böse frech ungezogen unerzogen schwierig
     problem probleme problemhund verhaltensauffällig verhaltensprobleme verhaltensproblem stur dominant nervig
     unmöglich schlimm blödsinn unfug verrückt narrisch anstrengend folgt gehorcht hört benimmt weird strange odd
+    gemein verändert fies zickig launisch unausstehlich moody grumpy mean horrible nightmare
     aggressive naughty bad difficult problems issues stubborn crazy misbehaves misbehaving listen listens obey
     handful hates behaved behaving
     """
 )
-JUDGEMENT_PHRASES = re.compile(
-    r"macht (einfach |immer |nur )?was (er|sie) will|does (whatever|what) (he|she|it) wants|out of control"
-    r"|badly behaved|wits'? end|weiß (nicht mehr|nicht) weiter|nicht (mehr )?klar|at a loss|keinen rat mehr"
+JUDGEMENT_PHRASES = _any(
+    r"macht (einfach |immer |nur )?was (er|sie) will|does (whatever|what) (he|she|it) wants|out of control",
+    r"badly behaved|wits'? end|driv(es|ing) me (up the wall|crazy|mad|nuts|insane|round the bend)",
+    r"(listen|listens|listening) to (a|one) (single )?word|(hört|hört er|hört sie) (auf )?kein (einziges )?wort",
+    r"weiß (nicht mehr|nicht) weiter|nicht (mehr )?klar|at a loss|keinen rat mehr",
+    r"benimmt sich (\w+ ){0,3}daneben|tanzt (\w+ ){0,3}auf der nase|komisch drauf|läuft (\w+ )?nicht (gut|rund)",
+    r"what to do with (him|her)|why is (he|she) (like this|so)|not going (great|well)|(a real|such a) pain",
+    r"little (terror|monster|devil)",
 )
 _WORD = re.compile(r"[a-zäöüß']+")
+_LETTERS = "abcdefghijklmnopqrstuvwxyzäöüß"
+_ENDING = re.compile(r"(?<=\w{4})(et|st|t|en|e|n|ig|ed|ing|s)$")  # what an inflection adds
 STOPWORDS = frozenset(w.lower() for w in (*STOPWORDS_GERMAN, *STOPWORDS_EN_PLUS))
 
 
@@ -224,8 +251,14 @@ class Signals:
 
 
 def health_signs(text: str) -> list[str]:
-    """The words of `text` that read as a health sign (what HEALTH matched), lower-case."""
-    return [m.group(0) for m in HEALTH.finditer(text.lower())]
+    """The words of `text` that read as a health sign (what HEALTH matched, to the end of its last word)."""
+    lowered = text.lower()
+    return [m.group(0) + _word_rest(lowered[m.end() :]) for m in HEALTH.finditer(lowered)]
+
+
+def _word_rest(tail: str) -> str:
+    """The letters `tail` starts with (the rest of a word a pattern matched the start of)."""
+    return tail[: len(tail) - len(tail.lstrip(_LETTERS))]
 
 
 def without_health_signs(text: str) -> str:
@@ -234,11 +267,11 @@ def without_health_signs(text: str) -> str:
 
 
 def named_in(signs: Sequence[str], text: str) -> bool:
-    """True when every content word of `signs` occurs in `text` (compared by its first letters, so
-    "blutig" meets "blutet" and "frisst nichts" meets "frisst nicht")."""
+    """True when every content word of `signs` occurs in `text`, up to an inflection ending ("blutig"
+    meets "blutet", "frisst nichts" meets "frisst nicht"; "humpelt" does not meet "humped")."""
     known = _WORD.findall(text.lower())
     words = [w for sign in signs for w in _WORD.findall(sign) if w not in STOPWORDS and len(w) > 2]
-    return bool(words) and all(any(k.startswith(w[: max(4, len(w) - 2)]) for k in known) for w in words)
+    return bool(words) and all(any(k.startswith(_ENDING.sub("", w) or w) for k in known) for w in words)
 
 
 def is_insult(text: str) -> bool:

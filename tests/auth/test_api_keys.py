@@ -66,18 +66,18 @@ async def test_unary_wrong_key_is_unauthenticated(
 async def test_unary_table_keys_rotate_and_revoke(settings_factory: SettingsFactory) -> None:
     settings = settings_factory()
     async with serving(settings) as (_, channel):
-        old = cli(settings.database_url, "create", "crawler", "--role", "service")
+        old = cli(settings.database.url, "create", "crawler", "--role", "service")
         assert await whoami(channel, api_key(old)) == "apikey|crawler|service"
-        new = cli(settings.database_url, "create", "crawler-2026", "--role", "service")
+        new = cli(settings.database.url, "create", "crawler-2026", "--role", "service")
         assert await whoami(channel, api_key(new)) == "apikey|crawler-2026|service"
         assert await whoami(channel, api_key(old)) == "apikey|crawler|service"  # both active: rotation
-        listing = cli(settings.database_url, "list")
+        listing = cli(settings.database.url, "list")
         assert old not in listing and new not in listing
         assert re.search(r"^crawler\twck_\S+\.\.\.\tservice\tactive", listing, re.M)
-        cli(settings.database_url, "revoke", "crawler")
+        cli(settings.database.url, "revoke", "crawler")
         assert await whoami_code(channel, api_key(old)) == grpc.StatusCode.UNAUTHENTICATED
         assert await whoami(channel, api_key(new)) == "apikey|crawler-2026|service"
-        assert re.search(r"^crawler\t.*\trevoked\t", cli(settings.database_url, "list"), re.M)
+        assert re.search(r"^crawler\t.*\trevoked\t", cli(settings.database.url, "list"), re.M)
 
 
 async def test_stream_needs_credentials_too(settings_factory: SettingsFactory) -> None:

@@ -60,7 +60,7 @@ def api_key_lookups(engine: AsyncEngine) -> Iterator[list[str]]:
 
 
 async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(auth_failure_limit="4/minute")) as (_, channel):
+    async with serving(settings_factory(AUTH_FAILURE_LIMIT="4/minute")) as (_, channel):
         outcomes = [await code(channel, bearer(token)) for token in BOGUS_BEARERS]
         err = await refusal(channel, bearer("one-more"))
         with pytest.raises(grpc.aio.AioRpcError) as stream_err:
@@ -84,7 +84,7 @@ async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(settings_fact
 
 
 async def test_unary_bogus_api_keys_are_not_looked_up_past_the_budget(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(auth_failure_limit="5/minute")) as (running, channel):
+    async with serving(settings_factory(AUTH_FAILURE_LIMIT="5/minute")) as (running, channel):
         with api_key_lookups(running.engine) as lookups:
             within = [await code(channel, api_key(generate_key())) for _ in range(5)]
             looked_up = len(lookups)
@@ -113,7 +113,7 @@ async def test_unary_keys_of_the_wrong_shape_never_reach_the_database(settings_f
 
 
 async def test_unary_other_client_ips_are_unaffected(settings_factory: SettingsFactory) -> None:
-    settings = settings_factory(auth_failure_limit="3/minute", trusted_proxies=PROXY)
+    settings = settings_factory(AUTH_FAILURE_LIMIT="3/minute", TRUSTED_PROXIES=PROXY)
     async with serving(settings) as (_, channel):
         attacker = [await code(channel, api_key(generate_key()), "198.51.100.7") for _ in range(5)]
         attacker_valid = await code(channel, api_key(), "198.51.100.7")
@@ -125,7 +125,7 @@ async def test_unary_other_client_ips_are_unaffected(settings_factory: SettingsF
 
 
 async def test_unary_successes_do_not_consume_the_budget(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(auth_failure_limit="3/minute")) as (_, channel):
+    async with serving(settings_factory(AUTH_FAILURE_LIMIT="3/minute")) as (_, channel):
         tokens = await signed_up(channel, "budget@example.org")
         first = [await code(channel, bearer("bogus")) for _ in range(2)]
         valid = [await code(channel, creds) for creds in (api_key(), bearer(tokens.access_token)) * 10]
@@ -140,7 +140,7 @@ async def test_unary_successes_do_not_consume_the_budget(settings_factory: Setti
 
 
 async def test_unary_throttling_is_audited_once_per_ip_and_window(settings_factory: SettingsFactory) -> None:
-    settings = settings_factory(auth_failure_limit="2/minute", trusted_proxies=PROXY)
+    settings = settings_factory(AUTH_FAILURE_LIMIT="2/minute", TRUSTED_PROXIES=PROXY)
     async with serving(settings) as (running, channel):
         for ip in ("198.51.100.1", "198.51.100.2"):
             outcomes = [await code(channel, bearer("bogus"), ip) for _ in range(8)]
@@ -156,7 +156,7 @@ async def test_unary_throttling_is_audited_once_per_ip_and_window(settings_facto
 async def test_unary_redis_budget_is_shared_between_servers(
     settings_factory: SettingsFactory, redis_server: RedisServer
 ) -> None:
-    settings = settings_factory(auth_failure_limit="3/minute", redis_url=redis_server.url)
+    settings = settings_factory(AUTH_FAILURE_LIMIT="3/minute", REDIS_URL=redis_server.url)
     async with serving(settings) as (first, one), serving(settings) as (second, two):
         failures = [await code(one, api_key(generate_key())) for _ in range(3)]
         with api_key_lookups(second.engine) as lookups:

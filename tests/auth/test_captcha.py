@@ -95,7 +95,7 @@ async def test_unary_spliced_expiry_is_refused(stub: auth_service_pb2_grpc.AuthS
 
 async def test_unary_expired(settings_factory: SettingsFactory) -> None:
     clock = Clock()
-    async with serving(settings_factory(captcha_ttl_seconds=1), clock=clock) as (_, channel):
+    async with serving(settings_factory(CAPTCHA_TTL_SECONDS=1), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         solution = await solved_captcha(stub)
         clock.advance(2.1)

@@ -57,7 +57,7 @@ async def test_unary_wrong_password_and_unknown_email_answer_identically(
 @pytest.mark.both_databases
 async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: SettingsFactory) -> None:
     clock = Clock()
-    async with serving(settings_factory(login_lockout_seconds=1.0), clock=clock) as (running, channel):
+    async with serving(settings_factory(LOGIN_LOCKOUT_SECONDS=1.0), clock=clock) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         await register(channel, "target@example.org")
         reference = answer(await failed_login(stub, "target@example.org", "guess 1"))
@@ -73,7 +73,7 @@ async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: Se
 
 @pytest.mark.both_databases
 async def test_unary_ip_throttle(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(login_max_failures_per_ip=3, login_lockout_seconds=60)) as (running, channel):
+    async with serving(settings_factory(LOGIN_MAX_FAILURES_PER_IP=3, LOGIN_LOCKOUT_SECONDS=60)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         for i in range(3):  # different accounts, same address
             await failed_login(stub, f"spray{i}@example.org", "Sommerregen")
@@ -89,9 +89,9 @@ async def test_unary_ip_throttle(settings_factory: SettingsFactory) -> None:
 
 
 async def test_unary_login_rehashes_with_new_parameters(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(argon2_time_cost=1)) as (_, channel):
+    async with serving(settings_factory(ARGON2_TIME_COST=1)) as (_, channel):
         await register(channel, "old.hash@example.org")
-    async with serving(settings_factory(argon2_time_cost=2)) as (running, channel):
+    async with serving(settings_factory(ARGON2_TIME_COST=2)) as (running, channel):
         await login(channel, "old.hash@example.org")
         async with session_factory(running.engine)() as session:
             index = sealing.cipher_of(running.engine).blind("old.hash@example.org")  # the email itself is sealed

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.postgres
 
 
 async def test_unary_flow_on_postgres(settings_factory: SettingsFactory, postgres_url: str) -> None:
-    settings = settings_factory(database_url=postgres_url, refresh_grace_seconds=0, login_lockout_seconds=60)
+    settings = settings_factory(DATABASE_URL=postgres_url, REFRESH_GRACE_SECONDS=0, LOGIN_LOCKOUT_SECONDS=60)
     async with serving(settings) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "pg.user@example.org")

@@ -41,7 +41,7 @@ async def assert_access(stub: auth_service_pb2_grpc.AuthServiceStub, token: str,
 
 @pytest.mark.both_databases
 async def test_unary_reuse_kills_the_family(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(refresh_grace_seconds=0)) as (running, channel):
+    async with serving(settings_factory(REFRESH_GRACE_SECONDS=0)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "victim@example.org")
         other_login = await login(channel, "victim@example.org")
@@ -99,7 +99,7 @@ async def test_unary_refresh_tokens_are_stored_hashed(
 @pytest.mark.both_databases
 async def test_unary_absolute_lifetime(settings_factory: SettingsFactory) -> None:
     clock = Clock()
-    async with serving(settings_factory(refresh_token_ttl_seconds=2), clock=clock) as (_, channel):
+    async with serving(settings_factory(REFRESH_TOKEN_TTL_SECONDS=2), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "short.life@example.org")
         second = await refresh(stub, first.refresh_token)  # rotation does not extend the family

@@ -64,7 +64,7 @@ async def median_under_load(port: int, channel: grpc.aio.Channel, email: str) ->
 async def test_unary_health_check_stays_fast_during_20_logins(settings_factory: SettingsFactory) -> None:
     # production-strength hashing (t=3, 64 MiB), one lane and one worker: a core stays free for the loop
     settings = settings_factory(
-        argon2_time_cost=3, argon2_memory_kib=64 * 1024, argon2_parallelism=1, password_hash_workers=1
+        ARGON2_TIME_COST=3, ARGON2_MEMORY_KIB=64 * 1024, ARGON2_PARALLELISM=1, PASSWORD_HASH_WORKERS=1
     )
     ratios = []
     async with serving(settings) as (running, channel):

@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from server.auth.tokens import key_id
+from server.auth.tokens import LEEWAY_SECONDS, key_id
 from tests.auth.conftest import serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import bearer, signed_up
+from tests.support.clock import Clock
 
 SECRET = b"tests-only: a 32+ byte HS256 secret for forging"
 HS_KID = key_id(SECRET, "hs")
@@ -51,7 +52,7 @@ def handmade(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[byt
 
 @pytest.fixture
 async def hs_session(settings_factory: SettingsFactory) -> AsyncIterator[tuple[grpc.aio.Channel, dict[str, Any]]]:
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         tokens = await signed_up(channel, "jwt.target@example.org")
         yield channel, claims_of(tokens.access_token)
 
@@ -107,7 +108,7 @@ async def test_unary_attack_is_unauthenticated(
 
 
 async def test_unary_tampered_payload(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         token = (await signed_up(channel, "tamper@example.org")).access_token
         header, _, signature = token.split(".")
         payload = {**claims_of(token), "roles": ["admin", "user"]}
@@ -145,7 +146,8 @@ async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, t
     private = Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    settings = settings_factory(jwt_algorithm="EdDSA", jwt_private_key_pem=private_pem, secret_key=SECRET)
+    (tmp_path / "jwt.pem").write_bytes(private_pem)
+    settings = settings_factory(JWT_ALGORITHM="EdDSA", JWT_PRIVATE_KEY_FILE=tmp_path / "jwt.pem", SECRET_KEY=SECRET)
     async with serving(settings) as (_, channel):
         token = (await signed_up(channel, "eddsa@example.org")).access_token
         header = jwt.get_unverified_header(token)
@@ -172,12 +174,27 @@ async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, t
 
 async def test_unary_key_rotation_old_key_verifies_new_key_signs(settings_factory: SettingsFactory) -> None:
     new_secret = b"the next HS256 secret, also 32+ bytes long"
-    async with serving(settings_factory(secret_key=SECRET)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         old_token = (await signed_up(channel, "rotation@example.org")).access_token
-    async with serving(settings_factory(secret_key=new_secret, previous_secret_keys=(SECRET,))) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=new_secret, SECRET_KEY_PREVIOUS=(SECRET,))) as (_, channel):
         assert await profile_code(channel, old_token) == grpc.StatusCode.OK
         new_token = (await signed_up(channel, "rotation2@example.org")).access_token
         assert jwt.get_unverified_header(new_token)["kid"] == key_id(new_secret, "hs")
-    async with serving(settings_factory(secret_key=new_secret)) as (_, channel):
+    async with serving(settings_factory(SECRET_KEY=new_secret)) as (_, channel):
         assert await profile_code(channel, old_token) == grpc.StatusCode.UNAUTHENTICATED
         assert await profile_code(channel, new_token) == grpc.StatusCode.OK
+
+
+async def test_unary_expiry_follows_the_server_clock(settings_factory: SettingsFactory) -> None:
+    """exp, nbf and iat are checked on the server's clock: the test moves it instead of sleeping."""
+    clock = Clock()
+    async with serving(settings_factory(ACCESS_TOKEN_TTL_SECONDS=60), clock=clock) as (_, channel):
+        token = (await signed_up(channel, "clock@example.org")).access_token
+        clock.advance(60 + LEEWAY_SECONDS - 1)
+        assert await profile_code(channel, token) == grpc.StatusCode.OK  # within the leeway
+        clock.advance(1)
+        assert await profile_code(channel, token) == grpc.StatusCode.UNAUTHENTICATED
+        clock.advance(-3600)  # before the token was issued: not yet valid
+        assert await profile_code(channel, token) == grpc.StatusCode.UNAUTHENTICATED
+        fresh = (await signed_up(channel, "clock2@example.org")).access_token
+        assert await profile_code(channel, fresh) == grpc.StatusCode.OK

@@ -41,7 +41,7 @@ async def start_server(
 
     async def make(**overrides: Any) -> RunningServer:
         settings = settings_factory(
-            cache_dir=str(embedding_cache), knowledge_overlay_dir=str(tmp_path / "overlay"), **overrides
+            CACHE_DIR=str(embedding_cache), KNOWLEDGE_OVERLAY_DIR=str(tmp_path / "overlay"), **overrides
         )
         server = await start(settings, clock=clock)
         running.append(server)

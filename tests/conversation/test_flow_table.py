@@ -16,7 +16,13 @@ from server.conversation.flow import FREE_TEXT, TABLE, advance, opening
 from server.conversation.plan import ANY, SLOTS, State
 from server.conversation.words import Intent, intent
 from server.knowledge.retrieval.interface import Match
-from server.knowledge.search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
+from server.knowledge.search import (
+    CLEAR_WINNER_SLACK,
+    DEFAULT_THRESHOLD,
+    DEFAULT_VERB_THRESHOLD,
+    DEFAULT_WEAK_THRESHOLD,
+    KnowledgeSearch,
+)
 from server.knowledge.topic import Topic
 from server.knowledge.types import INSTINCTS, Behavior, BehaviorText, Exercise, KnowledgeBase
 
@@ -183,7 +189,8 @@ async def test_description_matched_above_threshold() -> None:
 
 @pytest.mark.parametrize("state", [S.WAIT_FOR_SYMPTOM, S.GREETING], ids=lambda s: s.name)
 async def test_description_below_threshold_waits_for_another(state: State) -> None:
-    plan = await advance(state, {"language": "de"}, DESCRIPTION, _search(DEFAULT_WEAK_THRESHOLD - 0.01), BASE)
+    below = DEFAULT_WEAK_THRESHOLD - CLEAR_WINNER_SLACK - 0.01  # even a lone candidate needs this much
+    plan = await advance(state, {"language": "de"}, DESCRIPTION, _search(below), BASE)
     assert plan.state is S.WAIT_FOR_SYMPTOM
     assert plan.context.get("behavior_id") is None
 

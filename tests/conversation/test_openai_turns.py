@@ -21,7 +21,7 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 async def test_stream_openai_deltas_and_fallback(fake: FakeOpenAI, start_server) -> None:  # type: ignore[no-untyped-def]
-    running = await start_server(openai_api_key="test-key", openai_base_url=fake.base_url, openai_timeout_seconds=2.0)
+    running = await start_server(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=fake.base_url, OPENAI_TIMEOUT_SECONDS=2.0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
         stub = conversation_service_pb2_grpc.ConversationServiceStub(chan)
         cid = await start(stub)

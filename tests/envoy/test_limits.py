@@ -2,7 +2,7 @@
 
 Client side: idle connections closed, every connection drained at a maximum age and request count,
 100 streams per HTTP/2 connection, header and whole-request deadlines, a cap on open connections.
-Server side (the cluster): below the server's own limits (server/config.py defaults), so Envoy retires
+Server side (the cluster): below the server's own limits (server/config/ defaults), so Envoy retires
 a connection before the server would close it under a call.
 """
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from scripts.render_envoy import TEMPLATE, options_from_env, render
-from server.config import Settings
+from server.config import EdgeSettings
 from tests.envoy.test_validate import ENVIRONMENTS
 from tests.support.envoy import EnvoyProcess
 
@@ -54,7 +54,7 @@ def test_rendered_config_bounds_client_connections(env: str) -> None:
 def test_rendered_cluster_stays_below_the_server_limits(env: str) -> None:
     config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options_from_env(env, ENVIRONMENTS[env]))
     protocol = _cluster_protocol(config)
-    server = Settings()
+    server = EdgeSettings()  # the server's defaults
     streams = protocol["explicit_http_config"]["http2_protocol_options"]["max_concurrent_streams"]
     assert streams <= server.max_streams_per_connection
     assert _seconds(protocol["common_http_protocol_options"]["idle_timeout"]) < server.max_connection_idle_seconds

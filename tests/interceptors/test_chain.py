@@ -20,7 +20,7 @@ from server.app import RunningServer, start
 from server.audit import verify
 from tests.conftest import SettingsFactory
 from tests.support import echo
-from tests.support.auth import SERVICE_KEY, api_key
+from tests.support.auth import SERVICE_KEY, api_key, rate_limits
 from tests.support.process import run_server
 from tests.support.redis import RedisServer
 
@@ -28,7 +28,7 @@ from tests.support.redis import RedisServer
 @pytest.fixture
 async def full(settings_factory: SettingsFactory) -> AsyncIterator[RunningServer]:
     running = await start(
-        settings_factory(rate_limits=(("Login", "5/minute"), ("default", "20/minute"))), extra_handlers=[echo.handler()]
+        settings_factory(RATE_LIMITS=rate_limits("20/minute", Login="5/minute")), extra_handlers=[echo.handler()]
     )
     yield running
     await running.stop(0)
@@ -83,7 +83,7 @@ async def test_unary_login_limit_is_exact_with_redis(
     settings_factory: SettingsFactory, redis_server: RedisServer
 ) -> None:
     running = await start(
-        settings_factory(redis_url=redis_server.url, rate_limits=(("Login", "5/minute"), ("default", "60/minute")))
+        settings_factory(REDIS_URL=redis_server.url, RATE_LIMITS=rate_limits("60/minute", Login="5/minute"))
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
@@ -135,7 +135,7 @@ async def test_audit_rows_are_chained_and_verify_finds_a_tampered_row(
             await unary(b"x", metadata=api_key(SERVICE_KEY))
     report = await verify(full.engine)
     assert report.intact and report.rows == 3  # with config_weakened, which a start with test settings records
-    database_url = settings_factory().database_url
+    database_url = settings_factory().database.url
     assert run_server({"DATABASE_URL": database_url}, "audit", "verify").returncode == 0
 
     async with full.engine.begin() as conn:

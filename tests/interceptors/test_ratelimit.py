@@ -228,7 +228,9 @@ def test_policy_from_settings_maps_rpc_names() -> None:
     from interceptors.chain import SERVICES
     from server.config import load_settings
 
-    policy = RateLimitPolicy.from_settings(load_settings({"RATE_LIMITS": "Login=7/minute"}).rate_limits, SERVICES)
+    policy = RateLimitPolicy.from_settings(
+        load_settings({"RATE_LIMITS": "Login=7/minute"}).limits.rate_limits, SERVICES
+    )
     assert policy.for_method("/wuffchat.auth.v1.AuthService/Login") == limits.parse("7/minute")
     assert policy.for_method("/wuffchat.auth.v1.AuthService/Register") == limits.parse("3/minute")
     assert policy.for_method("/wuffchat.conversation.v1.ConversationService/StreamMessage") == limits.parse("30/minute")

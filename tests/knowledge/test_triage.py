@@ -57,6 +57,10 @@ async def test_vague_descriptions_get_no_match(built: factory.Knowledge, text: s
         "Bello frisst seit zwei Tagen nichts mehr und liegt nur rum",
         "Unser Rüde humpelt seit dem Spaziergang hinten links",
         "he's been limping on his front leg since Sunday",
+        "Unser alter Rex jault jedes Mal, wenn ich ihn hochhebe",
+        "our 14 year old spaniel stands staring at the wall in the evenings",
+        "my old girl has started leaking wee in her sleep",
+        "Seit Tagen säuft sie literweise und will ständig raus",
         "my dog has had diarrhoea for three days",
         "Mein Dackel kann seit gestern die Treppe nicht mehr hoch und jault",
         "Sie trinkt in letzter Zeit Unmengen Wasser",
@@ -161,3 +165,25 @@ async def test_titles_follow_the_language(built: factory.Knowledge) -> None:
         assert en.title == behaviors[en.id].en.title  # type: ignore[union-attr]
         assert de.title == behaviors[de.id].title
         assert en.title != de.title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long do Bernese mountain dogs usually live?",
+        "Wie viel Auslauf braucht ein Border Collie am Tag?",
+        "Can dogs eat strawberries?",
+    ],
+)
+async def test_the_model_sorts_dog_questions_the_word_lists_miss(built: factory.Knowledge, text: str) -> None:
+    assert await built.search.sort_by_words(text) is None  # no word list knows them
+    result = await search(built, text)
+    assert result.category is Category.DOG_RELATED
+    assert result.matches == []
+
+
+@pytest.mark.parametrize("text", ["Er zieht an der Leine wie verrückt", "she barks at the postman every morning"])
+async def test_the_model_leaves_behaviour_to_retrieval(built: factory.Knowledge, text: str) -> None:
+    opinion = await built.search.opinion(text)
+    assert opinion is not None and opinion.category is Category.BEHAVIOUR
+    assert (await search(built, text)).category is Category.BEHAVIOUR

@@ -24,7 +24,7 @@ StartServer = Callable[..., Awaitable[RunningServer]]
 
 
 def _on(fake: FakeWeaviate) -> dict[str, Any]:
-    return {"weaviate_url": fake.url, "weaviate_grpc_port": fake.grpc_port}
+    return {"WEAVIATE_URL": fake.url, "WEAVIATE_GRPC_PORT": fake.grpc_port}
 
 
 async def test_unary_search_ranks_and_rejects_off_topic(weaviate_fake: FakeWeaviate, start_server: StartServer) -> None:

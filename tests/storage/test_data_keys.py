@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 from pathlib import Path
@@ -23,7 +22,7 @@ from server.storage.db import session_factory
 from server.storage.keyring import DataKey
 from server.storage.models import CryptoMeta, Message
 from tests.conftest import SettingsFactory
-from tests.support.auth import PASSWORD, bearer, login
+from tests.support.auth import PASSWORD, bearer, data_keys_env, login
 from tests.support.process import run_server
 from tests.support.sealed import CONTACT, SYMPTOM, owner_with_history
 
@@ -34,12 +33,11 @@ EMAIL = "rotation@example.org"
 
 
 def _env(database_url: str, *keys: DataKey) -> dict[str, str]:
-    ring = ",".join(f"{k.id}:{base64.b64encode(k.key).decode()}" for k in keys)
-    return {"DATABASE_URL": database_url, "DATA_KEYS": ring}
+    return {"DATABASE_URL": database_url, "DATA_KEYS": data_keys_env(*keys)}
 
 
 async def _server(settings_factory: SettingsFactory, *keys: DataKey) -> RunningServer:
-    return await start(settings_factory(data_keys=keys))
+    return await start(settings_factory(DATA_KEYS=data_keys_env(*keys)))
 
 
 async def _key_ids(running: RunningServer) -> dict[str, int]:
@@ -68,7 +66,7 @@ async def _everything_readable(running: RunningServer, email: str) -> dict[str, 
 
 @pytest.mark.both_databases
 async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory) -> None:
-    url = settings_factory().database_url
+    url = settings_factory().database.url
     first = await _server(settings_factory, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         owner = await owner_with_history(channel, EMAIL)
@@ -144,7 +142,7 @@ async def test_wrong_key_refuses_to_start_and_changes_nothing(
     with pytest.raises(StartupError, match="data key 1, which DATA_KEYS lacks"):
         await _server(settings_factory, K2)
     result = await asyncio.to_thread(
-        run_server, {**_env(settings_factory().database_url, WRONG_1), "GRPC_ADDR": "127.0.0.1:0"}
+        run_server, {**_env(settings_factory().database.url, WRONG_1), "GRPC_ADDR": "127.0.0.1:0"}
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

@@ -33,7 +33,7 @@ async def test_unary_health_flips_when_postgres_goes_and_comes_back(
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.open()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    running = await start(settings_factory(database_url=proxied))
+    running = await start(settings_factory(DATABASE_URL=proxied))
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)

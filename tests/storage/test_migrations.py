@@ -206,7 +206,7 @@ async def test_0004_seals_existing_plaintext_rows(database_url: str, settings_fa
     for plain in (EMAIL, SYMPTOM, "Lindenallee", HELPED, CONTACT, "Leinenziehen", "Schritt eins am Kanal"):
         assert plain.encode() not in raw, f"{plain!r} still in plain text"
 
-    settings = settings_factory(database_url=database_url)
+    settings = settings_factory(DATABASE_URL=database_url)
     running = await start(settings)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:

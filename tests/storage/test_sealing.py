@@ -48,7 +48,7 @@ async def test_unary_raw_database_holds_no_personal_string(
     )
     assert SYMPTOM in [m.text for m in history.messages]
 
-    raw = raw_database(settings_factory().database_url)
+    raw = raw_database(settings_factory().database.url)
     assert b"sealed_value" not in raw and len(raw) > 10_000, "the copy holds the data"
     for secret in (EMAIL, "erika.mustermann", SYMPTOM, "Lindenallee", CONTEXT, "Bäckerei Sommer", HELPED, CONTACT):
         assert secret.encode() not in raw, f"{secret!r} is readable in the raw database"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -9,7 +10,7 @@ import grpc
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat_client.captcha import solve_captcha
 
-from server.config import ApiKeySpec
+from server.config import DEFAULT_RATE_LIMITS, ApiKeySpec
 from server.storage.keyring import DataKey
 
 ADMIN_KEY = "wck_test-admin-key-0123456789abcdefghijklmnopq"
@@ -20,14 +21,38 @@ PASSWORD = "Hundeleine im Regen 42"
 # Data keys of test servers (fixed, so a test may reopen a database; derived, so no key literal is published)
 TEST_DATA_KEYS = (DataKey(1, hashlib.sha256(b"wuffchat test data key 1").digest()),)
 
-# Test servers hash cheaply and ask for little proof of work; production defaults are in config.py.
-FAST_AUTH: dict[str, Any] = {
-    "argon2_time_cost": 1,
-    "argon2_memory_kib": 8 * 1024,
-    "argon2_parallelism": 1,
-    "captcha_max_number": 1000,
-    "api_keys": TEST_API_KEYS,
-    "data_keys": TEST_DATA_KEYS,
+
+def env_text(value: Any) -> str:
+    """A setting as the environment holds it: text (bytes decoded, sequences comma-separated)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, tuple | list):
+        return ",".join(env_text(item) for item in value)
+    return str(value)
+
+
+def data_keys_env(*keys: DataKey) -> str:
+    """DATA_KEYS for `keys` (the first is active)."""
+    return ",".join(f"{key.id}:{base64.b64encode(key.key).decode()}" for key in keys)
+
+
+def rate_limits(default: str, **per_rpc: str) -> str:
+    """RATE_LIMITS giving every RPC `default` except those named (`Login="5/minute"`, also an RPC without
+    a limit of its own such as `SearchBehaviors`)."""
+    names = [name for name, _ in DEFAULT_RATE_LIMITS]
+    names += [name for name in per_rpc if name not in names]
+    return ",".join(f"{name}={per_rpc.get(name, default)}" for name in names)
+
+
+# Test servers hash cheaply and ask for little proof of work (the model's lowest bounds; production
+# defaults are in server/config), with the API and data keys above.
+FAST_AUTH: dict[str, str] = {
+    "ARGON2_TIME_COST": "1",
+    "ARGON2_MEMORY_KIB": str(8 * 1024),
+    "ARGON2_PARALLELISM": "1",
+    "CAPTCHA_MAX_NUMBER": "1000",
+    "API_KEYS": ",".join(f"{spec.name}:{spec.role}:{spec.key}" for spec in TEST_API_KEYS),
+    "DATA_KEYS": data_keys_env(*TEST_DATA_KEYS),
 }
 
 Metadata = tuple[tuple[str, str], ...]

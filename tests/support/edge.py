@@ -9,10 +9,8 @@ clients/web/dist exists (`make web`). conftest.py files import these fixtures.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -29,14 +27,16 @@ from tests.support.envoy import EnvoyProcess, start_envoy
 @asynccontextmanager
 async def running_edge_server(workdir: Path) -> AsyncIterator[RunningServer]:
     """A server of its own (own database, own rate-limit counters) as the edge fixtures run it."""
-    settings = replace(
-        load_settings({}),
-        grpc_addr="127.0.0.1:0",
-        database_url=f"sqlite+aiosqlite:///{workdir / 'edge.db'}",
-        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
-        health_check_interval_seconds=0.5,
-        db_startup_timeout_seconds=5.0,
-        **FAST_AUTH,
+    settings = load_settings(
+        {
+            "APP_ENV": "test",
+            "GRPC_ADDR": "127.0.0.1:0",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'edge.db'}",
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "HEALTH_CHECK_INTERVAL_SECONDS": "0.5",
+            "DB_STARTUP_TIMEOUT_SECONDS": "5",
+            **FAST_AUTH,
+        }
     )
     running = await start(settings, extra_handlers=[echo.handler()])
     try:

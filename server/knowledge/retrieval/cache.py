@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,12 +22,14 @@ def _key(encoder: str, text: str) -> str:
 
 
 class EmbeddingCache:
-    """An .npz file under `directory`; not thread-safe (the retriever calls it from one worker)."""
+    """An .npz file under `directory`; `embed` is safe from several threads (the retriever's index build
+    and the triage model both embed on the retrieval pool)."""
 
     def __init__(self, encoder: Encoder, directory: Path | None) -> None:
         self._encoder = encoder
         self._path = directory / f"embeddings-{encoder.name}.npz" if directory else None
         self._vectors: dict[str, Vectors] = {}
+        self._lock = threading.Lock()
         if self._path is not None and self._path.is_file():
             try:
                 with np.load(self._path) as stored:
@@ -41,6 +44,10 @@ class EmbeddingCache:
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Vectors for `texts` in order; computes and stores the missing ones."""
         keys = [_key(self._encoder.name, t) for t in texts]
+        with self._lock:
+            return self._embed(keys, texts)
+
+    def _embed(self, keys: list[str], texts: Sequence[str]) -> Vectors:
         missing = sorted({(k, t) for k, t in zip(keys, texts, strict=True) if k not in self._vectors})
         if missing:
             vectors = self._encoder.encode([t for _, t in missing])

@@ -55,6 +55,11 @@ deppat=verrückt deppert=verrückt aufdraht=aufgedreht gschwind=schnell nimma=ni
 scho=schon grad=gerade bissl=bisschen bisserl=bisschen hoit=halt mei=mein dei=dein oiso=also gscheit=richtig
 öppis=etwas öpper=jemand niemer=niemand gäge=gegen bsunders=besonders alli=alle chli=klein lueg=schau
 nöch=nah znöch=nah
+nocht=nacht nochts=nachts znacht=nachts ruaf=ruf ruef=ruf rüef=ruf chnurrt=knurrt maa=mann
+liit=liegt lit=liegt wott=will wött=will ligt=liegt elei=allein eleini=allein blibe=bleiben bliibe=bleiben
+chratzt=kratzt chratze=kratzen spuizeig=spielzeug spuizeug=spielzeug spielzeig=spielzeug klettn=klette
+lauft=läuft laaft=läuft rennd=rennt hopst=hüpft hopsen=hüpfen suhlt=wälzt gesuhlt=gewälzt zitteret=zittert
+chlöpfer=böller chlöpf=knall
 """
 DIALECT = dict(pair.split("=") for pair in _DIALECT.split())
 # Separable verb particles ("er springt jeden an") and what ends a clause for them.

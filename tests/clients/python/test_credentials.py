@@ -36,7 +36,7 @@ async def profile_with(target: str, access_token: str) -> grpc.StatusCode:
 
 
 async def test_unary_refreshes_before_the_access_token_expires(start_server: StartServer) -> None:
-    server = await start_server(access_token_ttl_seconds=1)
+    server = await start_server(ACCESS_TOKEN_TTL_SECONDS=1)
     target = f"127.0.0.1:{server.port}"
     heard: list[TokenPair | None] = []
     async with await logged_in(target, heard) as client:
@@ -97,7 +97,7 @@ async def test_unary_ended_session_raises_and_drops_tokens(target: str) -> None:
 
 
 async def test_unary_concurrent_calls_share_one_refresh(start_server: StartServer) -> None:
-    server = await start_server(access_token_ttl_seconds=1)
+    server = await start_server(ACCESS_TOKEN_TTL_SECONDS=1)
     target = f"127.0.0.1:{server.port}"
     heard: list[TokenPair | None] = []
     async with await logged_in(target, heard) as client:

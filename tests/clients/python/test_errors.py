@@ -22,7 +22,7 @@ from wuffchat_client import (
 from wuffchat_client.errors import from_rpc_error
 
 from tests.clients.python.conftest import Clock, StartServer
-from tests.support.auth import PASSWORD, SERVICE_KEY
+from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
 from tests.support.net import free_port
 
 
@@ -85,7 +85,7 @@ async def test_unary_not_found(target: str) -> None:
 
 
 async def test_unary_and_stream_conversation_expired(start_server: StartServer, clock: Clock) -> None:
-    server = await start_server(conversation_ttl_seconds=60)
+    server = await start_server(CONVERSATION_TTL_SECONDS=60)
     async with AsyncClient(f"127.0.0.1:{server.port}", api_key=SERVICE_KEY) as client:
         conversation = await client.start_conversation()
         clock.advance(61)
@@ -98,7 +98,7 @@ async def test_unary_and_stream_conversation_expired(start_server: StartServer, 
 
 
 async def test_unary_rate_limited_with_retry_after(start_server: StartServer) -> None:
-    server = await start_server(rate_limits=(("StartConversation", "2/minute"), ("default", "100000/minute")))
+    server = await start_server(RATE_LIMITS=rate_limits("100000/minute", StartConversation="2/minute"))
     async with AsyncClient(f"127.0.0.1:{server.port}", api_key=SERVICE_KEY, language="en") as client:
         await client.start_conversation()
         await client.start_conversation()
@@ -113,7 +113,7 @@ async def test_unary_rate_limited_with_retry_after(start_server: StartServer) ->
 
 
 async def test_stream_rate_limited(start_server: StartServer) -> None:
-    server = await start_server(rate_limits=(("StreamMessage", "1/minute"), ("default", "100000/minute")))
+    server = await start_server(RATE_LIMITS=rate_limits("100000/minute", StreamMessage="1/minute"))
     async with AsyncClient(f"127.0.0.1:{server.port}", api_key=SERVICE_KEY) as client:
         conversation = await client.start_conversation()
         await client.stream_message(conversation.id, "Mein Hund zieht an der Leine.").collect()

@@ -14,7 +14,7 @@ import pytest
 from wuffchat_client import Client, ConversationState, NotFound, RateLimited, Unavailable
 
 from tests.clients.python.conftest import StartServer
-from tests.support.auth import PASSWORD, SERVICE_KEY
+from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
 from tests.support.net import free_port
 
 
@@ -63,7 +63,7 @@ def early_stop_then_limit(target: str) -> None:
 
 
 async def test_stream_sync_client_stops_early_and_raises(start_server: StartServer) -> None:
-    server = await start_server(rate_limits=(("StartConversation", "1/minute"), ("default", "100000/minute")))
+    server = await start_server(RATE_LIMITS=rate_limits("100000/minute", StartConversation="1/minute"))
     await asyncio.to_thread(early_stop_then_limit, f"127.0.0.1:{server.port}")
 
 

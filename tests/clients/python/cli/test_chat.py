@@ -114,7 +114,7 @@ async def test_chat_shows_exercise_steps_as_a_list(cli: Cli) -> None:
 async def test_chat_expired_conversation_sends_the_message_again_in_a_new_one(
     start_server: StartServer, clock: Clock, cli_for: CliFactory
 ) -> None:
-    server = await start_server(conversation_ttl_seconds=60)
+    server = await start_server(CONVERSATION_TTL_SECONDS=60)
     cli: Cli = cli_for(f"127.0.0.1:{server.port}")
     process = await cli.spawn("--api-key", SERVICE_KEY, "--json", "chat")
     assert process.stdout is not None and process.stdin is not None
@@ -138,7 +138,7 @@ async def test_chat_expired_conversation_sends_the_message_again_in_a_new_one(
 async def test_chat_expired_conversation_says_so_in_one_line(
     start_server: StartServer, clock: Clock, cli_for: CliFactory
 ) -> None:
-    server = await start_server(conversation_ttl_seconds=60)
+    server = await start_server(CONVERSATION_TTL_SECONDS=60)
     cli: Cli = cli_for(f"127.0.0.1:{server.port}")
     process = await cli.spawn("--api-key", SERVICE_KEY, "chat")
     assert process.stdout is not None and process.stdin is not None

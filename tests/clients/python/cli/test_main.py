@@ -13,7 +13,7 @@ import uuid
 
 from tests.clients.python.cli.conftest import WUFFCHAT, Cli, CliFactory
 from tests.clients.python.conftest import StartServer
-from tests.support.auth import PASSWORD, SERVICE_KEY
+from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
 from tests.support.net import free_port
 
 
@@ -122,7 +122,7 @@ async def test_exit_codes_and_one_line_errors(cli: Cli) -> None:
 
 
 async def test_rate_limited_exit_code(start_server: StartServer, cli_for: CliFactory) -> None:
-    server = await start_server(rate_limits=(("SearchBehaviors", "1/minute"), ("default", "100000/minute")))
+    server = await start_server(RATE_LIMITS=rate_limits("100000/minute", SearchBehaviors="1/minute"))
     cli: Cli = cli_for(f"127.0.0.1:{server.port}")
     assert (await cli.run("--api-key", SERVICE_KEY, "search", "Leine")).code == 0
     limited = await cli.run("--api-key", SERVICE_KEY, "--lang", "en", "search", "Leine")
