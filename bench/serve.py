@@ -100,11 +100,12 @@ def _serve(workers: int) -> int:
             sampler.cancel()
 
     loaded = load_settings({**os.environ, "WORKERS": "1"})
-    # past validation: two workers keep in-process limits here (see the module docstring)
+    # Bench only: N workers with in-process rate limits each (production refuses WORKERS > 1 without
+    # REDIS_URL); the benchmark raises every limit, so sharing them would only add Redis round trips.
     settings = loaded.model_copy(update={"server": loaded.server.model_copy(update={"workers": workers})})
     configure_logging(settings.server.log_level)
     if workers > 1:
-        worker_processes.serve = serve_sampled  # type: ignore[assignment]  # what each forked worker runs
+        worker_processes.serve = serve_sampled  # type: ignore[attr-defined]  # what each forked worker runs
         return worker_processes.run(settings)
     uvloop.run(serve_sampled(settings))  # the loop server/__main__.py runs
     return 0

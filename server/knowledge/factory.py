@@ -117,8 +117,7 @@ async def build(
     )
     examples = await asyncio.to_thread(load_examples, knowledge_dir / "triage.yaml")
     model = await asyncio.get_running_loop().run_in_executor(
-        _EXECUTOR,
-        functools.partial(TriageModel, cache, examples, lambda: store.base.behaviors, _EXECUTOR, queries=queries),
+        _EXECUTOR, TriageModel, cache, queries, examples, lambda: store.base.behaviors, _EXECUTOR
     )
     return Knowledge(
         store=store,

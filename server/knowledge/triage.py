@@ -81,7 +81,7 @@ HEALTH = _any(
     r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
     r"schütt\w* (\w+ ){0,3}(kopf|koupf|schädel)",
     r"knickt (\w+ ){0,3}(weg|ein)\b|treppe (\w+ )?(nicht|kaum) (mehr |noch )?hoch|kaum noch (die )?treppe",
-    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts|die ganze zeit)|\b(taumelt|torkelt|inkontinen|verstopf)",
+    r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts)|\b(taumelt|torkelt|inkontinen|verstopf)",
     r"nimmt ab|abgenommen|gewicht verloren|mundgeruch|zahnfleisch|augen (tränen|eitern|rot)|trübe augen",
     r"bauch (ist )?(hart|aufgebläht|dick)|aufgebläht|zittert am ganzen körper|steht nicht (mehr )?auf",
     r"will nicht (mehr )?(laufen|aufstehen)|läuft (ganz |so |total )?(steif|komisch|schief)|wurmbefall|würmer im",

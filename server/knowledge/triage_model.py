@@ -75,18 +75,18 @@ def _nearest_mean(similarities: Vectors) -> float:
 
 
 class TriageModel:
-    """`cache` embeds; `examples` per category; `behaviors` gives the current behaviours (their phrasings
-    are the behaviour side, re-embedded when the base changes); `executor` runs the CPU work; `queries`,
-    when given, supplies the text's vector (retrieval's QueryEncoder: the same text is encoded once for both)."""
+    """`cache` embeds the examples and phrasings; `queries` gives a message's vector (the retriever's own,
+    so a message is encoded once); `examples` per category; `behaviors` gives the current behaviours
+    (their phrasings are the behaviour side, re-embedded when the base changes); `executor` runs the
+    comparisons."""
 
     def __init__(
         self,
         cache: EmbeddingCache,
+        queries: QueryEncoder,
         examples: Mapping[Category, Sequence[str]],
         behaviors: Callable[[], Mapping[str, Behavior]],
         executor: Executor,
-        *,
-        queries: QueryEncoder | None = None,
     ) -> None:
         self._cache = cache
         self._queries = queries
@@ -108,11 +108,8 @@ class TriageModel:
                 self._seen = current
             return self._behaviour_vectors, self._owners
 
-    def opinion_sync(self, text: str) -> Opinion:
-        """The blocking opinion (runs in the executor)."""
-        return self._opinion(self._cache.encoder.encode([text])[0])
-
-    def _opinion(self, vector: Vector) -> Opinion:
+    def opinion_sync(self, vector: Vector) -> Opinion:
+        """The blocking opinion on a message's `vector` (runs in the executor)."""
         vectors, owners = self._behaviour_side()
         similarities = vectors @ vector
         behaviour = _nearest_mean(similarities)
@@ -123,8 +120,5 @@ class TriageModel:
         return Opinion(category, scores[best] - behaviour, nearest)
 
     async def opinion(self, text: str) -> Opinion:
-        loop = asyncio.get_running_loop()
-        if self._queries is None:
-            return await loop.run_in_executor(self._executor, self.opinion_sync, text)
         vector = await self._queries.vector(text)
-        return await loop.run_in_executor(self._executor, self._opinion, vector)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.opinion_sync, vector)
