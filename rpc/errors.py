@@ -76,6 +76,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rate_limited": "Zu viele Anfragen. Bitte warte {retry_after} Sekunden und versuche es dann noch einmal.",
         "conversation_not_found": "Dieses Gespräch gibt es nicht.",
         "conversation_expired": "Dieses Gespräch ist abgelaufen. Starte einfach ein neues Gespräch, ich freue mich!",
+        "conversation_changed": (
+            "Das Gespräch hat sich gerade an anderer Stelle weiterbewegt. Schick deine Nachricht bitte noch einmal."
+        ),
         "behavior_not_found": "Dieses Verhalten gibt es nicht in der Wissensbasis.",
         # authentication (issue 3)
         "login_failed": "E-Mail-Adresse oder Passwort ist falsch.",
@@ -105,6 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rate_limited": "Too many requests. Please wait {retry_after} seconds and try again.",
         "conversation_not_found": "This conversation does not exist.",
         "conversation_expired": "This conversation has expired. Just start a new one, I'm looking forward to it!",
+        "conversation_changed": "This conversation just moved on elsewhere. Please send your message again.",
         "behavior_not_found": "This behaviour is not in the knowledge base.",
         "login_failed": "Email address or password is wrong.",
         "login_throttled": "Too many failed sign-ins. Please wait {retry_after} seconds.",

@@ -31,7 +31,7 @@ from server.storage.models import Conversation, Message
 from . import flow
 from .paging import Cursor, PageTokens
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
-from .store import ConversationStore, NewMessage
+from .store import ConcurrentTurnError, ConversationStore, NewMessage
 
 Context = grpc.aio.ServicerContext[object, object]
 DEFAULT_PAGE = 20
@@ -140,20 +140,26 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         plan = await flow.advance(flow.State(row.state), dict(row.context or {}), text, self._search, base)
         return row, plan, text
 
-    async def _save(self, row: Conversation, plan: flow.Plan, user_text: str, bot: list[NewMessage]) -> datetime:
+    async def _save(
+        self, context: Context, row: Conversation, plan: flow.Plan, user_text: str, bot: list[NewMessage]
+    ) -> datetime:
+        """Store the turn; ABORTED (nothing stored, the client may send again) when another turn came first."""
         if row.state == flow.State.FEEDBACK_Q5 and plan.feedback and plan.feedback.get("contact"):
             user_text = CONTACT_PLACEHOLDER
         now = self._clock()
         messages = [NewMessage(pb.SENDER_USER, pb.MESSAGE_KIND_ANSWER, user_text), *bot]
-        await self._store.save_turn(
-            row=row,
-            state=int(plan.state),
-            context=plan.context,
-            messages=messages,
-            feedback=plan.feedback,
-            now=now,
-            ttl=self._ttl,
-        )
+        try:
+            await self._store.save_turn(
+                row=row,
+                state=int(plan.state),
+                context=plan.context,
+                messages=messages,
+                feedback=plan.feedback,
+                now=now,
+                ttl=self._ttl,
+            )
+        except ConcurrentTurnError:
+            await errors.abort(context, grpc.StatusCode.ABORTED, "conversation_changed")
         return now
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -169,7 +175,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             bot = [
                 _rendered(p, await self._responder.respond(p.composition) if p.composition else "") for p in plan.parts
             ]
-            now = await self._save(row, plan, text, bot)
+            now = await self._save(context, row, plan, text, bot)
         return pb.SendMessageResponse(
             state=int(plan.state),  # type: ignore[arg-type]
             messages=[self._message(m, now) for m in bot],
@@ -201,7 +207,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
                 if part.suffix:
                     yield pb.StreamMessageResponse(delta="\n\n" + part.suffix)
                 bot.append(_rendered(part, answer))
-            now = await self._save(row, plan, text, bot)
+            now = await self._save(context, row, plan, text, bot)
         messages = [self._message(m, now) for m in bot]
         yield pb.StreamMessageResponse(done=pb.Turn(state=int(plan.state), messages=messages))  # type: ignore[arg-type]
 

@@ -24,6 +24,14 @@ from .paging import Cursor
 CONTACT_RETENTION = timedelta(days=90)  # RETENTION_CONTACT_DAYS; server/retention.py clears it
 
 
+class ConcurrentTurnError(Exception):
+    """The conversation changed since its turn was read: nothing of this turn was stored."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id} changed during the turn")
+        self.conversation_id = conversation_id
+
+
 def new_id() -> str:
     """32 random bytes, URL-safe base64 without padding (43 characters), never starting with "-".
 
@@ -107,21 +115,29 @@ class ConversationStore:
 
         One transaction of SQLAlchemy Core statements (an UPDATE, the next `seq`, one multi-row INSERT),
         sealed here as the ORM events would seal them: the unit of work cost more CPU than the turn's
-        flow (issue 14's profile). Only a finished feedback goes through the ORM.
+        flow (issue 14's profile). Only a finished feedback goes through the ORM. The UPDATE applies
+        only to the version the turn read, so two turns of one conversation never both apply, whichever
+        instances serve them.
+
+        Raises:
+            ConcurrentTurnError: the conversation changed since `row` was read; nothing was stored.
         """
         async with self._write_lock, self._engine.begin() as connection:
             # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
             # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
-            await connection.execute(
+            updated = await connection.execute(
                 update(Conversation)  # on a Connection: a plain Core UPDATE, no ORM bulk machinery
-                .where(Conversation.id == row.id)
+                .where(Conversation.id == row.id, Conversation.version == row.version)
                 .values(
                     state=state,
                     context=sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
                     updated_at=now,
                     expires_at=now + ttl,
+                    version=row.version + 1,
                 )
             )
+            if updated.rowcount != 1:  # another turn (on this or another instance) came first
+                raise ConcurrentTurnError(row.id)
             seq = await connection.scalar(
                 select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
             )
@@ -207,7 +223,7 @@ class ConversationStore:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.expires_at < now, Conversation.state != 0)
-                .values(state=0, context=None)
+                .values(state=0, context=None, version=Conversation.version + 1)  # a turn read before loses
             )
             return int(getattr(result, "rowcount", 0))
 

@@ -180,6 +180,8 @@ class Conversation(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # raised by every turn; a turn applies only to the version it read (two instances never interleave)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):

@@ -66,10 +66,12 @@ def test_retry_policy_names_only_existing_read_only_methods() -> None:
 
 
 class Flaky:
-    """SearchBehaviors fails UNAVAILABLE twice, then answers; SendMessage always fails UNAVAILABLE."""
+    """SearchBehaviors fails UNAVAILABLE twice, then answers; SendMessage fails with `send_codes` in turn
+    (UNAVAILABLE forever by default), then answers."""
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {"search": 0, "send": 0}
+        self.send_codes: list[grpc.StatusCode] = []
 
     async def search(self, request: knowledge_pb.SearchBehaviorsRequest, context: Any) -> Any:
         self.calls["search"] += 1
@@ -79,7 +81,12 @@ class Flaky:
 
     async def send(self, request: conv_pb.SendMessageRequest, context: Any) -> Any:
         self.calls["send"] += 1
-        await context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+        if not self.send_codes:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+        code = self.send_codes.pop(0)
+        if code is not grpc.StatusCode.OK:
+            await context.abort(code, "conversation changed")
+        return conv_pb.SendMessageResponse(state=conv_pb.CONVERSATION_STATE_WAIT_FOR_SYMPTOM)
 
     def handlers(self) -> list[grpc.GenericRpcHandler[Any, Any]]:
         def unary(fn: Any, request: Any, response: Any) -> Any:
@@ -123,6 +130,15 @@ async def test_unary_retries_unavailable_on_idempotent_calls_only(flaky: tuple[F
         with pytest.raises(Unavailable):
             await client.send_message("A" * 43, "hallo")
         assert service.calls["send"] == 1  # a message is never sent twice
+
+
+async def test_a_turn_refused_as_aborted_is_sent_again(flaky: tuple[Flaky, int]) -> None:
+    """ABORTED on SendMessage means the server stored nothing (another turn came first): resent."""
+    service, port = flaky
+    service.send_codes = [grpc.StatusCode.ABORTED, grpc.StatusCode.ABORTED, grpc.StatusCode.OK]
+    async with AsyncClient(f"127.0.0.1:{port}", api_key="k") as client:
+        await client.send_message("A" * 43, "hallo")
+    assert service.calls["send"] == 3
 
 
 async def test_unary_tls_with_ca_file(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 Targets: `host:port` (plaintext), `http://host:port` (plaintext), `https://host[:port]` (TLS, port 443
 by default). `tls=True` forces TLS on a bare target; `ca_file` names a PEM bundle to trust instead of
 the system roots. Retries: the gRPC retry policy in the service config retries UNAVAILABLE on the
-idempotent (read-only) methods only; a Login, a message or a refresh is never sent twice by gRPC.
+idempotent (read-only) methods only; a Login or a refresh is never sent twice by gRPC. A message
+(SendMessage) is resent only on ABORTED: the server stored nothing of it because another turn of the
+conversation came first (on another instance, say).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ RETRY_POLICY = {
 }
 
 
+# ABORTED on SendMessage means the turn was not stored (optimistic concurrency on the conversation).
+TURN_METHODS: tuple[tuple[str, str], ...] = (("wuffchat.conversation.v1.ConversationService", "SendMessage"),)
+TURN_RETRY_POLICY = {**RETRY_POLICY, "retryableStatusCodes": ["ABORTED"]}
+
+
 class TargetError(ValueError):
     """The target cannot be used (unknown scheme, unreadable CA file)."""
 
@@ -91,9 +98,12 @@ def parse_target(target: str, *, tls: bool = False, ca_file: str | None = None) 
 
 
 def service_config() -> str:
-    """The channel's service config: the retry policy for the idempotent methods."""
-    names = [{"service": service, "method": method} for service, method in IDEMPOTENT_METHODS]
-    return json.dumps({"methodConfig": [{"name": names, "retryPolicy": RETRY_POLICY}]})
+    """The channel's service config: the retry policies for the idempotent methods and for a turn."""
+    configs = [
+        {"name": [{"service": s, "method": m} for s, m in methods], "retryPolicy": policy}
+        for methods, policy in ((IDEMPOTENT_METHODS, RETRY_POLICY), (TURN_METHODS, TURN_RETRY_POLICY))
+    ]
+    return json.dumps({"methodConfig": configs})
 
 
 def channel_options() -> list[tuple[str, str | int]]:
