@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
+import subprocess  # nosec B404  # pg_dump, pg_restore and psql run as child processes
 import tempfile
 from contextlib import closing
 from dataclasses import dataclass
@@ -150,7 +150,7 @@ def _query(url: URL, name: str) -> str | None:
 
 def _run(command: list[str], url: URL) -> str:
     try:
-        done = subprocess.run(  # noqa: S603 - a fixed tool name, our own arguments, no shell
+        done = subprocess.run(  # noqa: S603  # nosec B603  # a fixed tool name, our own arguments, no shell
             command,
             env=_libpq_environment(url),
             capture_output=True,
