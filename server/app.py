@@ -40,7 +40,7 @@ from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from interceptors.receive_deadline import ReceiveDeadline
 from rpc import decoding
-from server import config
+from server import config, tls
 from server import log as server_log
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth, check_prod_api_keys
@@ -173,6 +173,26 @@ def _grpc_server(settings: Settings, chain: Chain) -> grpc.aio.Server:
     return grpc.aio.server(interceptors=[receive_deadline, chain], options=_server_options(settings))
 
 
+async def _listen(server: grpc.aio.Server, settings: Settings) -> int:
+    """Bind the gRPC port, with TLS when GRPC_TLS_* name certificate files; the port bound.
+
+    Raises:
+        StartupError: the TLS files are unreadable, or the address is in use or not available.
+    """
+    try:
+        credentials = await asyncio.to_thread(tls.server_credentials, settings.server)
+    except OSError as exc:
+        raise StartupError(f"cannot read the TLS files of GRPC_TLS_*: {exc.strerror}") from None
+    addr = settings.server.grpc_addr
+    try:
+        port = server.add_secure_port(addr, credentials) if credentials else server.add_insecure_port(addr)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise StartupError(f"cannot listen on {addr} (address in use or not available)")
+    return port
+
+
 async def start(
     settings: Settings,
     *,
@@ -258,12 +278,7 @@ async def start(
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
 
-        try:
-            port = server.add_insecure_port(settings.server.grpc_addr)
-        except RuntimeError:
-            port = 0
-        if port == 0:
-            raise StartupError(f"cannot listen on {settings.server.grpc_addr} (address in use or not available)")
+        port = await _listen(server, settings)
 
         await server.start()
         await health.start()

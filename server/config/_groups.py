@@ -37,6 +37,19 @@ class ServerSettings(Group):
         ge=1,
         le=64,
     )
+    tls_cert_file: Annotated[str | None, AfterValidator(lambda v: v and _parse.readable_file(v))] = env(
+        "GRPC_TLS_CERT_FILE",
+        None,
+        "PEM certificate chain for TLS on the gRPC port, with `GRPC_TLS_KEY_FILE` (unset: plaintext)",
+    )
+    tls_key_file: Annotated[str | None, AfterValidator(lambda v: v and _parse.readable_file(v))] = env(
+        "GRPC_TLS_KEY_FILE", None, "PEM private key of `GRPC_TLS_CERT_FILE`"
+    )
+    tls_client_ca_file: Annotated[str | None, AfterValidator(lambda v: v and _parse.readable_file(v))] = env(
+        "GRPC_TLS_CLIENT_CA_FILE",
+        None,
+        "PEM CA bundle: with it every caller must present a client certificate it signed (mutual TLS)",
+    )
     log_level: LogLevel = env("LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`")
     shutdown_grace_seconds: float = env(
         "SHUTDOWN_GRACE_SECONDS", 10.0, "how long in-flight calls may finish after SIGTERM", ge=0, le=300

@@ -88,6 +88,15 @@ def directory(raw: str) -> str:
     return raw
 
 
+def readable_file(raw: str) -> str:
+    try:
+        with Path(raw).open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise ValueError(f"must be a readable file, got {raw!r} ({exc.strerror})") from None
+    return raw
+
+
 def http_url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")

@@ -103,6 +103,20 @@ def _check_jwt_keys(settings: Settings) -> None:
             raise ConfigError(f"JWT_PUBLIC_KEY_FILES entry {index + 1} is not safe when APP_ENV=prod ({reason})")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "[::1]", "localhost")
+
+
+def _check_grpc_tls(settings: Settings) -> None:
+    """A gRPC port other machines can reach speaks TLS; plaintext only on loopback (behind Envoy)."""
+    host = settings.server.grpc_addr.rsplit(":", 1)[0]
+    public = not (host in LOOPBACK_HOSTS or host.startswith("127."))
+    if public and settings.server.tls_cert_file is None:
+        raise ConfigError(
+            f"GRPC_ADDR {settings.server.grpc_addr} is reachable from other machines: APP_ENV=prod needs "
+            "GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE there, or a loopback address behind Envoy"
+        )
+
+
 # in order; the name is what `weakened` reports
 PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
     ("SECRET_KEY", _check_secret_key),
@@ -111,4 +125,5 @@ PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
     ("ARGON2", _check_argon2),
     ("API_KEYS", _check_api_keys),
     ("DATA_KEYS", _check_data_keys),
+    ("GRPC_TLS", _check_grpc_tls),
 )

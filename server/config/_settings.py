@@ -86,6 +86,10 @@ class Settings(BaseSettings):
             raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
         if self.server.workers > 1 and self.secrets.is_ephemeral:
             raise ConfigError("WORKERS > 1 needs SECRET_KEY (every process must sign and check with the same key)")
+        if (self.server.tls_cert_file is None) != (self.server.tls_key_file is None):
+            raise ConfigError("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together: set both or neither")
+        if self.server.tls_client_ca_file is not None and self.server.tls_cert_file is None:
+            raise ConfigError("GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (mTLS is TLS)")
         if self.auth.tokens.jwt_algorithm == "EdDSA" and self.auth.tokens.jwt_private_key_pem is None:
             raise ConfigError("JWT_ALGORITHM=EdDSA needs JWT_PRIVATE_KEY_FILE (an Ed25519 PEM key)")
         if self.is_prod:

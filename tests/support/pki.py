@@ -1,0 +1,86 @@
+"""A small PKI made at test time: a CA, a server certificate for 127.0.0.1/localhost and a client
+certificate it signed, and a stranger (its own CA and client certificate) for the refusals."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    stranger_cert: Path  # signed by another CA
+    stranger_key: Path
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return path
+
+
+def _issue(
+    subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey], *, ca: bool,
+    usage: x509.ObjectIdentifier | None = None, sans: list[x509.GeneralName] | None = None,
+) -> x509.Certificate:  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer[0])
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(issuer[1], hashes.SHA256())
+
+
+def _pem(cert: x509.Certificate, path: Path) -> Path:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def make_pki(directory: Path) -> Pki:
+    """Write the PKI's PEM files into `directory`."""
+    ca_key, other_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _issue("WuffChat test CA", ca_key, (_name("WuffChat test CA"), ca_key), ca=True)
+    other = _issue("Stranger CA", other_key, (_name("Stranger CA"), other_key), ca=True)
+    server_key, client_key, stranger_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    server = _issue("localhost", server_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH,
+                    sans=sans)  # fmt: skip
+    client = _issue("envoy", client_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    stranger = _issue("stranger", stranger_key, (other.subject, other_key), ca=False,
+                      usage=ExtendedKeyUsageOID.CLIENT_AUTH)  # fmt: skip
+    return Pki(
+        ca=_pem(ca, directory / "ca.pem"),
+        server_cert=_pem(server, directory / "server.pem"),
+        server_key=_write_key(server_key, directory / "server.key"),
+        client_cert=_pem(client, directory / "client.pem"),
+        client_key=_write_key(client_key, directory / "client.key"),
+        stranger_cert=_pem(stranger, directory / "stranger.pem"),
+        stranger_key=_write_key(stranger_key, directory / "stranger.key"),
+    )
