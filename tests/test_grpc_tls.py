@@ -1,7 +1,8 @@
 """TLS and mutual TLS on the gRPC port (issue 15), with certificates made at test time (tests/support/pki.py):
 a real handshake to the real server; plaintext, an untrusted CA and a wrong host name fail for the client;
 with GRPC_TLS_CLIENT_CA_FILE a caller without a client certificate, or with one of another CA, is refused;
-configuration mistakes stop the start with one line; prod refuses a public plaintext port."""
+configuration mistakes stop the start with one line; prod refuses a public plaintext port; the Python
+client and its CLI present a client certificate."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from wuffchat_client import AsyncClient
+from wuffchat_client._channel import TargetError
+from wuffchat_client.errors import Unavailable
 
 from server.app import RunningServer, start
 from server.config import ConfigError, load_settings
+from tests.clients.python.cli.conftest import Cli
 from tests.conftest import SettingsFactory
 from tests.support.pki import Pki, make_pki
 from tests.support.prod import prod_env
@@ -115,3 +120,26 @@ def test_prod_refuses_a_public_plaintext_port(pki: Pki) -> None:
         )
     )
     assert tls.server.tls_cert_file == str(pki.server_cert)
+
+
+async def test_the_python_client_presents_a_client_certificate(mtls_server: RunningServer, pki: Pki) -> None:
+    target = f"https://127.0.0.1:{mtls_server.port}"
+    async with AsyncClient(
+        target, ca_file=str(pki.ca), cert_file=str(pki.client_cert), key_file=str(pki.client_key), timeout=5
+    ) as client:
+        assert await client.health() == "SERVING"
+    async with AsyncClient(target, ca_file=str(pki.ca), timeout=5) as client:
+        with pytest.raises(Unavailable):  # no client certificate: the handshake is refused
+            await client.health()
+    with pytest.raises(TargetError, match="both"):
+        AsyncClient(target, ca_file=str(pki.ca), cert_file=str(pki.client_cert))
+
+
+async def test_the_cli_presents_a_client_certificate(mtls_server: RunningServer, pki: Pki, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    cli = Cli(f"https://127.0.0.1:{mtls_server.port}", tmp_path / "home")
+    tls = ("--ca-file", str(pki.ca), "--timeout", "5")
+    ok = await cli.run(*tls, "--cert-file", str(pki.client_cert), "--key-file", str(pki.client_key), "health")
+    assert ok.code == 0, ok.stderr
+    half = await cli.run("--lang", "en", *tls, "--cert-file", str(pki.client_cert), "health")
+    assert half.code == 2 and "--cert-file and --key-file go together" in half.stderr, half.stderr

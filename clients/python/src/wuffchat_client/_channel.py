@@ -2,7 +2,8 @@
 
 Targets: `host:port` (plaintext), `http://host:port` (plaintext), `https://host[:port]` (TLS, port 443
 by default). `tls=True` forces TLS on a bare target; `ca_file` names a PEM bundle to trust instead of
-the system roots. Retries: the gRPC retry policy in the service config retries UNAVAILABLE on the
+the system roots; `cert_file` and `key_file` present a client certificate (mutual TLS; they imply TLS).
+Retries: the gRPC retry policy in the service config retries UNAVAILABLE on the
 idempotent (read-only) methods only; a Login or a refresh is never sent twice by gRPC. A message
 (SendMessage) is resent only on ABORTED: the server stored nothing of it because another turn of the
 conversation came first (on another instance, say).
@@ -76,14 +77,31 @@ class Endpoint:
     address: str
     tls: bool
     ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
 
 
-def parse_target(target: str, *, tls: bool = False, ca_file: str | None = None) -> Endpoint:
+def parse_target(
+    target: str,
+    *,
+    tls: bool = False,
+    ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+) -> Endpoint:
     """Split a target into address and TLS choice (see the module docstring).
 
     Raises:
-        TargetError: an unknown scheme, or `http://` together with `tls=True`.
+        TargetError: an unknown scheme, `http://` together with TLS options, or only one of
+            `cert_file` and `key_file`.
     """
+    if (cert_file is None) != (key_file is None):
+        raise TargetError("a client certificate needs both cert_file and key_file")
+    found = _parse_target(target, tls=tls or cert_file is not None, ca_file=ca_file)
+    return Endpoint(found.address, found.tls, found.ca_file, cert_file, key_file)
+
+
+def _parse_target(target: str, *, tls: bool, ca_file: str | None) -> Endpoint:
     scheme, sep, rest = target.partition("://")
     if not sep:
         return Endpoint(target, tls or ca_file is not None, ca_file)
@@ -124,7 +142,7 @@ def open_channel(endpoint: Endpoint) -> grpc.aio.Channel:
     """A grpc.aio channel for `endpoint`; must be called on the event loop that will use it.
 
     Raises:
-        TargetError: the CA file cannot be read.
+        TargetError: the CA file or the client certificate files cannot be read.
     """
     if not endpoint.tls:
         return grpc.aio.insecure_channel(endpoint.address, options=channel_options())
@@ -134,5 +152,11 @@ def open_channel(endpoint: Endpoint) -> grpc.aio.Channel:
             roots = Path(endpoint.ca_file).read_bytes()
         except OSError as exc:
             raise TargetError(f"cannot read CA file {endpoint.ca_file}: {exc.strerror}") from None
-    credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+    chain = key = None
+    if endpoint.cert_file is not None and endpoint.key_file is not None:
+        try:
+            chain, key = Path(endpoint.cert_file).read_bytes(), Path(endpoint.key_file).read_bytes()
+        except OSError as exc:
+            raise TargetError(f"cannot read client certificate file {exc.filename}: {exc.strerror}") from None
+    credentials = grpc.ssl_channel_credentials(root_certificates=roots, private_key=key, certificate_chain=chain)
     return grpc.aio.secure_channel(endpoint.address, credentials, options=channel_options())

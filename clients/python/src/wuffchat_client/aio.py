@@ -50,10 +50,10 @@ class AsyncClient:
     """A WuffChat connection. Use `async with AsyncClient(...) as client:` or call `close()`.
 
     `target`: `host:port`, `http://...` or `https://...` (TLS); `tls`/`ca_file` force TLS with a CA
-    bundle. `api_key` authenticates a service; `tokens` resumes a user session, and `on_tokens` is
-    told of every new pair (or None when the session ended) so the caller can store them. `clock`
-    (seconds, `time.time` by default) dates the tokens and decides when to refresh them; tests pass
-    one they move.
+    bundle; `cert_file`/`key_file` present a client certificate (mutual TLS). `api_key` authenticates a
+    service; `tokens` resumes a user session, and `on_tokens` is told of every new pair (or None when the
+    session ended) so the caller can store them. `clock` (seconds, `time.time` by default) dates the
+    tokens and decides when to refresh them; tests pass one they move.
     """
 
     def __init__(
@@ -66,11 +66,15 @@ class AsyncClient:
         language: str = "de",
         tls: bool = False,
         ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
         timeout: float = 10.0,
         stream_timeout: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._channel = open_channel(parse_target(target, tls=tls, ca_file=ca_file))
+        self._channel = open_channel(
+            parse_target(target, tls=tls, ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+        )
         self._clock = clock
         self._credentials = Credentials(api_key=api_key, tokens=tokens, on_tokens=on_tokens, clock=clock)
         self.language = language

@@ -76,6 +76,8 @@ class Client:
         language: str = "de",
         tls: bool = False,
         ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
         timeout: float = 10.0,
         stream_timeout: float = 60.0,
     ) -> None:
@@ -96,6 +98,8 @@ class Client:
                 language=language,
                 tls=tls,
                 ca_file=ca_file,
+                cert_file=cert_file,
+                key_file=key_file,
                 timeout=timeout,
                 stream_timeout=stream_timeout,
             )

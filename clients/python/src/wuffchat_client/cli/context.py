@@ -112,5 +112,7 @@ class Context:
             language=self.language,
             tls=self.args.tls,
             ca_file=self.args.ca_file,
+            cert_file=self.args.cert_file,
+            key_file=self.args.key_file,
             timeout=self.args.timeout,
         )

@@ -55,6 +55,8 @@ def _common_options(lang: str) -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", default=s, help=text(lang, "help_json"))
     common.add_argument("--tls", action="store_true", default=s, help=text(lang, "help_tls"))
     common.add_argument("--ca-file", default=s, help=text(lang, "help_ca_file"))
+    common.add_argument("--cert-file", default=s, help=text(lang, "help_cert_file"))
+    common.add_argument("--key-file", default=s, help=text(lang, "help_key_file"))
     common.add_argument("--timeout", type=float, default=s, help=text(lang, "help_timeout"))
     return common
 
@@ -108,6 +110,8 @@ def _fill_defaults(args: argparse.Namespace, lang: str) -> argparse.Namespace:
         "json": False,
         "tls": False,
         "ca_file": None,
+        "cert_file": env.get("WUFFCHAT_CERT_FILE") or None,
+        "key_file": env.get("WUFFCHAT_KEY_FILE") or None,
         "timeout": 10.0,
     }
     for name, value in defaults.items():
@@ -133,6 +137,8 @@ def _server_error(args: argparse.Namespace, exc: errors.WuffChatError) -> int:
 def _target_error(args: argparse.Namespace, exc: TargetError) -> int:
     if str(exc).startswith("cannot read CA file"):
         message = text(args.lang, "ca_unreadable", file=args.ca_file)
+    elif str(exc).startswith(("cannot read client certificate", "a client certificate needs")):
+        message = text(args.lang, "client_cert_problem", detail=str(exc))
     else:
         message = text(args.lang, "bad_target", target=args.target)
     return _fail(args, EXIT_USAGE, message, "usage")

@@ -46,6 +46,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_target": "{target} ist kein gültiges Ziel: host:port, http://host:port oder https://host[:port] "
         "(TLS nur mit https:// oder host:port und --tls)",
         "ca_unreadable": "die CA-Datei {file} lässt sich nicht lesen",
+        "client_cert_problem": "Client-Zertifikat: {detail} (--cert-file und --key-file gehören zusammen)",
+        "help_cert_file": "PEM-Datei des Client-Zertifikats für mTLS (mit --key-file; schaltet TLS ein)",
+        "help_key_file": "PEM-Datei des privaten Schlüssels zu --cert-file",
         "captcha_unsolvable": "die Sicherheitsaufgabe des Servers ließ sich nicht lösen; versuche es noch einmal",
         "col_id": "ID",
         "col_updated": "zuletzt",
@@ -147,6 +150,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_target": "{target} is not a valid target: host:port, http://host:port or https://host[:port] "
         "(TLS only with https:// or host:port and --tls)",
         "ca_unreadable": "cannot read the CA file {file}",
+        "client_cert_problem": "client certificate: {detail} (--cert-file and --key-file go together)",
+        "help_cert_file": "PEM client certificate for mutual TLS (with --key-file; implies --tls)",
+        "help_key_file": "PEM private key of --cert-file",
         "captcha_unsolvable": "the server's security challenge could not be solved; try again",
         "col_id": "ID",
         "col_updated": "updated",
