@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import importlib
 import json
 import multiprocessing
@@ -304,6 +305,35 @@ class LoadGenerator:
 # ---- workloads shared by the benchmarks ----
 
 
+async def keep_in_flight(
+    calls: Sequence[Callable[[], Awaitable[object]]], meter: Meter, *, seconds: float, concurrency: int
+) -> tuple[list[float], int]:
+    """Keep `concurrency` calls in flight for `seconds` (worker i sends with `calls[i % len(calls)]`, one per
+    connection), metered; the latencies of the calls that succeeded, and how many failed."""
+    import grpc
+
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    errors = 0
+
+    async def worker(index: int) -> None:
+        nonlocal errors
+        call = calls[index % len(calls)]
+        while time.perf_counter() < deadline:
+            begin = time.perf_counter()
+            try:
+                await call()
+            except grpc.aio.AioRpcError:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - begin)
+
+    meter.start()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    meter.stop()
+    return latencies, errors
+
+
 async def unary_load(
     port: int,
     meter: Meter,
@@ -316,7 +346,6 @@ async def unary_load(
     warmup: int = 200,
 ) -> dict[str, Any]:
     """Keep `concurrency` calls of one unary method in flight for `seconds` (request and response as bytes)."""
-    import grpc
 
     async with Connections(port, concurrency) as connections:
         calls = [
@@ -324,52 +353,31 @@ async def unary_load(
         ]
         for i in range(warmup):
             await calls[i % len(calls)](request, metadata=tuple(metadata))
-        latencies: list[float] = []
-        deadline = time.perf_counter() + seconds
-        errors = 0
-
-        async def worker(index: int) -> None:
-            nonlocal errors
-            call = calls[index % len(calls)]
-            while time.perf_counter() < deadline:
-                begin = time.perf_counter()
-                try:
-                    await call(request, metadata=tuple(metadata))
-                except grpc.aio.AioRpcError:
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - begin)
-
-        meter.start()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        meter.stop()
+        senders = [functools.partial(call, request, metadata=tuple(metadata)) for call in calls]
+        latencies, errors = await keep_in_flight(senders, meter, seconds=seconds, concurrency=concurrency)
     return {"latencies": latencies, "calls": len(latencies), "errors": errors}
+
+
+def _unary_round(
+    gen: LoadGenerator, server: Server, method: str, request: bytes, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    return gen.run(
+        "bench.harness:unary_load", server, method=method, request=request, seconds=seconds, concurrency=concurrency
+    )
 
 
 def health_round(gen: LoadGenerator, server: Server, seconds: float, concurrency: int = 64) -> dict[str, Any]:
     from grpc_health.v1 import health_pb2
 
-    return gen.run(
-        "bench.harness:unary_load",
-        server,
-        method="/grpc.health.v1.Health/Check",
-        request=health_pb2.HealthCheckRequest().SerializeToString(),
-        seconds=seconds,
-        concurrency=concurrency,
-    )
+    request = health_pb2.HealthCheckRequest().SerializeToString()
+    return _unary_round(gen, server, "/grpc.health.v1.Health/Check", request, seconds, concurrency)
 
 
 def captcha_round(gen: LoadGenerator, server: Server, seconds: float, concurrency: int = 64) -> dict[str, Any]:
     from wuffchat.auth.v1 import auth_service_pb2
 
-    return gen.run(
-        "bench.harness:unary_load",
-        server,
-        method="/wuffchat.auth.v1.AuthService/GetCaptcha",
-        request=auth_service_pb2.GetCaptchaRequest().SerializeToString(),
-        seconds=seconds,
-        concurrency=concurrency,
-    )
+    request = auth_service_pb2.GetCaptchaRequest().SerializeToString()
+    return _unary_round(gen, server, "/wuffchat.auth.v1.AuthService/GetCaptcha", request, seconds, concurrency)
 
 
 # ---- summaries ----

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from bench.harness import (  # noqa: E402
     api_keys_env,
     captcha_round,
     health_round,
+    keep_in_flight,
     machine_line,
 )
 
@@ -50,46 +50,30 @@ def queries() -> list[str]:
 
 
 async def searches(port: int, meter: Meter, *, seconds: float, concurrency: int, distinct: bool) -> dict[str, Any]:
-    import asyncio
+    import functools
     import itertools
 
-    import grpc
     from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
     from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
     texts = queries()
     counter = itertools.count()
     meta = (("x-api-key", api_key(0)),)
-    latencies: list[float] = []
 
     def request() -> pb.SearchBehaviorsRequest:
         n = next(counter)
         text = texts[n % len(texts)]
         return pb.SearchBehaviorsRequest(query=f"{text} {n}" if distinct else text, limit=3)
 
+    def send(stub: knowledge_service_pb2_grpc.KnowledgeServiceStub) -> Any:
+        return stub.SearchBehaviors(request(), metadata=meta)
+
     async with Connections(port, concurrency) as connections:
         stubs = [knowledge_service_pb2_grpc.KnowledgeServiceStub(c) for c in connections.channels]
         for i in range(50):  # warm-up
             await stubs[i % len(stubs)].SearchBehaviors(request(), metadata=meta)
-        deadline = time.perf_counter() + seconds
-
-        errors = 0
-
-        async def worker(index: int) -> None:
-            nonlocal errors
-            stub = stubs[index % len(stubs)]
-            while time.perf_counter() < deadline:
-                begin = time.perf_counter()
-                try:
-                    await stub.SearchBehaviors(request(), metadata=meta)
-                except grpc.aio.AioRpcError:
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - begin)
-
-        meter.start()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        meter.stop()
+        senders = [functools.partial(send, stub) for stub in stubs]
+        latencies, errors = await keep_in_flight(senders, meter, seconds=seconds, concurrency=concurrency)
     return {"latencies": latencies, "calls": len(latencies), "errors": errors}
 
 
