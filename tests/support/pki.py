@@ -1,5 +1,6 @@
-"""A small PKI made at test time: a CA, a server certificate for 127.0.0.1/localhost and a client
-certificate it signed, and a stranger (its own CA and client certificate) for the refusals."""
+"""Certificates made at test time (`issue`), and a small PKI: a CA, a server certificate for
+127.0.0.1/localhost and a client certificate it signed, and a stranger (its own CA and client certificate)
+for the refusals."""
 
 from __future__ import annotations
 
@@ -25,25 +26,25 @@ class Pki:
     stranger_key: Path
 
 
-def _name(common: str) -> x509.Name:
+def name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
+def write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
     path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return path
 
 
-def _issue(
+def issue(
     subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey], *, ca: bool,
     usage: x509.ObjectIdentifier | None = None, sans: list[x509.GeneralName] | None = None,
 ) -> x509.Certificate:  # fmt: skip
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
+        .subject_name(name(subject))
         .issuer_name(issuer[0])
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -58,7 +59,7 @@ def _issue(
     return builder.sign(issuer[1], hashes.SHA256())
 
 
-def _pem(cert: x509.Certificate, path: Path) -> Path:
+def write_pem(cert: x509.Certificate, path: Path) -> Path:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return path
 
@@ -66,21 +67,21 @@ def _pem(cert: x509.Certificate, path: Path) -> Path:
 def make_pki(directory: Path) -> Pki:
     """Write the PKI's PEM files into `directory`."""
     ca_key, other_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _issue("WuffChat test CA", ca_key, (_name("WuffChat test CA"), ca_key), ca=True)
-    other = _issue("Stranger CA", other_key, (_name("Stranger CA"), other_key), ca=True)
+    ca = issue("WuffChat test CA", ca_key, (name("WuffChat test CA"), ca_key), ca=True)
+    other = issue("Stranger CA", other_key, (name("Stranger CA"), other_key), ca=True)
     server_key, client_key, stranger_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
     sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = _issue("localhost", server_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH,
+    server = issue("localhost", server_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH,
                     sans=sans)  # fmt: skip
-    client = _issue("envoy", client_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
-    stranger = _issue("stranger", stranger_key, (other.subject, other_key), ca=False,
+    client = issue("envoy", client_key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    stranger = issue("stranger", stranger_key, (other.subject, other_key), ca=False,
                       usage=ExtendedKeyUsageOID.CLIENT_AUTH)  # fmt: skip
     return Pki(
-        ca=_pem(ca, directory / "ca.pem"),
-        server_cert=_pem(server, directory / "server.pem"),
-        server_key=_write_key(server_key, directory / "server.key"),
-        client_cert=_pem(client, directory / "client.pem"),
-        client_key=_write_key(client_key, directory / "client.key"),
-        stranger_cert=_pem(stranger, directory / "stranger.pem"),
-        stranger_key=_write_key(stranger_key, directory / "stranger.key"),
+        ca=write_pem(ca, directory / "ca.pem"),
+        server_cert=write_pem(server, directory / "server.pem"),
+        server_key=write_key(server_key, directory / "server.key"),
+        client_cert=write_pem(client, directory / "client.pem"),
+        client_key=write_key(client_key, directory / "client.key"),
+        stranger_cert=write_pem(stranger, directory / "stranger.pem"),
+        stranger_key=write_key(stranger_key, directory / "stranger.key"),
     )
