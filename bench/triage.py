@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from server.knowledge import factory  # noqa: E402
 from server.knowledge import search as search_rules  # noqa: E402
+from server.knowledge.retrieval.interface import Match  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
 from server.knowledge.triage_model import Opinion  # noqa: E402
 
@@ -109,6 +110,9 @@ class Scored:
     top: str | None
     scores: list[float]
     needed: float | None
+    slugs: tuple[str, ...] = ()
+    candidates: tuple[Match, ...] = ()  # retrieval's best, for the phrasing model to reorder
+    values: dict[str, float] = field(default_factory=dict)  # the phrasing model's decision values
 
 
 async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> list[Scored]:
@@ -116,7 +120,8 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
     for item in items:
         label = item["label"]
         slugs = [label] if isinstance(label, str) else list(label)
-        ranked = await knowledge.search.retriever.search(item["text"], 2)
+        ranked = await knowledge.search.retriever.search(item["text"], search_rules.FUSION_CANDIDATES)
+        phrasings = knowledge.search.phrasings
         found.append(
             Scored(
                 expected=expected_category(label),
@@ -126,6 +131,9 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
                 top=ranked[0].id if ranked else None,
                 scores=[m.score for m in ranked],
                 needed=knowledge.search.threshold(item["text"]),
+                slugs=tuple(slugs),
+                candidates=tuple(ranked),
+                values={} if phrasings is None else await phrasings.scores(item["text"]),
             )
         )
     return found
@@ -169,6 +177,13 @@ def calibrate(scored: list[Scored]) -> None:
             rows.append((missed + 2 * false + no_vet, missed, false, no_vet, lead, floor))
     for cost, missed, false, no_vet, lead, floor in [*sorted(rows)[:8], *(r for r in rows if r[5] == 9.0)][:16]:
         print(f"{cost:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f} {floor:>5.2f}")
+    print(f"\n{'weight':>6} {'right first':>11}  (phrasing model reordering retrieval's best, behaviour sentences)")
+    ordered = [s for s in scored if s.expected == behaviour and s.candidates]
+    for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 100.0):
+        right = sum(
+            search_rules.reordered(list(s.candidates), s.values, weight=weight)[0].id in s.slugs for s in ordered
+        )
+        print(f"{weight:>6.2f} {right:>5}/{len(ordered):<5}")
 
 
 def ratio(a: int, b: int) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import loader
+from .phrasing_model import PhrasingModel
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -119,9 +120,13 @@ async def build(
     model = await asyncio.get_running_loop().run_in_executor(
         _EXECUTOR, TriageModel, cache, queries, examples, lambda: store.base.behaviors, _EXECUTOR
     )
+    phrasings = PhrasingModel(lambda: store.base.behaviors, _EXECUTOR)
+    await asyncio.get_running_loop().run_in_executor(_EXECUTOR, phrasings.warm)
     return Knowledge(
         store=store,
-        search=KnowledgeSearch(retriever, topic, behaviors=lambda: store.base.behaviors, model=model),
+        search=KnowledgeSearch(
+            retriever, topic, behaviors=lambda: store.base.behaviors, model=model, phrasings=phrasings
+        ),
         retriever=retriever,
         close_retriever=close,
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from . import triage
+from .phrasing_model import PhrasingModel
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
 from .triage import Category
@@ -39,6 +40,10 @@ MODEL_OVERRIDE_LEAD = 0.05
 # When retrieval's best falls short but the model's nearest phrasing belongs to the same behaviour, two
 # independent signals agree: the match stands from this confidence on (calibrated like the others).
 AGREEMENT_FLOOR = 0.4
+# The phrasing model reorders retrieval's best candidates: each one's score plus this weight times the
+# model's decision value (about -1.5..1.5). Calibrated on the tuning part (`bench/triage.py --calibrate`).
+FUSION_WEIGHT = 0.3
+FUSION_CANDIDATES = 5  # how many of retrieval's best the model may reorder
 
 
 def decide(
@@ -76,6 +81,12 @@ def confident(
     return best >= needed or (best >= needed - slack and best - runner >= margin)
 
 
+def reordered(ranked: list[Match], values: Mapping[str, float], *, weight: float = FUSION_WEIGHT) -> list[Match]:
+    """`ranked` (best first) ordered by score plus `weight` times the phrasing model's value (stable on ties;
+    a candidate the model does not know keeps its score). The scores shown stay retrieval's."""
+    return sorted(ranked, key=lambda m: -(m.score + weight * values.get(m.id, 0.0)))
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """The matches that passed (best first) and what the text is about."""
@@ -91,7 +102,8 @@ class SearchResult:
 class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
-    to the vet); `model` gives a second opinion on the category (none: the word lists alone decide)."""
+    to the vet); `model` gives a second opinion on the category (none: the word lists alone decide);
+    `phrasings` reorders retrieval's best candidates (none: retrieval's order stands)."""
 
     def __init__(
         self,
@@ -100,15 +112,21 @@ class KnowledgeSearch:
         *,
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
         model: TriageModel | None = None,
+        phrasings: PhrasingModel | None = None,
     ) -> None:
         self._retriever = retriever
         self._model = model
+        self._phrasings = phrasings
         self._topic = topic
         self._behaviors = behaviors
 
     @property
     def retriever(self) -> Retriever:
         return self._retriever
+
+    @property
+    def phrasings(self) -> PhrasingModel | None:
+        return self._phrasings
 
     async def _explained(self, query: str) -> bool:
         """True when a behaviour explains the health signs of `query` ("frisst nichts mehr, seit die Hündin
@@ -161,7 +179,7 @@ class KnowledgeSearch:
         words = await self.sort_by_words(query)
         if words is not None:
             return SearchResult([], words)
-        ranked = await self._retriever.search(query, max(limit, 2))
+        ranked = await self._retriever.search(query, max(limit, FUSION_CANDIDATES))
         needed = self._topic.threshold(query)
         opinion = await self.opinion(query)
         matched = needed is not None and (
@@ -175,6 +193,10 @@ class KnowledgeSearch:
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
         if decided is not Category.BEHAVIOUR or needed is None:
             return SearchResult([], decided)
+        if self._phrasings is not None:
+            ranked = (
+                reordered(ranked[:FUSION_CANDIDATES], await self._phrasings.scores(query)) + ranked[FUSION_CANDIDATES:]
+            )
         matches = [*ranked[: min(limit, 1)], *(m for m in ranked[1:limit] if m.score >= needed)]
         if behaviors is not None:
             matches = [
