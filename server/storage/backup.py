@@ -138,6 +138,8 @@ def _libpq_environment(url: URL) -> dict[str, str]:
         "PGDATABASE": url.database,
         "PGSSLMODE": _query(url, "sslmode") or _query(url, "ssl"),
         "PGSSLROOTCERT": _query(url, "sslrootcert"),
+        "PGSSLCERT": _query(url, "sslcert"),
+        "PGSSLKEY": _query(url, "sslkey"),
     }
     env.update({name: value for name, value in values.items() if value})
     return env
