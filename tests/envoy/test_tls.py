@@ -229,7 +229,9 @@ async def test_moved_certificate_files_are_served_without_a_restart(
         assert (await handshake(proxy.port, _context(pki.ca))).certificate == first
         second = server_certificate(pki, live / ".next.crt", live / ".next.key")
         os.replace(live / ".next.key", live / "tls.key")  # key first: Envoy refuses the mismatched pair ...
-        os.replace(live / ".next.crt", live / "tls.crt")  # ... and takes the whole new one
+        await asyncio.sleep(1.0)
+        assert (await handshake(proxy.port, _context(pki.ca))).certificate == first  # ... and keeps the old one
+        os.replace(live / ".next.crt", live / "tls.crt")  # ... until the whole new pair is there
         deadline = time.monotonic() + 20
         served = first
         while served != second and time.monotonic() < deadline:
