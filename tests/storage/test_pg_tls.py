@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rpc.errors import DependencyUnavailable
 from server.config import ConfigError, load_settings
-from server.storage import db, pg_tls
+from server.storage import backup, db, pg_tls
 from tests.support.pki import Pki, make_pki
 from tests.support.postgres import PASSWORD, Postgres, throwaway_cluster
 from tests.support.prod import prod_env
@@ -135,6 +135,19 @@ async def test_require_refuses_a_server_without_tls(tls_postgres: Postgres) -> N
     finally:
         tls_postgres._psql("ALTER SYSTEM RESET ssl")
         tls_postgres._psql("SELECT pg_reload_conf()")
+
+
+def test_backup_tools_use_the_url_tls_and_not_the_environment(
+    tls_postgres: Postgres, pki: Pki, other_ca: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_dump, pg_restore and psql run through backup._run with the URL's options as PGSSL* variables."""
+    monkeypatch.setenv("PGSSLMODE", "disable")  # the caller's environment must not weaken the URL
+    query = "--command=SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    psql = ["psql", "--no-psqlrc", "--tuples-only", "--no-align", query]
+    url = make_url(_url(tls_postgres, f"sslmode=verify-full&sslrootcert={pki.ca}"))
+    assert backup._run(psql, url).strip() == "t"
+    with pytest.raises(backup.BackupError, match="SSL error"):  # the other CA cannot check the signature
+        backup._run(psql, make_url(_url(tls_postgres, f"sslmode=verify-full&sslrootcert={other_ca}")))
 
 
 BASE = "postgresql+asyncpg://wuffchat:s3cret-pw@db.internal:5432/wuffchat"
