@@ -228,7 +228,7 @@ def _tls_options(env_name: str, environ: Mapping[str, str], listen: Address, ups
             "ENVOY_REDIRECT_ADDR needs ENVOY_TLS_CERT_FILE and ENVOY_TLS_KEY_FILE (it redirects to https)"
         )
     if redirect == listen:
-        raise RenderError(f"ENVOY_REDIRECT_ADDR must differ from ENVOY_ADDR, both are {raw_redirect or 'port 80'}")
+        raise RenderError(f"ENVOY_REDIRECT_ADDR must differ from ENVOY_ADDR, both are {listen.host}:{listen.port}")
     # The server reads the same variables under `make run`: a TLS port needs TLS from Envoy.
     if upstream_tls is None and environ.get("GRPC_TLS_CERT_FILE"):
         raise RenderError("GRPC_TLS_CERT_FILE is set (the server speaks TLS): Envoy needs ENVOY_UPSTREAM_CA_FILE")
