@@ -130,6 +130,16 @@ async def test_unary_grpc_web_over_tls_and_mutual_tls_upstream(https: httpx.Asyn
     assert_hardened(reply.headers, https=True)
 
 
+async def test_unary_grpc_web_over_http2_by_alpn(tls_envoy: EnvoyProcess, pki: Pki) -> None:
+    """A browser that negotiates h2 gets gRPC-web over HTTP/2 on the same port."""
+    async with httpx.AsyncClient(base_url=tls_envoy.url, verify=_context(pki.ca), http2=True, timeout=10) as client:
+        reply = await grpcweb.unary(client, CHECK, b"")
+        page = await client.get("/no-such-page")
+    assert (reply.grpc_status, reply.messages) == (0, [SERVING]), reply
+    assert page.http_version == "HTTP/2"
+    assert_hardened(page.headers, https=True)
+
+
 async def test_unary_plain_grpc_over_tls(tls_envoy: EnvoyProcess, pki: Pki) -> None:
     credentials = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
     async with grpc.aio.secure_channel(f"127.0.0.1:{tls_envoy.port}", credentials) as channel:
