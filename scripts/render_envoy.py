@@ -4,7 +4,10 @@ The template is the development configuration. Rendering sets the listener, admi
 addresses, the CORS origins (dev: http://localhost and http://127.0.0.1 on any port; prod: exactly
 `CORS_ORIGINS`, checked by the server's own validator, server/origins.py), the request size cap, and
 one direct-response route per file of the built web client (clients/web/dist), so the page and the API
-share one origin. Bad input exits with code 2 and one line naming the variable.
+share one origin. With certificate files it adds TLS (scripts/envoy_tls.py): the https listener
+(required in prod), the plain listener that only redirects to it, and TLS or mutual TLS to the server;
+their SDS files are written beside the configuration. Bad input exits with code 2 and one line naming
+the variable.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,11 @@ import yaml
 
 from server import origins
 from server.config import ConfigError, EdgeSettings, load_group
+
+try:
+    from scripts import envoy_tls
+except ModuleNotFoundError:  # run as `python scripts/render_envoy.py` (make envoy): this folder is on sys.path
+    import envoy_tls  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy.yaml"
@@ -69,6 +77,10 @@ class EdgeOptions:
     max_request_bytes: int = 65536
     static_dir: Path | None = None
     static_files: tuple[Path, ...] = field(default_factory=tuple)
+    tls: envoy_tls.ServingTls | None = None  # the listener speaks https
+    redirect: Address | None = None  # a plain listener that only redirects to https (needs `tls`)
+    upstream_tls: envoy_tls.UpstreamTls | None = None  # TLS (mutual with a client certificate) to the server
+    sds_dir: Path = ROOT / "build" / "envoy-sds"  # where `write` puts the SDS files the configuration names
 
 
 def parse_address(name: str, raw: str) -> Address:
@@ -155,6 +167,10 @@ def render(template: Json, options: EdgeOptions) -> Json:
     """
     if not _loopback(options.admin):
         raise RenderError(f"ENVOY_ADMIN_ADDR must be a loopback address, got {options.admin.host!r}")
+    if options.redirect is not None and options.tls is None:
+        raise RenderError(
+            "ENVOY_REDIRECT_ADDR needs ENVOY_TLS_CERT_FILE and ENVOY_TLS_KEY_FILE (it redirects to https)"
+        )
     config: Json = json.loads(json.dumps(template))  # a deep copy that shares nothing (no YAML aliases)
     config["admin"]["address"] = _socket_address(options.admin)
 
@@ -166,16 +182,74 @@ def render(template: Json, options: EdgeOptions) -> Json:
     vhost = _named(hcm["route_config"]["virtual_hosts"], "wuffchat")
     vhost["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_origin_string_match"] = _cors_policy(options)
     vhost["routes"][-1:-1] = _static_routes(options)  # before the catch-all 404
+    if options.redirect is not None:  # copies the plain listener's connection manager, so before HSTS
+        redirect = envoy_tls.redirect_listener(listener, _socket_address(options.redirect), options.listen.port)
+        config["static_resources"]["listeners"].append(redirect)
+    if options.tls is not None:
+        listener["filter_chains"][0]["transport_socket"] = envoy_tls.serving_transport_socket(options.sds_dir)
+        envoy_tls.add_hsts(hcm)
 
     cluster = _named(config["static_resources"]["clusters"], "wuffchat_grpc")
-    upstream = Address(_ANY_HOST.get(options.upstream.host, options.upstream.host), options.upstream.port)
+    upstream = _upstream(options)
     cluster["type"] = "STATIC" if _is_ip(upstream.host) else "STRICT_DNS"
     cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = _socket_address(upstream)
+    if options.upstream_tls is not None:
+        socket = envoy_tls.upstream_transport_socket(options.upstream_tls, upstream.host, options.sds_dir)
+        cluster["transport_socket"] = socket
     return config
 
 
-def options_from_env(env_name: str, environ: Mapping[str, str], *, static_dir: Path | None = WEB_DIST) -> EdgeOptions:
-    """EdgeOptions from ENVOY_ADDR, ENVOY_ADMIN_ADDR, GRPC_ADDR, CORS_ORIGINS and MAX_REQUEST_BYTES.
+def _upstream(options: EdgeOptions) -> Address:
+    """The server's address as Envoy connects to it (a wildcard host means this host)."""
+    return Address(_ANY_HOST.get(options.upstream.host, options.upstream.host), options.upstream.port)
+
+
+def _tls_options(env_name: str, environ: Mapping[str, str], listen: Address, upstream: Address) -> Json:
+    """EdgeOptions' TLS fields from ENVOY_TLS_*, ENVOY_REDIRECT_ADDR and ENVOY_UPSTREAM_*.
+
+    Raises:
+        RenderError: a variable is malformed, or prod lacks TLS where it needs it.
+    """
+    try:
+        serving = envoy_tls.serving_tls_from_env(environ)
+        upstream_tls = envoy_tls.upstream_tls_from_env(environ)
+    except envoy_tls.TlsError as err:
+        raise RenderError(str(err)) from None
+    if env_name == "prod" and serving is None:
+        raise RenderError("APP_ENV=prod needs ENVOY_TLS_CERT_FILE and ENVOY_TLS_KEY_FILE (Envoy serves https only)")
+    raw_redirect = environ.get("ENVOY_REDIRECT_ADDR", "").strip()
+    redirect: Address | None = None
+    if raw_redirect and raw_redirect != "off":
+        redirect = parse_address("ENVOY_REDIRECT_ADDR", raw_redirect)
+    elif not raw_redirect and env_name == "prod":
+        redirect = Address(listen.host, 80)
+    if redirect is not None and serving is None:
+        raise RenderError(
+            "ENVOY_REDIRECT_ADDR needs ENVOY_TLS_CERT_FILE and ENVOY_TLS_KEY_FILE (it redirects to https)"
+        )
+    if redirect == listen:
+        raise RenderError(f"ENVOY_REDIRECT_ADDR must differ from ENVOY_ADDR, both are {listen.host}:{listen.port}")
+    # The server reads the same variables under `make run`: a TLS port needs TLS from Envoy.
+    if upstream_tls is None and environ.get("GRPC_TLS_CERT_FILE"):
+        raise RenderError("GRPC_TLS_CERT_FILE is set (the server speaks TLS): Envoy needs ENVOY_UPSTREAM_CA_FILE")
+    if environ.get("GRPC_TLS_CLIENT_CA_FILE") and (upstream_tls is None or upstream_tls.cert_file is None):
+        raise RenderError(
+            "GRPC_TLS_CLIENT_CA_FILE is set (the server wants client certificates): Envoy needs "
+            "ENVOY_UPSTREAM_CERT_FILE and ENVOY_UPSTREAM_KEY_FILE"
+        )
+    if env_name == "prod" and upstream_tls is None and not _loopback(upstream):
+        raise RenderError(
+            f"APP_ENV=prod needs ENVOY_UPSTREAM_CA_FILE for a GRPC_ADDR other machines can reach, got {upstream.host!r}"
+        )
+    return {"tls": serving, "redirect": redirect, "upstream_tls": upstream_tls}
+
+
+def options_from_env(
+    env_name: str, environ: Mapping[str, str], *, static_dir: Path | None = WEB_DIST, sds_dir: Path | None = None
+) -> EdgeOptions:
+    """EdgeOptions from ENVOY_ADDR, ENVOY_ADMIN_ADDR, GRPC_ADDR, CORS_ORIGINS, MAX_REQUEST_BYTES and the TLS
+    variables (ENVOY_TLS_*, ENVOY_REDIRECT_ADDR, ENVOY_UPSTREAM_*); SDS files go to `sds_dir`
+    (default build/envoy-<env>-sds).
 
     Raises:
         RenderError: a variable is malformed.
@@ -191,7 +265,7 @@ def options_from_env(env_name: str, environ: Mapping[str, str], *, static_dir: P
         files = tuple(sorted(p for p in static_dir.rglob("*") if p.is_file() and p.suffix in CONTENT_TYPES))
     else:
         static_dir = None
-    return EdgeOptions(
+    options = EdgeOptions(
         env=env_name,
         listen=parse_address("ENVOY_ADDR", environ.get("ENVOY_ADDR", "") or "127.0.0.1:8080"),
         admin=parse_address("ENVOY_ADMIN_ADDR", environ.get("ENVOY_ADMIN_ADDR", "") or "127.0.0.1:9901"),
@@ -200,12 +274,19 @@ def options_from_env(env_name: str, environ: Mapping[str, str], *, static_dir: P
         max_request_bytes=edge.max_request_bytes,
         static_dir=static_dir,
         static_files=files,
+        sds_dir=sds_dir or ROOT / "build" / f"envoy-{env_name}-sds",
     )
+    return replace(options, **_tls_options(env_name, environ, options.listen, _upstream(options)))
 
 
-def write(config: Json, out: Path) -> None:
+def write(config: Json, out: Path, options: EdgeOptions | None = None) -> None:
+    """Write the configuration to `out` and, given the options it was rendered with, the SDS files it names."""
     out.parent.mkdir(parents=True, exist_ok=True)
     header = "# Generated by scripts/render_envoy.py from envoy.yaml; edit the template, not this file.\n"
+    if options is not None:
+        for path, secret in envoy_tls.secrets(options.tls, options.upstream_tls, options.sds_dir).items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(secret, indent=2) + "\n", encoding="utf-8")
     out.write_text(header + yaml.safe_dump(config, sort_keys=False, width=200), encoding="utf-8")
 
 
@@ -214,14 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--env", default=os.environ.get("APP_ENV", "dev") or "dev", help="dev or prod")
     parser.add_argument("--out", type=Path, help="default: build/envoy-<env>.yaml")
     args = parser.parse_args(argv)
+    out: Path = args.out or ROOT / "build" / f"envoy-{args.env}.yaml"
     try:
-        options = options_from_env(args.env, os.environ)
+        options = options_from_env(args.env, os.environ, sds_dir=out.parent / f"{out.stem}-sds")
         config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options)
     except RenderError as err:
         print(f"render_envoy: {err}", file=sys.stderr)
         return 2
-    out = args.out or ROOT / "build" / f"envoy-{options.env}.yaml"
-    write(config, out)
+    write(config, out, options)
     print(out)
     return 0
 

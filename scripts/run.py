@@ -1,10 +1,11 @@
 """`make run`: the server and Envoy beside it, started together and stopped together.
 
-Envoy's listener and admin addresses (`ENVOY_ADDR`, `ENVOY_ADMIN_ADDR`) are checked first: one that is
-taken stops the start before anything runs. Then `python -m server` and Envoy (build/envoy-<env>.yaml,
-rendered here) start side by side. When either exits (the server cannot bind `GRPC_ADDR`, Envoy fails),
-the other is stopped, one line says which part failed and why, and the exit code is non-zero: the
-server's own code (2 bad configuration), else 1. Ctrl-C or SIGTERM stops both; exit 0.
+Envoy's listener, admin and redirect addresses (`ENVOY_ADDR`, `ENVOY_ADMIN_ADDR`, `ENVOY_REDIRECT_ADDR`)
+are checked first: one that is taken stops the start before anything runs. Then `python -m server` and
+Envoy (build/envoy-<env>.yaml, rendered here) start side by side. When either exits (the server cannot
+bind `GRPC_ADDR`, Envoy fails), the other is stopped, one line says which part failed and why, and the
+exit code is non-zero: the server's own code (2 bad configuration), else 1. Ctrl-C or SIGTERM stops
+both; exit 0.
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ def run(env_name: str, environ: Mapping[str, str]) -> int:
     except RenderError as err:
         say(f"configuration error: {err}")
         return EXIT_CONFIG
-    for variable, address in (("ENVOY_ADDR", options.listen), ("ENVOY_ADMIN_ADDR", options.admin)):
+    listeners = [("ENVOY_ADDR", options.listen), ("ENVOY_ADMIN_ADDR", options.admin)]
+    if options.redirect is not None:
+        listeners.append(("ENVOY_REDIRECT_ADDR", options.redirect))
+    for variable, address in listeners:
         if address_in_use(address):
             say(
                 f"cannot start Envoy: {address.host}:{address.port} ({variable}) is in use by another program; "
@@ -102,7 +106,7 @@ def run(env_name: str, environ: Mapping[str, str]) -> int:
             )
             return EXIT_FAILED
     config = ROOT / "build" / f"envoy-{options.env}.yaml"
-    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), config)
+    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), config, options)
 
     launcher = Launcher()
     for signum in (signal.SIGINT, signal.SIGTERM):

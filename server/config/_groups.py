@@ -151,7 +151,12 @@ class DatabaseSettings(Group):
     url: Annotated[str, AfterValidator(_parse.database_url)] = env(
         "DATABASE_URL",
         DEFAULT_DATABASE_URL,
-        "`sqlite+aiosqlite:///path` or `postgresql+asyncpg://user:pw@host:5432/db`",
+        (
+            "`sqlite+aiosqlite:///path` or `postgresql+asyncpg://user:pw@host:5432/db`; TLS to PostgreSQL with "
+            "`?sslmode=verify-full&sslrootcert=/path/ca.pem` (`disable`, `prefer` (unset), `require`, `verify-ca`, "
+            "`verify-full`; `sslcert`/`sslkey` for a client certificate); prod needs `verify-full` for a "
+            "database on another host"
+        ),
         secret=True,
     )
     startup_timeout_seconds: float = env(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from interceptors.policy import POLICIES
 from server import secret_strength
+from server.storage import pg_tls
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 API_KEY_ROLES = ("service", "admin")
@@ -63,6 +64,8 @@ def database_url(raw: str) -> str:
         raise ValueError("is not a valid SQLAlchemy URL") from None
     if url.drivername not in SUPPORTED_DRIVERS:
         raise ValueError(f"driver must be one of {', '.join(SUPPORTED_DRIVERS)}, got {url.drivername!r}")
+    if url.get_backend_name() == "postgresql":
+        pg_tls.parse(url)  # sslmode & co. (server/storage/pg_tls.py); raises ValueError naming the option
     return raw
 
 

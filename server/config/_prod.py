@@ -14,9 +14,11 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
 )
+from sqlalchemy.engine import make_url
 
 from server import secret_strength
 from server.config._fields import ConfigError
+from server.storage import pg_tls
 
 if TYPE_CHECKING:
     from server.config._settings import Settings
@@ -117,6 +119,18 @@ def _check_grpc_tls(settings: Settings) -> None:
         )
 
 
+def _check_database_tls(settings: Settings) -> None:
+    """A PostgreSQL on another machine is reached over TLS that checks its certificate and name."""
+    url = make_url(settings.database.url)
+    host = url.host or ""
+    local = url.get_backend_name() != "postgresql" or host in LOOPBACK_HOSTS or host.startswith(("127.", "/"))
+    if not local and not pg_tls.verifies_host(url):
+        raise ConfigError(
+            f"DATABASE_URL names PostgreSQL on {host}: APP_ENV=prod needs sslmode=verify-full and sslrootcert "
+            "there (TLS that checks the server's certificate and name)"
+        )
+
+
 # in order; the name is what `weakened` reports
 PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
     ("SECRET_KEY", _check_secret_key),
@@ -126,4 +140,5 @@ PROD_CHECKS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
     ("API_KEYS", _check_api_keys),
     ("DATA_KEYS", _check_data_keys),
     ("GRPC_TLS", _check_grpc_tls),
+    ("DATABASE_TLS", _check_database_tls),
 )

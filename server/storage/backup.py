@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from server.storage import pg_tls
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_CUSTOM_HEADER = b"PGDMP"
 TOOL_TIMEOUT_SECONDS = 3600.0
@@ -136,16 +138,15 @@ def _libpq_environment(url: URL) -> dict[str, str]:
         "PGUSER": url.username,
         "PGPASSWORD": url.password if isinstance(url.password, str) else None,
         "PGDATABASE": url.database,
-        "PGSSLMODE": _query(url, "sslmode") or _query(url, "ssl"),
-        "PGSSLROOTCERT": _query(url, "sslrootcert"),
     }
+    # TLS exactly as the server connects (server/storage/pg_tls.py): what the URL says, never PGSSL* of
+    # the calling environment.
+    tls = pg_tls.parse(url)
+    for name in ("PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY"):
+        env.pop(name, None)
+    values |= {"PGSSLMODE": tls.mode, "PGSSLROOTCERT": tls.root_cert, "PGSSLCERT": tls.cert, "PGSSLKEY": tls.key}
     env.update({name: value for name, value in values.items() if value})
     return env
-
-
-def _query(url: URL, name: str) -> str | None:
-    value = url.query.get(name)
-    return value if isinstance(value, str) else None
 
 
 def _run(command: list[str], url: URL) -> str:

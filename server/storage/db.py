@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from rpc.errors import DependencyUnavailable
+from server.storage import pg_tls
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys.
+    """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys; for
+    PostgreSQL the URL's `sslmode`, `sslrootcert`, `sslcert`, `sslkey` become asyncpg's TLS context.
 
     Statements, connects and commits on it raise `DependencyUnavailable` where the database cannot
     answer (see the module docstring).
@@ -82,13 +84,14 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     else:
+        url, ssl_argument = pg_tls.split(url)  # sslmode & co. as asyncpg's `ssl` (server/storage/pg_tls.py)
         engine = create_async_engine(
             url,
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
             pool_timeout=5,
-            connect_args={"timeout": PING_TIMEOUT_SECONDS},
+            connect_args={"timeout": PING_TIMEOUT_SECONDS, "ssl": ssl_argument},
         )
     event.listen(engine.sync_engine, "handle_error", _unavailable)
     event.listen(engine.sync_engine, "do_connect", _connect)

@@ -17,8 +17,9 @@ import yaml
 
 from scripts.render_envoy import TEMPLATE, options_from_env, render
 from server.config import EdgeSettings
-from tests.envoy.test_validate import ENVIRONMENTS
+from tests.envoy.test_validate import ENVIRONMENTS, environment
 from tests.support.envoy import EnvoyProcess
+from tests.support.pki import Pki
 
 
 def _seconds(duration: str) -> float:
@@ -36,8 +37,9 @@ def _cluster_protocol(config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
-def test_rendered_config_bounds_client_connections(env: str) -> None:
-    config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options_from_env(env, ENVIRONMENTS[env]))
+def test_rendered_config_bounds_client_connections(env: str, edge_pki: Pki) -> None:
+    options = options_from_env(env, environment(env, edge_pki))
+    config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options)
     hcm = _hcm(config)
     common = hcm["common_http_protocol_options"]
     assert _seconds(common["idle_timeout"]) == 900
@@ -51,8 +53,9 @@ def test_rendered_config_bounds_client_connections(env: str) -> None:
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
-def test_rendered_cluster_stays_below_the_server_limits(env: str) -> None:
-    config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options_from_env(env, ENVIRONMENTS[env]))
+def test_rendered_cluster_stays_below_the_server_limits(env: str, edge_pki: Pki) -> None:
+    options = options_from_env(env, environment(env, edge_pki))
+    config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options)
     protocol = _cluster_protocol(config)
     server = EdgeSettings()  # the server's defaults
     streams = protocol["explicit_http_config"]["http2_protocol_options"]["max_concurrent_streams"]

@@ -1,5 +1,6 @@
 """Security headers on every response Envoy sends (success, gRPC error, 404, preflight, rejects); no
-`server` and no `x-envoy-*` header."""
+`server` and no `x-envoy-*` header. These run over the plain dev listener, so without HSTS (RFC 6797
+7.2); tests/envoy/test_tls.py checks HSTS on every https answer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 
 from tests.support import grpcweb
 
+HSTS = "max-age=31536000; includeSubDomains"
 SECURITY_HEADERS = {
-    "strict-transport-security": "max-age=31536000; includeSubDomains",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
     "referrer-policy": "strict-origin-when-cross-origin",
@@ -17,9 +18,11 @@ SECURITY_HEADERS = {
 }
 
 
-def assert_hardened(headers: httpx.Headers) -> None:
+def assert_hardened(headers: httpx.Headers, *, https: bool = False) -> None:
+    """Every security header once; HSTS on https answers only."""
     for name, value in SECURITY_HEADERS.items():
         assert headers.get_list(name) == [value], name
+    assert headers.get_list("strict-transport-security") == ([HSTS] if https else [])
     permissions = headers["permissions-policy"]
     for feature in ("geolocation=()", "microphone=()", "camera=()"):
         assert feature in permissions

@@ -1,4 +1,5 @@
-"""`envoy --mode validate` accepts the template and its renderings for dev and prod."""
+"""`envoy --mode validate` accepts the template and its renderings for dev and prod (prod with TLS on the
+listener, the redirect listener and mutual TLS to the server, from certificates made at test time)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,26 @@ import yaml
 
 from scripts.render_envoy import TEMPLATE, options_from_env, render, write
 from tests.support.envoy import validate
+from tests.support.pki import Pki
 
 ENVIRONMENTS = {
     "dev": {},
     "prod": {
-        "ENVOY_ADDR": "0.0.0.0:8080",
+        "ENVOY_ADDR": "0.0.0.0:8443",
         "GRPC_ADDR": "wuffchat-server:50051",
         "CORS_ORIGINS": "https://wuffchat.example,https://www.wuffchat.example",
+        "ENVOY_TLS_CERT_FILE": "{server_cert}",
+        "ENVOY_TLS_KEY_FILE": "{server_key}",
+        "ENVOY_UPSTREAM_CA_FILE": "{ca}",
+        "ENVOY_UPSTREAM_CERT_FILE": "{client_cert}",
+        "ENVOY_UPSTREAM_KEY_FILE": "{client_key}",
     },
 }
+
+
+def environment(env: str, pki: Pki) -> dict[str, str]:
+    """ENVIRONMENTS[env] with the PKI's files."""
+    return {name: value.format(**vars(pki)) for name, value in ENVIRONMENTS[env].items()}
 
 
 def test_template_is_valid() -> None:
@@ -26,10 +38,10 @@ def test_template_is_valid() -> None:
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
-def test_rendered_config_is_valid(env: str, tmp_path: Path) -> None:
-    options = options_from_env(env, ENVIRONMENTS[env])
+def test_rendered_config_is_valid(env: str, tmp_path: Path, edge_pki: Pki) -> None:
+    options = options_from_env(env, environment(env, edge_pki), sds_dir=tmp_path / "sds")
     out = tmp_path / f"envoy-{env}.yaml"
-    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), out)
+    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), out, options)
     result = validate(out)
     assert result.returncode == 0, result.stdout + result.stderr
 

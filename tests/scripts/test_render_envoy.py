@@ -1,7 +1,8 @@
-"""scripts/render_envoy.py: per-environment CORS origins, addresses, limits, static routes, bad input."""
+"""scripts/render_envoy.py: per-environment CORS origins, addresses, limits, static routes, TLS, bad input."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.envoy_tls import CIPHER_SUITES
 from scripts.render_envoy import (
     DEV_ORIGIN_REGEX,
     ROOT,
@@ -22,7 +24,9 @@ from scripts.render_envoy import (
     main,
     options_from_env,
     render,
+    write,
 )
+from tests.support.pki import Pki, make_pki
 
 Json = dict[str, Any]
 
@@ -76,8 +80,17 @@ def test_dev_allows_local_origins_only(origin: str, allowed: bool) -> None:
     assert _allowed(config, origin) is allowed
 
 
-def test_prod_allows_exactly_the_configured_origins() -> None:
-    env = {"CORS_ORIGINS": "https://wuffchat.example, https://app.wuffchat.example:8443"}
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path)
+
+
+def _tls(pki: Pki) -> dict[str, str]:
+    return {"ENVOY_TLS_CERT_FILE": str(pki.server_cert), "ENVOY_TLS_KEY_FILE": str(pki.server_key)}
+
+
+def test_prod_allows_exactly_the_configured_origins(pki: Pki) -> None:
+    env = {"CORS_ORIGINS": "https://wuffchat.example, https://app.wuffchat.example:8443", **_tls(pki)}
     config = render(_template(), options_from_env("prod", env))
     assert _origins(config) == [{"exact": "https://wuffchat.example"}, {"exact": "https://app.wuffchat.example:8443"}]
     assert not _allowed(config, "http://localhost:5173")
@@ -190,3 +203,113 @@ def test_script_refuses_local_origins_in_prod(tmp_path: Path, origin: str) -> No
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "CORS_ORIGINS" in result.stderr, result.stderr
     assert not out.exists()
+
+
+def _hsts_anywhere(hcm: Json) -> bool:
+    return "strict-transport-security" in json.dumps(hcm)
+
+
+def test_dev_is_plain_and_sends_no_hsts() -> None:
+    config = render(_template(), options_from_env("dev", {}))
+    listeners = config["static_resources"]["listeners"]
+    assert len(listeners) == 1 and "transport_socket" not in listeners[0]["filter_chains"][0]
+    assert not _hsts_anywhere(_hcm(config))
+    assert "transport_socket" not in config["static_resources"]["clusters"][0]
+
+
+def test_prod_serves_https_redirects_plain_http_and_verifies_the_server(pki: Pki, tmp_path: Path) -> None:
+    env = {
+        "ENVOY_ADDR": "0.0.0.0:443",
+        "GRPC_ADDR": "wuffchat-server:50051",
+        "CORS_ORIGINS": "https://wuffchat.example",
+        "ENVOY_UPSTREAM_CA_FILE": str(pki.ca),
+        "ENVOY_UPSTREAM_CERT_FILE": str(pki.client_cert),
+        "ENVOY_UPSTREAM_KEY_FILE": str(pki.client_key),
+        **_tls(pki),
+    }
+    options = options_from_env("prod", env, sds_dir=tmp_path / "sds")
+    config = render(_template(), options)
+    edge, redirect = config["static_resources"]["listeners"]
+    context = edge["filter_chains"][0]["transport_socket"]["typed_config"]["common_tls_context"]
+    assert context["tls_params"]["tls_minimum_protocol_version"] == "TLSv1_2"
+    assert context["tls_params"]["tls_maximum_protocol_version"] == "TLSv1_3"
+    assert context["tls_params"]["cipher_suites"] == list(CIPHER_SUITES)
+    assert all("GCM" in c or "CHACHA20" in c for c in CIPHER_SUITES) and all("ECDHE" in c for c in CIPHER_SUITES)
+    assert context["alpn_protocols"] == ["h2", "http/1.1"]
+    sds = context["tls_certificate_sds_secret_configs"][0]["sds_config"]["path_config_source"]["path"]
+    assert _hsts_anywhere(_hcm(config))
+    # The plain listener: port 80 of the same host, one redirect route, no HSTS.
+    assert redirect["address"]["socket_address"] == {"address": "0.0.0.0", "port_value": 80}
+    redirect_hcm = redirect["filter_chains"][0]["filters"][0]["typed_config"]
+    (route,) = redirect_hcm["route_config"]["virtual_hosts"][0]["routes"]
+    assert route["redirect"] == {"https_redirect": True, "response_code": "PERMANENT_REDIRECT"}  # 443: no port
+    assert "transport_socket" not in redirect["filter_chains"][0] and not _hsts_anywhere(redirect_hcm)
+    # To the server: TLS 1.2+, h2, the server name checked and sent as SNI, Envoy's client certificate.
+    upstream = config["static_resources"]["clusters"][0]["transport_socket"]["typed_config"]
+    assert upstream["sni"] == "wuffchat-server"
+    common = upstream["common_tls_context"]
+    assert common["alpn_protocols"] == ["h2"]
+    sans = common["combined_validation_context"]["default_validation_context"]["match_typed_subject_alt_names"]
+    assert sans == [{"san_type": "DNS", "matcher": {"exact": "wuffchat-server"}}]
+    assert len(common["tls_certificate_sds_secret_configs"]) == 1
+    # The SDS files name the certificate files, and exist once written.
+    write(config, tmp_path / "envoy.yaml", options)
+    secret = json.loads(Path(sds).read_text())["resources"][0]
+    assert secret["tls_certificate"]["certificate_chain"]["filename"] == str(pki.server_cert.resolve())
+    assert secret["tls_certificate"]["watched_directory"] == {"path": str(pki.server_cert.resolve().parent)}
+    assert sorted(p.name for p in (tmp_path / "sds").iterdir()) == [
+        "edge_certificate.json",
+        "upstream_ca.json",
+        "upstream_client_certificate.json",
+    ]
+
+
+def test_an_ip_upstream_is_checked_against_an_ip_san(pki: Pki) -> None:
+    options = options_from_env("dev", {"ENVOY_UPSTREAM_CA_FILE": str(pki.ca), "GRPC_ADDR": "0.0.0.0:50051"})
+    upstream = render(_template(), options)["static_resources"]["clusters"][0]["transport_socket"]["typed_config"]
+    assert "sni" not in upstream
+    validation = upstream["common_tls_context"]["combined_validation_context"]["default_validation_context"]
+    assert validation["match_typed_subject_alt_names"] == [
+        {"san_type": "IP_ADDRESS", "matcher": {"exact": "127.0.0.1"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "environ", "variable"),
+    [
+        ("prod", {}, "ENVOY_TLS_CERT_FILE"),
+        ("dev", {"ENVOY_TLS_CERT_FILE": "{server_cert}"}, "ENVOY_TLS_KEY_FILE"),
+        (
+            "dev",
+            {"ENVOY_TLS_CERT_FILE": "/nonexistent.pem", "ENVOY_TLS_KEY_FILE": "{server_key}"},
+            "ENVOY_TLS_CERT_FILE",
+        ),
+        ("dev", {"ENVOY_REDIRECT_ADDR": "127.0.0.1:8081"}, "ENVOY_REDIRECT_ADDR"),
+        (
+            "dev",
+            {"ENVOY_UPSTREAM_CERT_FILE": "{client_cert}", "ENVOY_UPSTREAM_KEY_FILE": "{client_key}"},
+            "ENVOY_UPSTREAM_CA_FILE",
+        ),
+        ("dev", {"ENVOY_UPSTREAM_SERVER_NAME": "wuffchat-server"}, "ENVOY_UPSTREAM_CA_FILE"),
+        ("dev", {"GRPC_TLS_CERT_FILE": "{server_cert}"}, "ENVOY_UPSTREAM_CA_FILE"),
+        ("dev", {"GRPC_TLS_CLIENT_CA_FILE": "{ca}", "ENVOY_UPSTREAM_CA_FILE": "{ca}"}, "ENVOY_UPSTREAM_CERT_FILE"),
+        ("prod", {"GRPC_ADDR": "10.0.0.5:50051"}, "ENVOY_UPSTREAM_CA_FILE"),
+    ],
+    ids=[
+        "prod-without-tls",
+        "cert-without-key",
+        "unreadable-cert",
+        "redirect-without-tls",
+        "client-cert-without-ca",
+        "server-name-without-ca",
+        "tls-server-plain-envoy",
+        "mtls-server-no-client-cert",
+        "prod-remote-plain-upstream",
+    ],
+)
+def test_tls_mistakes_name_the_variable(pki: Pki, env: str, environ: dict[str, str], variable: str) -> None:
+    base = {"CORS_ORIGINS": "https://wuffchat.example", **(_tls(pki) if env == "prod" and environ else {})}
+    values = {name: value.format(**vars(pki)) for name, value in environ.items()}
+    with pytest.raises(RenderError, match=variable) as error:
+        options_from_env(env, {**base, **values})
+    assert "\n" not in str(error.value)

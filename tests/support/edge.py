@@ -25,8 +25,9 @@ from tests.support.envoy import EnvoyProcess, start_envoy
 
 
 @asynccontextmanager
-async def running_edge_server(workdir: Path) -> AsyncIterator[RunningServer]:
-    """A server of its own (own database, own rate-limit counters) as the edge fixtures run it."""
+async def running_edge_server(workdir: Path, **env: str) -> AsyncIterator[RunningServer]:
+    """A server of its own (own database, own rate-limit counters) as the edge fixtures run it; `env`
+    adds or overrides variables (GRPC_TLS_* for a server behind Envoy's upstream TLS)."""
     settings = load_settings(
         {
             "APP_ENV": "test",
@@ -36,6 +37,7 @@ async def running_edge_server(workdir: Path) -> AsyncIterator[RunningServer]:
             "HEALTH_CHECK_INTERVAL_SECONDS": "0.5",
             "DB_STARTUP_TIMEOUT_SECONDS": "5",
             **FAST_AUTH,
+            **env,
         }
     )
     running = await start(settings, extra_handlers=[echo.handler()])

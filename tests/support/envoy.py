@@ -40,10 +40,12 @@ class EnvoyProcess:
     port: int
     admin_port: int
     log: Path
+    tls: bool = False
+    redirect_port: int | None = None  # the plain listener that redirects to https, when rendered
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -56,7 +58,9 @@ class EnvoyProcess:
 
 
 def start_envoy(upstream_port: int, workdir: Path, *, options: EdgeOptions | None = None) -> EnvoyProcess:
-    """Render the template for free ports in front of `upstream_port`, start Envoy, wait until it is ready."""
+    """Render the template for free ports in front of `upstream_port`, start Envoy, wait until it is ready.
+
+    A redirect listener in `options` gets a free port too; SDS files go to `workdir/sds`."""
     port, admin_port = free_port(), free_port()
     base = options or EdgeOptions()
     options = replace(
@@ -64,9 +68,11 @@ def start_envoy(upstream_port: int, workdir: Path, *, options: EdgeOptions | Non
         listen=Address("127.0.0.1", port),
         admin=Address("127.0.0.1", admin_port),
         upstream=Address("127.0.0.1", upstream_port),
+        redirect=None if base.redirect is None else Address("127.0.0.1", free_port()),
+        sds_dir=workdir / "sds",
     )
     config = workdir / "envoy.yaml"
-    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), config)
+    write(render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options), config, options)
     log = workdir / "envoy.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -75,7 +81,14 @@ def start_envoy(upstream_port: int, workdir: Path, *, options: EdgeOptions | Non
             stderr=subprocess.STDOUT,
             env={**os.environ},
         )
-    running = EnvoyProcess(process=process, port=port, admin_port=admin_port, log=log)
+    running = EnvoyProcess(
+        process=process,
+        port=port,
+        admin_port=admin_port,
+        log=log,
+        tls=options.tls is not None,
+        redirect_port=None if options.redirect is None else options.redirect.port,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

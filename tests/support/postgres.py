@@ -2,7 +2,8 @@
 
 Uses `TEST_DATABASE_URL` when set (CI starts Debian's cluster); otherwise starts a throwaway cluster
 with Debian's binaries on a free 127.0.0.1 port, installing the `postgresql` package first when it is
-missing and we are root. Each test gets a database of its own.
+missing and we are root. Each test gets a database of its own. `throwaway_cluster` starts one with
+settings and files of a test's own (TLS, tests/storage/test_pg_tls.py) whatever TEST_DATABASE_URL says.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,21 @@ def running_postgres() -> Iterator[Postgres | None]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield Postgres(admin_url=url)
         return
+    with throwaway_cluster() as postgres:
+        yield postgres
+
+
+@contextmanager
+def throwaway_cluster(
+    *, settings: Mapping[str, str] | None = None, files: Mapping[str, Path] | None = None,
+    hba_first: Sequence[str] = (), listen: str = "127.0.0.1",
+) -> Iterator[Postgres | None]:  # fmt: skip
+    """A cluster of our own in a temporary folder, stopped and removed afterwards; None without binaries.
+
+    `files` are copied into the data folder (owned by postgres, mode 0600) under their names, so
+    `settings` (postgresql.conf entries such as `ssl=on`, `ssl_cert_file=server.pem`) can name them;
+    `hba_first` lines go before initdb's pg_hba.conf entries.
+    """
     bindir = _bindir()
     if bindir is None:
         _install()
@@ -128,15 +144,30 @@ def running_postgres() -> Iterator[Postgres | None]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {workdir} -c fsync=off"
-    subprocess.run(
+    for name, source in (files or {}).items():
+        target = data / name
+        shutil.copyfile(source, target)
+        target.chmod(0o600)
+        if os.geteuid() == 0:
+            shutil.chown(target, "postgres", "postgres")
+    if hba_first:
+        hba = data / "pg_hba.conf"
+        hba.write_text("\n".join(hba_first) + "\n" + hba.read_text())
+    if settings:  # in postgresql.conf, not on the command line, so ALTER SYSTEM and a reload can change them
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
+    options = f"-p {port} -c listen_addresses={listen} -k {workdir} -c fsync=off"
+    started = subprocess.run(
         _as_postgres(
             [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start"]
         ),
-        check=True,
+        check=False,
         capture_output=True,
     )
     try:
+        if started.returncode != 0:
+            log = (workdir / "log").read_text(errors="replace") if (workdir / "log").exists() else ""
+            raise AssertionError(f"PostgreSQL did not start: {started.stderr!r}\n{log[-3000:]}")
         yield Postgres(admin_url=f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres")
     finally:
         subprocess.run(
