@@ -35,7 +35,8 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
-def _status(context: Context, failure: BaseException | None) -> str:
+def final_status(context: Context, failure: BaseException | None) -> str:
+    """The status name the client gets: the code set on `context`, else from how the handler ended."""
     code: Any = context.code()  # None until set; a StatusCode (or its int) after set_code / abort
     if code is not None:
         name = code.name if isinstance(code, grpc.StatusCode) else _CODE_NAMES.get(code, str(code))
@@ -103,7 +104,7 @@ class AuditInterceptor(Interceptor):
                 method=printable(info.method),
                 principal=principal.owner_key if principal is not None else None,
                 client_ip=state.client_ip,
-                status=_status(context, failure),
+                status=final_status(context, failure),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 user_agent=printable(state.user_agent),
             )

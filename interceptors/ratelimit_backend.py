@@ -25,6 +25,9 @@ from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
 
+from rpc import tracing
+from rpc.metrics import Metrics
+
 from .protocols import AuditSink, Verdict
 
 log = structlog.get_logger(__name__)
@@ -61,6 +64,7 @@ class Limiter:
         redis_url: str | None = None,
         *,
         audit: AuditSink | None = None,
+        metrics: Metrics | None = None,
         probe_interval: float = 2.0,
         redis_timeout: float = 0.5,
     ) -> None:
@@ -76,6 +80,7 @@ class Limiter:
                 socket_connect_timeout=redis_timeout,
             )
         self._audit = audit
+        self._redis_errors = metrics.dependency_errors.labels("redis") if metrics is not None else None
         self._probe_interval = probe_interval
         self._redis_timeout = redis_timeout
         self._degraded = False
@@ -113,7 +118,8 @@ class Limiter:
             return verdict
         assert self._redis is not None
         try:
-            window = await self._redis.get_moving_window(key, item.amount, item.get_expiry())
+            with tracing.child("redis.ratelimit.peek"):
+                window = await self._redis.get_moving_window(key, item.amount, item.get_expiry())
             return _verdict(item, window[1] < item.amount, window)
         except _REDIS_FAILURES as exc:
             await self._degrade(exc)
@@ -126,7 +132,8 @@ class Limiter:
             return verdict
         assert self._redis is not None
         try:
-            return await self._decide_redis(self._redis, item, key)
+            with tracing.child("redis.ratelimit.hit"):
+                return await self._decide_redis(self._redis, item, key)
         except _REDIS_FAILURES as exc:
             await self._degrade(exc)
         return self._hit_memory(item, key)
@@ -145,7 +152,19 @@ class Limiter:
         allowed = await storage.acquire_entry(key, item.amount, item.get_expiry())
         return _verdict(item, allowed, await storage.get_moving_window(key, item.amount, item.get_expiry()))
 
+    async def redis_alive(self) -> bool | None:
+        """Whether Redis answers a PING now (health, metrics); None without REDIS_URL. Never raises."""
+        if self._redis is None:
+            return None
+        try:
+            alive = bool(await asyncio.wait_for(self._redis.check(), self._redis_timeout * 2))
+        except Exception:
+            alive = False
+        return alive
+
     async def _degrade(self, exc: BaseException) -> None:
+        if self._redis_errors is not None:
+            self._redis_errors.inc()
         if self._degraded:
             return
         self._degraded = True

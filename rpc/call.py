@@ -43,6 +43,8 @@ class CallState:
     trailing: list[tuple[str, str | bytes]] = field(default_factory=list)
     # the call's invocation metadata as received, read once (grpc builds it anew on every read)
     metadata: Sequence[tuple[str, Any]] = ()
+    # the message key of `rpc.errors.abort` when the server ended the call with a reason (metrics)
+    refusal: str | None = None
 
 
 _current: contextvars.ContextVar[CallState] = contextvars.ContextVar("wuffchat_call")
@@ -79,6 +81,11 @@ def current() -> CallState:
         LookupError: outside a call that passed the context interceptor.
     """
     return _current.get()
+
+
+def current_or_none() -> CallState | None:
+    """The running call's state, or None outside a call."""
+    return _current.get(None)
 
 
 def principal() -> Principal | None:

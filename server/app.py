@@ -5,6 +5,11 @@ Each area builds its own part in the same style (`build_knowledge`, `build_auth`
 closed goes on one `contextlib.AsyncExitStack`, which `RunningServer.stop()` (or a failed start)
 closes in reverse order.
 
+Observability (README "Metrics", "Traces", "Health"): with METRICS_ADDR one `rpc.metrics.Metrics` is
+handed to the chain, the audit sink, the limiter, health, knowledge and conversation, and served on
+that address; OTEL_* give the chain a tracer (server/tracing.py); health probes the database and, when
+configured, Redis and Weaviate.
+
 Beside the calls, three background jobs run: the conversation sweeper, retention (server/retention.py)
 and the memory trim (server/memory.py).
 
@@ -29,6 +34,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2, conversation_service_pb2_grpc
@@ -40,23 +46,27 @@ from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from interceptors.receive_deadline import ReceiveDeadline
 from rpc import decoding
+from rpc.metrics import Metrics
 from server import config, tls
 from server import log as server_log
+from server import tracing as server_tracing
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth, check_prod_api_keys
 from server.clock import Clock, system_clock
 from server.config import Settings
 from server.conversation.assembly import build_conversation
 from server.conversation.sweeper import Sweeper
-from server.health import HealthMonitor
+from server.health import HealthMonitor, Probe
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.assembly import build_knowledge
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.retrieval.interface import RetrieverUnavailableError
 from server.memory import MemoryTrimmer
+from server.metrics_endpoint import MetricsEndpoint
 from server.retention import Retention, RetentionPolicy
 from server.storage import data_keys, db, migrate
 from server.storage.keyring import KeyringError
+from server.storage.observe import observe
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +98,8 @@ class RunningServer:
     auth: Auth
     knowledge: knowledge_factory.Knowledge
     resources: contextlib.AsyncExitStack  # closes the limiter, auth, knowledge and the engine, in that order
+    metrics: Metrics | None = None  # METRICS_ADDR set (or a --workers worker): the server's metrics
+    metrics_port: int | None = None  # the bound port of METRICS_ADDR, when this process serves it
 
     async def stop(self, grace: float) -> None:
         await self.health.shutdown()
@@ -193,6 +205,46 @@ async def _listen(server: grpc.aio.Server, settings: Settings) -> int:
     return port
 
 
+def _tracer(settings: Settings, given: Tracer | None, resources: contextlib.AsyncExitStack) -> Tracer | None:
+    """`given`, else the tracer OTEL_* ask for (None: tracing off); buffered spans are sent at the end."""
+    tracer = given if given is not None else server_tracing.configure(settings.observability)
+    if tracer is not None:
+        resources.callback(server_tracing.shutdown)  # closed last: the spans of the shutdown go out too
+    return tracer
+
+
+def _serve_metrics(settings: Settings, metrics: Metrics | None, resources: contextlib.AsyncExitStack) -> int | None:
+    """Serve `metrics` on METRICS_ADDR (stopped with `resources`); the bound port, None when off.
+
+    Raises:
+        StartupError: the address is in use or not available.
+    """
+    addr = settings.observability.metrics_addr
+    if metrics is None or addr is None:
+        return None
+    try:
+        endpoint = MetricsEndpoint(addr, metrics.registry)
+    except OSError:
+        raise StartupError(f"cannot serve metrics on {addr} (address in use or not available)") from None
+    resources.callback(endpoint.stop)
+    return endpoint.port
+
+
+def _dependency_probes(settings: Settings, limiter: Limiter, knowledge: knowledge_factory.Knowledge) -> list[Probe]:
+    """Health probes beside the database's: Redis (gates nothing: limits fall back to memory) and
+    Weaviate (gates the services that answer from retrieval), each only when configured."""
+    probes = []
+    if settings.limits.redis_url is not None:
+
+        async def redis_up() -> bool:
+            return bool(await limiter.redis_alive())
+
+        probes.append(Probe("redis", redis_up))
+    if knowledge.ready is not None:
+        probes.append(Probe("weaviate", knowledge.ready, (SERVICE_NAMES[1], SERVICE_NAMES[2])))
+    return probes
+
+
 async def start(
     settings: Settings,
     *,
@@ -200,11 +252,17 @@ async def start(
     chain_factory: Callable[[ChainDependencies], Sequence[Interceptor]] = build_chain,
     clock: Clock = system_clock,
     migrate_schema: bool = True,
+    metrics: Metrics | None = None,
+    serve_metrics: bool = True,
+    tracer: Tracer | None = None,
 ) -> RunningServer:
     """Open storage (with retries and migrations), build each area (knowledge, auth, conversation) and
     the chain, register the servicers, bind and start. `chain_factory` builds the interceptor chain
     (tests may wrap build_chain); `clock` is every area's time (tests move it past expiries);
     `migrate_schema=False` when the schema is known to be current (a `--workers` parent migrated it).
+    `metrics`: count on these (default: new ones when METRICS_ADDR is set, else none); `serve_metrics=False`
+    when another process serves METRICS_ADDR (a `--workers` worker). `tracer`: the SERVER spans' tracer
+    (default: from OTEL_*, server/tracing.py; None there means tracing off).
     On a failure, what was opened is closed again in reverse order (one exit stack).
 
     Raises:
@@ -212,14 +270,18 @@ async def start(
             be reached, prod has no API key, or the address cannot be bound.
     """
     async with contextlib.AsyncExitStack() as resources:
+        if metrics is None and settings.observability.metrics_addr is not None:
+            metrics = Metrics()
+        tracer = _tracer(settings, tracer, resources)
         engine = await _open_storage(settings, migrate_schema=migrate_schema)
         resources.push_async_callback(engine.dispose)
-        audit = AuditLog(engine)
+        observe(engine, metrics)  # database spans and error counts
+        audit = AuditLog(engine, metrics=metrics)
         if not settings.is_prod and (lowered := config.weakened(settings)):
             await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
 
         try:
-            knowledge = await build_knowledge(settings.knowledge, audit=audit)
+            knowledge = await build_knowledge(settings.knowledge, audit=audit, metrics=metrics)
         except KnowledgeError as exc:
             raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
         except RetrieverUnavailableError as exc:
@@ -239,8 +301,9 @@ async def start(
             contact_retention=timedelta(days=settings.retention.contact_days),
             clock=clock,
             audit=audit,
+            metrics=metrics,
         )
-        limiter = Limiter(settings.limits.redis_url, audit=audit)
+        limiter = Limiter(settings.limits.redis_url, audit=audit, metrics=metrics)
         resources.push_async_callback(limiter.aclose)
         retention = Retention(
             engine,
@@ -261,6 +324,8 @@ async def start(
             token_verifier=auth.token_verifier,
             api_key_checker=auth.api_key_checker,
             line_logger=server_log.rpc_logger,
+            metrics=metrics,
+            tracer=tracer,
         )
         # the steps in their order, served as one interceptor (interceptors/compose.py)
         server = _grpc_server(settings, Chain(chain_factory(deps)))
@@ -274,11 +339,18 @@ async def start(
         )
         server.add_generic_rpc_handlers(tuple(extra_handlers))
 
-        health = HealthMonitor(engine, SERVICE_NAMES, interval=settings.server.health_check_interval_seconds)
+        health = HealthMonitor(
+            engine,
+            SERVICE_NAMES,
+            interval=settings.server.health_check_interval_seconds,
+            extra=_dependency_probes(settings, limiter, knowledge.knowledge),
+            metrics=metrics,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
 
         port = await _listen(server, settings)
+        metrics_port = _serve_metrics(settings, metrics, resources) if serve_metrics else None
 
         await server.start()
         await health.start()
@@ -292,6 +364,8 @@ async def start(
             port=port,
             env=settings.app_env,
             database=db.safe_url(settings.database.url),
+            metrics_port=metrics_port,
+            tracing=tracer is not None,
         )
         return RunningServer(
             server=server,
@@ -305,12 +379,15 @@ async def start(
             auth=auth,
             knowledge=knowledge.knowledge,
             resources=resources.pop_all(),
+            metrics=metrics,
+            metrics_port=metrics_port,
         )
 
 
-async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start(settings, migrate_schema=migrate_schema)
+async def serve(settings: Settings, *, migrate_schema: bool = True, metrics: Metrics | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully. `metrics`: a `--workers` worker's, kept in
+    the shared multiprocess directory; the parent serves METRICS_ADDR (server/workers.py)."""
+    running = await start(settings, migrate_schema=migrate_schema, metrics=metrics, serve_metrics=metrics is None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rpc import call
+from rpc.metrics import LOCKOUT_EVENT, LOGIN_FAILURE_EVENT, TOKEN_REUSE_EVENT, Metrics
 from server.storage.models import AuditEvent
 
 log = structlog.get_logger("audit")
@@ -54,18 +55,34 @@ def row_hash(row: AuditEvent) -> str:
 
 
 class AuditLog:
-    """Appends security events to the chain; also emits each as a JSON log line."""
+    """Appends security events to the chain; also emits each as a JSON log line and, with `metrics`,
+    counts it (`wuffchat_security_events_total`, and the login failure, lockout and token reuse
+    counters): every security event passes here, so the counters cannot miss one."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, metrics: Metrics | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lock = asyncio.Lock()
         self._is_postgres = engine.dialect.name == "postgresql"
+        self._metrics = metrics
+
+    def _count(self, event: str, severity: str) -> None:
+        m = self._metrics
+        if m is None:
+            return
+        m.security_events.labels(event, severity).inc()
+        if event == LOGIN_FAILURE_EVENT:
+            m.login_failures.inc()
+        elif event == LOCKOUT_EVENT:
+            m.lockouts.inc()
+        elif event == TOKEN_REUSE_EVENT:
+            m.token_reuse.inc()
 
     async def record(
         self, event: str, *, severity: str = "info", principal: str | None = None, details: dict[str, Any] | None = None
     ) -> None:
         """Append `event`; request id and client IP come from the running call, if any."""
         assert severity in SEVERITIES, severity
+        self._count(event, severity)  # counted even when storing it fails below
         try:
             state = call.current()
         except LookupError:

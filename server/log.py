@@ -7,6 +7,13 @@ directly, without the processor chain. Libraries that use stdlib `logging` (alem
 are rendered to the same JSON shape by a ProcessorFormatter. Every line is encoded by orjson, which
 escapes newlines inside values, so a log line can never be split by input.
 
+Traces: every line written inside a traced call (interceptors/tracing.py) carries `trace_id` and
+`span_id` (W3C hex) of the running span, so a log line leads to its trace and back; the per-call line
+included. With tracing off no span exists and the fields are left out.
+
+Third-party libraries log at the configured level like everything else: the handler filters by
+level too, because some set their own logger to DEBUG (bm25s logs "Building index from IDs objects").
+
 Flushing: structlog's and stdlib's lines are flushed one by one. The per-call lines are flushed once
 per event-loop iteration (all lines written while the loop ran its ready callbacks go out in one
 write): under load that is one system call for many calls instead of one per call. A clean exit
@@ -18,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
 import orjson
 import structlog
+from opentelemetry import trace
 
 _LINE = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
@@ -31,8 +40,29 @@ def _dumps(event_dict: Any, **_options: Any) -> str:
     return orjson.dumps(event_dict, default=repr).decode()
 
 
+def _trace_ids() -> dict[str, str] | None:
+    """`trace_id` and `span_id` of the running span, or None outside a recording span."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return None
+    ids = span.get_span_context()
+    return {"trace_id": format(ids.trace_id, "032x"), "span_id": format(ids.span_id, "016x")}
+
+
+def add_trace_ids(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the running span's ids (see the module docstring)."""
+    ids = _trace_ids()
+    if ids is not None:
+        event_dict.update(ids)
+    return event_dict
+
+
+# libraries that set their own loggers below the configured level
+_THIRD_PARTY = ("bm25s", "weaviate", "httpx", "openai", "aiosqlite", "asyncio")
+
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
+    add_trace_ids,
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
@@ -59,6 +89,9 @@ class JsonLineLogger:
             return
         if _PROCESS:
             fields = {**_PROCESS, **fields}
+        ids = _trace_ids()
+        if ids is not None:
+            fields.update(ids)
         fields["event"] = event
         fields["level"] = "info"
         fields["timestamp"] = datetime.now(UTC)  # "...T12:34:56.789012Z" (OPT_UTC_Z)
@@ -101,6 +134,11 @@ def configure_logging(level: str, *, stream: TextIO | None = None) -> None:
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
+    handler.setLevel(level)  # a library's own DEBUG logger (bm25s) still stops here
+    for name in _THIRD_PARTY:
+        library = logging.getLogger(name)
+        if library.level < logging.getLevelNamesMapping()[level]:
+            library.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

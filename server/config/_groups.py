@@ -245,6 +245,13 @@ class KnowledgeSettings(Group):
         ("`http[s]://host[:port]` of a Weaviate server: retrieval runs there (load it with `make kb-load`)"),
     )
     weaviate_grpc_port: int = env("WEAVIATE_GRPC_PORT", 50051, "Weaviate's gRPC port on the same host", ge=1, le=65535)
+    weaviate_timeout_seconds: float = env(
+        "WEAVIATE_TIMEOUT_SECONDS",
+        5.0,
+        ("time budget of one Weaviate call (a search past it ends UNAVAILABLE; inserts get three times as long)"),
+        ge=0.1,
+        le=120,
+    )
 
 
 class ConversationSettings(Group):
@@ -275,3 +282,46 @@ class OpenAISettings(Group):
     timeout_seconds: float = env(
         "OPENAI_TIMEOUT_SECONDS", 15.0, "time budget of one OpenAI answer or stream", ge=0.1, le=120
     )
+
+
+TracesExporter = Literal["none", "otlp", "console"]
+
+
+class ObservabilitySettings(Group):
+    """Prometheus metrics and OpenTelemetry traces (README "Metrics", "Traces"); both off by default."""
+
+    metrics_addr: Annotated[str | None, AfterValidator(lambda v: v and _parse.grpc_addr(v))] = env(
+        "METRICS_ADDR",
+        None,
+        (
+            "`host:port` of the Prometheus endpoint (`/metrics`, plain HTTP, keep it private); unset: no "
+            "metrics; with `--workers` the parent serves the sum of all workers"
+        ),
+    )
+    traces_exporter: Annotated[TracesExporter | None, from_text(str.lower)] = env(
+        "OTEL_TRACES_EXPORTER",
+        None,
+        (
+            "`otlp` (OTLP/gRPC to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`), "
+            "`console` or `none`; unset: `otlp` when one of those endpoints is set, else tracing is off. "
+            "The SDK reads the other standard `OTEL_*` variables itself (headers, certificates, sampler, "
+            "resource attributes, batch sizes)"
+        ),
+    )
+    otlp_endpoint: Annotated[str | None, AfterValidator(lambda v: v and _parse.http_url(v))] = env(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", None, "OTLP/gRPC collector, `http[s]://host:port`"
+    )
+    otlp_traces_endpoint: Annotated[str | None, AfterValidator(lambda v: v and _parse.http_url(v))] = env(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None, "OTLP/gRPC collector for traces only (overrides the one above)"
+    )
+    service_name: str = env("OTEL_SERVICE_NAME", "wuffchat-server", "`service.name` of the spans")
+    sdk_disabled: bool = env("OTEL_SDK_DISABLED", False, "`true` turns tracing off whatever else is set")
+
+    @property
+    def tracing(self) -> TracesExporter:
+        """The exporter in effect ("none": tracing off)."""
+        if self.sdk_disabled:
+            return "none"
+        if self.traces_exporter is not None:
+            return self.traces_exporter
+        return "otlp" if (self.otlp_endpoint or self.otlp_traces_endpoint) else "none"

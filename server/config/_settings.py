@@ -22,6 +22,7 @@ from server.config._groups import (
     EdgeSettings,
     KnowledgeSettings,
     LimitSettings,
+    ObservabilitySettings,
     OpenAISettings,
     RetentionSettings,
     ServerSettings,
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     conversation: ConversationSettings = ConversationSettings()
     openai: OpenAISettings = OpenAISettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rpc.metrics import Metrics
 from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.config import ConversationSettings, OpenAISettings
@@ -14,6 +15,7 @@ from server.knowledge.factory import Knowledge
 
 from .paging import PageTokens
 from .responders.interface import Responder
+from .responders.observed import ObservedResponder
 from .responders.offline import OfflineResponder
 from .service import ConversationService
 from .store import ConversationStore
@@ -28,10 +30,10 @@ class ConversationPart:
     sweeper: Sweeper
 
 
-def _responder(settings: OpenAISettings) -> Responder:
+def _responder(settings: OpenAISettings, metrics: Metrics | None = None) -> Responder:
     """Offline by default; OpenAI when OPENAI_API_KEY is set (falls back offline on any failure)."""
     if settings.api_key is None:
-        return OfflineResponder()
+        return ObservedResponder(OfflineResponder(), "offline")
     import openai
 
     from .responders.openai import OpenAIResponder
@@ -42,7 +44,9 @@ def _responder(settings: OpenAISettings) -> Responder:
         timeout=settings.timeout_seconds,
         max_retries=0,
     )
-    return OpenAIResponder(client, settings.model, timeout=settings.timeout_seconds)
+    return ObservedResponder(
+        OpenAIResponder(client, settings.model, timeout=settings.timeout_seconds, metrics=metrics), "openai"
+    )
 
 
 def build_conversation(
@@ -55,6 +59,7 @@ def build_conversation(
     contact_retention: timedelta,
     clock: Clock = system_clock,
     audit: AuditLog | None = None,
+    metrics: Metrics | None = None,
 ) -> ConversationPart:
     """Wire the store, the responder and the flow's knowledge into the servicer; the sweeper is not started.
     `signing_keys` sign page tokens (the first) and verify them (all); feedback contact data is kept for
@@ -64,10 +69,11 @@ def build_conversation(
         store,
         knowledge.store,
         knowledge.search,
-        _responder(openai),
+        _responder(openai, metrics),
         ttl=timedelta(seconds=settings.ttl_seconds),
         page_tokens=PageTokens(signing_keys),
         clock=clock,
         audit=audit,
+        metrics=metrics,
     )
     return ConversationPart(servicer=servicer, sweeper=Sweeper(store, clock, interval=settings.sweep_interval_seconds))

@@ -22,6 +22,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from rpc import call, errors
+from rpc.metrics import Metrics
 from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
@@ -74,7 +75,10 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         page_tokens: PageTokens,
         clock: Clock = system_clock,
         audit: AuditLog | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._started = metrics.conversations_started if metrics is not None else None
+        self._finished = metrics.conversations_finished if metrics is not None else None
         self._store = store
         self._audit = audit  # conversation_deleted goes on the record (None: tests that build the service bare)
         self._page_tokens = page_tokens
@@ -128,6 +132,8 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             now=now,
             ttl=self._ttl,
         )
+        if self._started is not None:
+            self._started.inc()
         return pb.StartConversationResponse(
             conversation_id=row.id,
             state=int(plan.state),  # type: ignore[arg-type]
@@ -160,6 +166,8 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             )
         except ConcurrentTurnError:
             await errors.abort(context, grpc.StatusCode.ABORTED, "conversation_changed")
+        if self._finished is not None and row.state == flow.State.FEEDBACK_Q5 and plan.state == flow.State.GREETING:
+            self._finished.inc()  # the last feedback answer: the conversation went all the way
         return now
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rpc.metrics import Metrics
 from server.audit import AuditLog
 from server.config import KnowledgeSettings
 
@@ -26,10 +27,12 @@ class KnowledgePart:
 def _weaviate(settings: KnowledgeSettings) -> factory.WeaviateTarget | None:
     if settings.weaviate_url is None:
         return None
-    return factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
+    return factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port, settings.weaviate_timeout_seconds)
 
 
-async def build_knowledge(settings: KnowledgeSettings, *, audit: AuditLog | None = None) -> KnowledgePart:
+async def build_knowledge(
+    settings: KnowledgeSettings, *, audit: AuditLog | None = None, metrics: Metrics | None = None
+) -> KnowledgePart:
     """Load and validate the base, load the embedding model, index the behaviours.
 
     Raises:
@@ -41,6 +44,7 @@ async def build_knowledge(settings: KnowledgeSettings, *, audit: AuditLog | None
         Path(settings.overlay_dir),
         Path(settings.cache_dir),
         weaviate=_weaviate(settings),
+        metrics=metrics,
     )
     servicer = KnowledgeService(knowledge.store, knowledge.search, audit=audit)
     return KnowledgePart(servicer=servicer, knowledge=knowledge)

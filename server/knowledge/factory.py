@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rpc.metrics import Metrics
+
 from . import loader
 from .phrasing_model import PhrasingModel
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
 from .retrieval.interface import Retriever
+from .retrieval.observed import ObservedRetriever
 from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
@@ -44,6 +47,7 @@ class Knowledge:
     search: KnowledgeSearch
     retriever: Retriever
     close_retriever: Callable[[], Awaitable[None]] | None = None  # the Weaviate client's close
+    ready: Callable[[], Awaitable[bool]] | None = None  # Weaviate's readiness (health); None: embedded
 
     async def aclose(self) -> None:
         """Close the retriever's connections (the Weaviate client; the embedded one has none)."""
@@ -57,6 +61,7 @@ class WeaviateTarget:
 
     url: str
     grpc_port: int
+    timeout_seconds: float = 5.0  # WEAVIATE_TIMEOUT_SECONDS: every call's time budget
 
 
 async def embedding_cache(cache_dir: Path | None) -> EmbeddingCache:
@@ -75,7 +80,13 @@ async def weaviate_retriever(
     """
     from .retrieval.weaviate import WeaviateRetriever, connect
 
-    return WeaviateRetriever(await connect(target.url, target.grpc_port), cache, _EXECUTOR, queries=queries)
+    return WeaviateRetriever(
+        await connect(target.url, target.grpc_port, time_budget=target.timeout_seconds),
+        cache,
+        _EXECUTOR,
+        queries=queries,
+        timeout=target.timeout_seconds,
+    )
 
 
 async def build(
@@ -85,6 +96,7 @@ async def build(
     *,
     fusion: Fusion = "convex",
     weaviate: WeaviateTarget | None = None,
+    metrics: Metrics | None = None,
 ) -> Knowledge:
     """Load and validate the base, load the model (off the loop) and index the behaviours.
 
@@ -96,12 +108,14 @@ async def build(
     cache = await embedding_cache(cache_dir)
     retriever: Retriever
     close: Callable[[], Awaitable[None]] | None = None
+    ready: Callable[[], Awaitable[bool]] | None = None
     queries = QueryEncoder(cache.encoder, _EXECUTOR)  # query vectors: recent ones kept, the rest batched
     if weaviate is None:
         retriever = EmbeddedRetriever(cache, _EXECUTOR, fusion=fusion, queries=queries)
     else:
         remote = await weaviate_retriever(weaviate, cache, queries)
-        retriever, close = remote, remote.close
+        retriever, close, ready = remote, remote.close, remote.ready
+    retriever = ObservedRetriever(retriever, "embedded" if weaviate is None else "weaviate", metrics)
     store = KnowledgeStore(base, retriever, overlay_dir)
     try:
         await store.start()
@@ -125,8 +139,14 @@ async def build(
     return Knowledge(
         store=store,
         search=KnowledgeSearch(
-            retriever, topic, behaviors=lambda: store.base.behaviors, model=model, phrasings=phrasings
+            retriever,
+            topic,
+            behaviors=lambda: store.base.behaviors,
+            model=model,
+            phrasings=phrasings,
+            metrics=metrics,
         ),
         retriever=retriever,
         close_retriever=close,
+        ready=ready,
     )

@@ -33,7 +33,9 @@ async def run(settings: KnowledgeSettings) -> int:
     except loader.KnowledgeError as exc:
         raise KbLoadError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
     cache = await factory.embedding_cache(Path(settings.cache_dir))
-    target = factory.WeaviateTarget(settings.weaviate_url, settings.weaviate_grpc_port)
+    target = factory.WeaviateTarget(
+        settings.weaviate_url, settings.weaviate_grpc_port, settings.weaviate_timeout_seconds
+    )
     try:
         retriever = await factory.weaviate_retriever(target, cache)
         try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from rpc.metrics import Metrics
+
 from . import triage
 from .phrasing_model import PhrasingModel
 from .retrieval.interface import Match, Retriever
@@ -113,8 +115,10 @@ class KnowledgeSearch:
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
         model: TriageModel | None = None,
         phrasings: PhrasingModel | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._retriever = retriever
+        self._abstentions = metrics.retrieval_abstentions if metrics is not None else None
         self._model = model
         self._phrasings = phrasings
         self._topic = topic
@@ -174,8 +178,17 @@ class KnowledgeSearch:
     ) -> SearchResult:
         """Matches above the threshold, best first; empty unless the text is about a dog's behaviour.
 
-        With `behaviors`, match titles are given in `language`.
+        With `behaviors`, match titles are given in `language`. Every empty result counts as an
+        abstention (`wuffchat_retrieval_abstentions_total{category}`).
         """
+        result = await self._search(query, limit, language=language, behaviors=behaviors)
+        if not result.matches and self._abstentions is not None:
+            self._abstentions.labels(str(result.category)).inc()
+        return result
+
+    async def _search(
+        self, query: str, limit: int, *, language: str, behaviors: Mapping[str, Behavior] | None
+    ) -> SearchResult:
         words = await self.sort_by_words(query)
         if words is not None:
             return SearchResult([], words)

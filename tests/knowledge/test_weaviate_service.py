@@ -7,6 +7,7 @@ and gRPC wire protocols and really stores and ranks what the client sends.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,15 +64,18 @@ async def test_unary_weaviate_down_mid_run_is_unavailable_without_internals(
 ) -> None:
     """Uses the wire-protocol fake (no Weaviate server here), stopped while the server runs: a search
     ends with UNAVAILABLE (the client may retry), not INTERNAL, and says nothing of Weaviate; health
-    and the other services keep answering."""
-    server = await start_server(**_on(weaviate_fake))
+    and the other services keep answering. WEAVIATE_TIMEOUT_SECONDS bounds the wait: weaviate-client
+    alone retries for 63 s."""
+    server = await start_server(**_on(weaviate_fake), WEAVIATE_TIMEOUT_SECONDS=1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = contract.Stub(channel)
         query = pb.SearchBehaviorsRequest(query=contract.DOORBELL)
         assert (await stub.SearchBehaviors(query, metadata=contract.SERVICE)).matches
         await weaviate_fake.stop()
+        started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.SearchBehaviors(query, metadata=contract.SERVICE)
+        assert time.monotonic() - started < 5, "the search waited past WEAVIATE_TIMEOUT_SECONDS"
         health = health_pb2_grpc.HealthStub(channel)
         assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE

@@ -16,6 +16,8 @@ import openai
 import structlog
 from openai.types.chat import ChatCompletionMessageParam
 
+from rpc.metrics import Metrics
+
 from .interface import Composition, StreamFallback
 
 log = structlog.get_logger(__name__)
@@ -52,7 +54,10 @@ def _messages(composition: Composition) -> list[ChatCompletionMessageParam]:
 class OpenAIResponder:
     """`client` is an AsyncOpenAI with max_retries=0 (a retry would blow the time budget)."""
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self, client: openai.AsyncOpenAI, model: str, *, timeout: float = 15.0, metrics: Metrics | None = None
+    ) -> None:
+        self._fallbacks = metrics.responder_fallbacks if metrics is not None else None
         self._client = client
         self._model = model
         self._timeout = timeout
@@ -71,6 +76,8 @@ class OpenAIResponder:
             return text.strip()
         except FAILURES as exc:
             log.warning("openai fallback to offline text", purpose=composition.purpose, error=type(exc).__name__)
+            if self._fallbacks is not None:
+                self._fallbacks.labels("respond").inc()
             return composition.offline_text
 
     async def stream(self, composition: Composition) -> AsyncIterator[str]:
@@ -94,6 +101,8 @@ class OpenAIResponder:
                 raise ValueError("empty stream")
         except FAILURES as exc:
             log.warning("openai stream fallback to offline text", purpose=composition.purpose, error=type(exc).__name__)
+            if self._fallbacks is not None:
+                self._fallbacks.labels("stream").inc()
             if not produced:
                 yield composition.offline_text
             raise StreamFallback(composition.offline_text) from None

@@ -32,6 +32,7 @@ import numpy as np
 import weaviate
 from weaviate.classes.config import Configure
 from weaviate.classes.data import DataObject
+from weaviate.classes.init import AdditionalConfig, Timeout
 from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 from weaviate.collections import CollectionAsync
 
@@ -53,11 +54,19 @@ class WeaviateUnavailableError(RetrieverUnavailableError):
     """Weaviate cannot be reached, is not ready, or refuses passages; the message is one line."""
 
 
-async def connect(url: str, grpc_port: int) -> weaviate.WeaviateAsyncClient:
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+async def connect(
+    url: str, grpc_port: int, *, time_budget: float = DEFAULT_TIMEOUT_SECONDS
+) -> weaviate.WeaviateAsyncClient:
     """A connected async client for `url` (REST) and `grpc_port` on the same host.
 
     The client's init checks are skipped because they also ask PyPI for the newest client version on
-    every start; readiness is checked here instead.
+    every start; readiness is checked here instead. `time_budget` (WEAVIATE_TIMEOUT_SECONDS) is each
+    attempt's deadline; `WeaviateRetriever` bounds a whole call with it too, because the client retries
+    an UNAVAILABLE gRPC call five times with backoff (1 + 2 + ... + 32 s: a search waited 63 s for a
+    Weaviate that is down).
 
     Raises:
         WeaviateUnavailableError: the server cannot be reached or is not ready.
@@ -73,6 +82,9 @@ async def connect(url: str, grpc_port: int) -> weaviate.WeaviateAsyncClient:
         grpc_port=grpc_port,
         grpc_secure=secure,
         skip_init_checks=True,
+        additional_config=AdditionalConfig(
+            timeout=Timeout(init=time_budget, query=time_budget, insert=3 * time_budget)
+        ),
     )
     try:
         await client.connect()
@@ -98,8 +110,10 @@ class WeaviateRetriever:
         *,
         collection: str = COLLECTION,
         queries: QueryEncoder | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._client = client
+        self._timeout = timeout  # a search's budget, retries included; loading and indexing get 3x
         self._cache = cache
         self._executor = executor
         self._queries = queries or QueryEncoder(cache.encoder, executor)
@@ -115,6 +129,14 @@ class WeaviateRetriever:
     async def close(self) -> None:
         await self._client.close()
 
+    async def ready(self) -> bool:
+        """Whether Weaviate says it is ready, within the timeout (the health probe); never raises."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return bool(await self._client.is_ready())
+        except Exception:
+            return False
+
     async def drop(self) -> None:
         """Delete the collection (tests against a shared server clean up with it)."""
         await self._client.collections.delete(self._name)
@@ -127,9 +149,12 @@ class WeaviateRetriever:
         """
         async with self._lock:
             try:
-                if await self._client.collections.exists(self._name):
-                    await self._client.collections.delete(self._name)
-                return await self._store(behaviors)
+                async with asyncio.timeout(3 * self._timeout):
+                    if await self._client.collections.exists(self._name):
+                        await self._client.collections.delete(self._name)
+                    return await self._store(behaviors)
+            except TimeoutError:
+                raise WeaviateUnavailableError("Weaviate did not load the passages in time") from None
             except weaviate.exceptions.WeaviateBaseError as exc:
                 raise WeaviateUnavailableError(f"Weaviate failed to load the passages: {type(exc).__name__}") from exc
 
@@ -143,7 +168,10 @@ class WeaviateRetriever:
         """
         async with self._lock:
             try:
-                await self._store(behaviors)
+                async with asyncio.timeout(3 * self._timeout):
+                    await self._store(behaviors)
+            except TimeoutError:
+                raise WeaviateUnavailableError("Weaviate did not index in time") from None
             except weaviate.exceptions.WeaviateBaseError as exc:
                 raise WeaviateUnavailableError(f"Weaviate failed to index: {type(exc).__name__}") from exc
 
@@ -177,11 +205,14 @@ class WeaviateRetriever:
         vector = await self._queries.vector(query)
         terms = await loop.run_in_executor(self._executor, self._terms.query, query)
         try:
-            fused = await self._hybrid(terms, vector, limit)
-            if not fused:
-                return []
-            top_id, top_fused = fused[0][0], fused[0][2]
-            confidence = await self._confidence(top_id, terms, vector)
+            async with asyncio.timeout(self._timeout):
+                fused = await self._hybrid(terms, vector, limit)
+                if not fused:
+                    return []
+                top_id, top_fused = fused[0][0], fused[0][2]
+                confidence = await self._confidence(top_id, terms, vector)
+        except TimeoutError:
+            raise WeaviateUnavailableError("Weaviate search timed out") from None
         except weaviate.exceptions.WeaviateBaseError as exc:  # the client wraps gRPC and HTTP failures
             raise WeaviateUnavailableError(f"Weaviate search failed: {type(exc).__name__}") from exc
         scale = confidence / top_fused if top_fused > 0 else 0.0
