@@ -88,6 +88,14 @@ def current_or_none() -> CallState | None:
     return _current.get(None)
 
 
+def note_refusal(reason: str) -> None:
+    """Say why the server is ending the running call (metrics count refusals by it); the first reason
+    noted stays, so a handler may name a more specific one ("captcha_invalid") before a generic abort."""
+    state = _current.get(None)
+    if state is not None and state.refusal is None:
+        state.refusal = reason
+
+
 def principal() -> Principal | None:
     """The authenticated principal of the running call, if any."""
     state = _current.get(None)

@@ -184,9 +184,7 @@ async def abort(
     Trailing metadata added earlier through `call.add_trailing_metadata` is kept. Details whose
     type is not in `ALLOWED_DETAIL_TYPES` are dropped (all of them), never sent.
     """
-    state = call.current_or_none()
-    if state is not None:
-        state.refusal = key
+    call.note_refusal(key)
     info = error_details_pb2.ErrorInfo(reason=reason(key), domain=DOMAIN)
     status = to_status(code, message(key, **params), (*details, info))
     call.add_trailing_metadata(context, tuple(status.trailing_metadata))

@@ -7,6 +7,12 @@ kernel spreads new connections over them. SIGTERM or SIGINT to the parent is for
 worker, which drains like a single server; the parent exits 0 once all exited cleanly. A worker that
 exits on its own (crash, kill, failed start) is reported, the others are stopped, and the parent
 exits 1.
+
+Metrics (METRICS_ADDR): one scrape shows every worker. The parent makes a private directory for
+prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR); each worker keeps its values in files
+there (rpc/metrics.py `use_multiprocess`), and the parent, after forking, serves METRICS_ADDR from a
+registry that sums the files. Counters and histograms add up over workers (and survive a worker's
+exit); the health gauges show the lowest live value. The directory is removed when the parent exits.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import wait
@@ -29,9 +36,11 @@ from typing import cast
 import structlog
 import uvloop
 
+from rpc import metrics
 from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
 from server.config import ServerSettings, Settings
 from server.log import bind_process
+from server.metrics_endpoint import MetricsEndpoint
 
 log = structlog.get_logger(__name__)
 
@@ -65,23 +74,28 @@ def reserve_port(addr: str) -> Iterator[str]:
         yield f"{host}:{sock.getsockname()[1]}"
 
 
-def _worker(index: int, settings: Settings) -> None:
+def _worker(index: int, settings: Settings, metrics_dir: str | None) -> None:
     """The body of one forked worker: serve until SIGTERM (the parent migrated already)."""
     bind_process(worker=index)  # every log line says which worker wrote it
     log.info("worker started", pid=os.getpid())
+    counted = None
+    if metrics_dir is not None:
+        metrics.use_multiprocess(metrics_dir)
+        counted = metrics.Metrics()
     try:
-        uvloop.run(serve(settings, migrate_schema=False))  # as a single server runs (server/__main__.py)
+        # as a single server runs (server/__main__.py)
+        uvloop.run(serve(settings, migrate_schema=False, metrics=counted))
     except StartupError as exc:
         print(f"wuffchat: worker {index} cannot start: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
 
 
-def _fork_workers(settings: Settings) -> list[BaseProcess]:
+def _fork_workers(settings: Settings, metrics_dir: str | None) -> list[BaseProcess]:
     context = multiprocessing.get_context("fork")
     workers: list[BaseProcess] = []
     try:
         for index in range(settings.server.workers):
-            worker = context.Process(target=_worker, args=(index, settings), name=f"worker-{index}")
+            worker = context.Process(target=_worker, args=(index, settings, metrics_dir), name=f"worker-{index}")
             worker.start()
             workers.append(worker)
     except OSError:
@@ -95,8 +109,9 @@ def _fork_workers(settings: Settings) -> list[BaseProcess]:
 class _Supervisor:
     """Waits for the workers; the first stop signal or unexpected exit stops them all."""
 
-    def __init__(self, workers: list[BaseProcess], grace: float) -> None:
+    def __init__(self, workers: list[BaseProcess], grace: float, metrics_dir: str | None = None) -> None:
         self._workers = workers
+        self._metrics_dir = metrics_dir
         self._grace = grace
         self._stopping = False
         self._requested: int | None = None  # a stop signal noted by `request_stop`, acted on by the loop
@@ -150,6 +165,8 @@ class _Supervisor:
 
     def _reap(self, worker: BaseProcess) -> None:
         worker.join()
+        if self._metrics_dir is not None and worker.pid is not None:
+            metrics.mark_process_dead(worker.pid, self._metrics_dir)
         if self._stopping and worker.exitcode == 0:
             log.info("worker stopped", worker=worker.name, pid=worker.pid)
             return
@@ -176,6 +193,19 @@ def run(settings: Settings) -> int:
     gc.collect()
     if threading.active_count() > 1:  # a thread would be copied into every worker half-alive
         raise StartupError("internal: threads left running before forking the workers")
+    with contextlib.ExitStack() as stack:
+        metrics_dir = None
+        if settings.observability.metrics_addr is not None:
+            metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="wuffchat-metrics-"))
+        return _run_workers(settings, stack, metrics_dir)
+
+
+def _run_workers(settings: Settings, stack: contextlib.ExitStack, metrics_dir: str | None) -> int:
+    """Fork and supervise (see `run`); `metrics_dir`: the multiprocess directory when METRICS_ADDR is set.
+
+    Raises:
+        StartupError: the address (or METRICS_ADDR) cannot be bound.
+    """
     with reserve_port(settings.server.grpc_addr) as addr:
         # Held from before the fork until the parent's handlers exist: workers inherit the blocked mask
         # and serve() unblocks once its own handlers exist, so a SIGTERM during start-up is delayed,
@@ -184,11 +214,25 @@ def run(settings: Settings) -> int:
         try:
             # the reserved address, validated like any GRPC_ADDR; every other group is shared as it is
             server = ServerSettings.model_validate({**settings.server.model_dump(), "grpc_addr": addr})
-            workers = _fork_workers(settings.model_copy(update={"server": server}))
-            supervisor = _Supervisor(workers, settings.server.shutdown_grace_seconds)
+            workers = _fork_workers(settings.model_copy(update={"server": server}), metrics_dir)
+            supervisor = _Supervisor(workers, settings.server.shutdown_grace_seconds, metrics_dir)
             for signum in STOP_SIGNALS:
                 signal.signal(signum, supervisor.request_stop)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        log.info("workers started", addr=addr, pids=[worker.pid for worker in workers])
+        metrics_port = None
+        if metrics_dir is not None and settings.observability.metrics_addr is not None:
+            try:  # after the fork: the endpoint's thread stays in the parent
+                endpoint = MetricsEndpoint(
+                    settings.observability.metrics_addr, metrics.multiprocess_registry(metrics_dir)
+                )
+            except OSError:
+                supervisor.stop_all()
+                supervisor.run()
+                raise StartupError(
+                    f"cannot serve metrics on {settings.observability.metrics_addr} (address in use or not available)"
+                ) from None
+            stack.callback(endpoint.stop)
+            metrics_port = endpoint.port
+        log.info("workers started", addr=addr, pids=[worker.pid for worker in workers], metrics_port=metrics_port)
         return supervisor.run()

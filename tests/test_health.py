@@ -1,14 +1,18 @@
-"""grpc.health.v1.Health on a real port: Check per service, Watch through shutdown."""
+"""grpc.health.v1.Health on a real port: Check per service, Watch through shutdown, Redis down still SERVING
+(Weaviate down: tests/knowledge/test_weaviate_service.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.app import SERVICE_NAMES, RunningServer
+from server.app import SERVICE_NAMES, RunningServer, start
+from tests.conftest import SettingsFactory
+from tests.support.redis import RedisServer
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -34,3 +38,34 @@ async def test_stream_watch_sees_not_serving_on_shutdown(server: RunningServer, 
     second = await asyncio.wait_for(call.read(), timeout=5)
     assert second.status == NOT_SERVING
     await stopping
+
+
+async def _status(stub: health_pb2_grpc.HealthStub, service: str) -> int:
+    return int((await stub.Check(health_pb2.HealthCheckRequest(service=service))).status)
+
+
+async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_unary_redis_down_stays_serving_but_shows_in_metrics(
+    settings_factory: SettingsFactory, redis_server: RedisServer
+) -> None:
+    """Rate limits fall back to memory, so Redis down is SERVING; `wuffchat_dependency_up{redis}` says 0."""
+    running = await start(settings_factory(REDIS_URL=redis_server.url, METRICS_ADDR="127.0.0.1:0"))
+    try:
+        assert running.metrics is not None
+        up = running.metrics.dependency_up.labels("redis")
+        assert up._value.get() == 1
+        redis_server.stop()
+        await _until(lambda: asyncio.sleep(0, up._value.get() == 0))
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            assert [await _status(stub, s) for s in ("", *SERVICE_NAMES)] == [SERVING] * 4
+        redis_server.start()
+        await _until(lambda: asyncio.sleep(0, up._value.get() == 1))
+    finally:
+        await running.stop(0)

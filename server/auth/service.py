@@ -85,6 +85,7 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
     async def _captcha(self, context: Context, request: pb.RegisterRequest | pb.LoginRequest) -> None:
         solution = _solution(request)
         if solution is None or not await self._p.captcha.redeem(solution):
+            call.note_refusal("captcha_invalid")  # counted as a CAPTCHA failure (rpc/metrics.py)
             await _invalid(context, "captcha", "captcha_invalid")
 
     async def _user(self, context: Context) -> tuple[Principal, User]:

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
 from sqlalchemy import text
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
@@ -57,6 +58,28 @@ async def test_chain_order_is_the_documented_one(settings_factory: SettingsFacto
         "RateLimitInterceptor",
         "AuthorizationInterceptor",
         "ValidationInterceptor",
+    ]
+
+
+async def test_chain_order_with_tracing_and_metrics_on(settings_factory: SettingsFactory) -> None:
+    """METRICS_ADDR and a tracer add their steps where chain.py says: tracing outermost, metrics inside context."""
+    used: list[list[Any]] = []
+
+    def recording(deps: ChainDependencies) -> list[Any]:
+        used.append(build_chain(deps))
+        return used[-1]
+
+    running = await start(
+        settings_factory(METRICS_ADDR="127.0.0.1:0"),
+        chain_factory=recording,
+        tracer=trace.NoOpTracerProvider().get_tracer("test"),
+    )
+    await running.stop(0)
+    assert [type(i).__name__ for i in used[0]][:4] == [
+        "TracingInterceptor",
+        "ContextInterceptor",
+        "MetricsInterceptor",
+        "AuditInterceptor",
     ]
 
 

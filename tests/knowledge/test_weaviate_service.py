@@ -7,6 +7,7 @@ and gRPC wire protocols and really stores and ranks what the client sends.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from wuffchat.knowledge.v1 import knowledge_service_pb2 as pb
 
-from server.app import RunningServer, StartupError
+from server.app import SERVICE_NAMES, RunningServer, StartupError
 from server.knowledge.retrieval.weaviate_schema import COLLECTION
 from tests.knowledge import contract
 from tests.support.weaviate_fake import FakeWeaviate
@@ -66,7 +67,7 @@ async def test_unary_weaviate_down_mid_run_is_unavailable_without_internals(
     ends with UNAVAILABLE (the client may retry), not INTERNAL, and says nothing of Weaviate; health
     and the other services keep answering. WEAVIATE_TIMEOUT_SECONDS bounds the wait: weaviate-client
     alone retries for 63 s."""
-    server = await start_server(**_on(weaviate_fake), WEAVIATE_TIMEOUT_SECONDS=1)
+    server = await start_server(**_on(weaviate_fake), WEAVIATE_TIMEOUT_SECONDS=2)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = contract.Stub(channel)
         query = pb.SearchBehaviorsRequest(query=contract.DOORBELL)
@@ -75,9 +76,31 @@ async def test_unary_weaviate_down_mid_run_is_unavailable_without_internals(
         started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.SearchBehaviors(query, metadata=contract.SERVICE)
-        assert time.monotonic() - started < 5, "the search waited past WEAVIATE_TIMEOUT_SECONDS"
+        assert time.monotonic() - started < 8, "the search waited past WEAVIATE_TIMEOUT_SECONDS"
         health = health_pb2_grpc.HealthStub(channel)
         assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     text = f"{err.value.details()} {err.value.debug_error_string()}".lower()
     assert "weaviate" not in text and "grpc search" not in text
+
+
+async def test_health_follows_weaviate_per_service(weaviate_fake: FakeWeaviate, start_server: StartServer) -> None:
+    """Uses the wire-protocol fake (no Weaviate server here), stopped while the server runs: the services that
+    answer from retrieval turn NOT_SERVING at the next probe; AuthService and the server ("") stay SERVING."""
+    server = await start_server(**_on(weaviate_fake), WEAVIATE_TIMEOUT_SECONDS=2)
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    names = ("", *SERVICE_NAMES)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+
+        async def statuses() -> list[int]:
+            return [int((await health.Check(health_pb2.HealthCheckRequest(service=n))).status) for n in names]
+
+        assert await statuses() == [serving] * 4
+        await weaviate_fake.stop()
+        expected = [serving, serving, not_serving, not_serving]  # "", Auth, Conversation, Knowledge
+        for _ in range(100):
+            if await statuses() == expected:
+                break
+            await asyncio.sleep(0.05)
+        assert await statuses() == expected

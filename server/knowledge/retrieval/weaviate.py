@@ -152,7 +152,7 @@ class WeaviateRetriever:
                 async with asyncio.timeout(3 * self._timeout):
                     if await self._client.collections.exists(self._name):
                         await self._client.collections.delete(self._name)
-                    return await self._store(behaviors)
+                return await self._store(behaviors)
             except TimeoutError:
                 raise WeaviateUnavailableError("Weaviate did not load the passages in time") from None
             except weaviate.exceptions.WeaviateBaseError as exc:
@@ -168,8 +168,7 @@ class WeaviateRetriever:
         """
         async with self._lock:
             try:
-                async with asyncio.timeout(3 * self._timeout):
-                    await self._store(behaviors)
+                await self._store(behaviors)
             except TimeoutError:
                 raise WeaviateUnavailableError("Weaviate did not index in time") from None
             except weaviate.exceptions.WeaviateBaseError as exc:
@@ -179,21 +178,25 @@ class WeaviateRetriever:
         loop = asyncio.get_running_loop()
         rows = await loop.run_in_executor(self._executor, passages, behaviors, self._terms)
         vectors = await loop.run_in_executor(self._executor, self._cache.embed, [row.text for row in rows])
-        if not await self._client.collections.exists(self._name):
-            await self._client.collections.create(
-                self._name,
-                properties=list(PROPERTIES),
-                vector_config=Configure.Vectors.self_provided(name=VECTOR),
-                inverted_index_config=Configure.inverted_index(bm25_k1=BM25_K1, bm25_b=BM25_B),
-            )
+        budget = 3 * self._timeout  # per Weaviate request (embedding above is ours, not bounded here)
+        async with asyncio.timeout(budget):
+            if not await self._client.collections.exists(self._name):
+                await self._client.collections.create(
+                    self._name,
+                    properties=list(PROPERTIES),
+                    vector_config=Configure.Vectors.self_provided(name=VECTOR),
+                    inverted_index_config=Configure.inverted_index(bm25_k1=BM25_K1, bm25_b=BM25_B),
+                )
         revision = uuid.uuid4().hex
         objects = _objects(rows, vectors, revision)
         for start in range(0, len(objects), INSERT_BATCH):  # one gRPC message per batch stays far below 4 MiB
-            result = await self._collection.data.insert_many(objects[start : start + INSERT_BATCH])
+            async with asyncio.timeout(budget):
+                result = await self._collection.data.insert_many(objects[start : start + INSERT_BATCH])
             if result.has_errors:
                 first = next(iter(result.errors.values()))
                 raise WeaviateUnavailableError(f"Weaviate refused {len(result.errors)} passage(s): {first.message}")
-        await self._collection.data.delete_many(where=Filter.by_property("revision").not_equal(revision))
+        async with asyncio.timeout(budget):
+            await self._collection.data.delete_many(where=Filter.by_property("revision").not_equal(revision))
         counts = [len(passage_texts(b)) for b in behaviors]
         self._max_passages = max(counts, default=0)
         return len(rows)

@@ -1,0 +1,202 @@
+"""Prometheus metrics on METRICS_ADDR, scraped over HTTP from a real server after real calls on its port."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
+from wuffchat.auth.v1 import auth_service_pb2 as auth_pb
+from wuffchat.auth.v1 import auth_service_pb2_grpc
+from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
+from wuffchat.conversation.v1 import conversation_service_pb2_grpc
+
+from interceptors.chain import ChainDependencies, build_chain
+from server.app import RunningServer, start
+from tests.conftest import SettingsFactory
+from tests.support.auth import PASSWORD, api_key, bearer, rate_limits, signed_up, solved_captcha
+
+AUTH = "wuffchat.auth.v1.AuthService"
+CONVERSATION = "wuffchat.conversation.v1.ConversationService"
+
+
+@asynccontextmanager
+async def serving(
+    settings_factory: SettingsFactory, **env: Any
+) -> AsyncIterator[tuple[RunningServer, grpc.aio.Channel]]:
+    running = await start(settings_factory(METRICS_ADDR="127.0.0.1:0", **env))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            yield running, channel
+    finally:
+        await running.stop(0)
+
+
+async def scrape(running: RunningServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the endpoint, keyed by (name, labels)."""
+    assert running.metrics_port is not None
+
+    def fetch() -> str:
+        url = f"http://127.0.0.1:{running.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            assert reply.headers["Content-Type"].startswith("text/plain")
+            return str(reply.read().decode())
+
+    text = await asyncio.to_thread(fetch)
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def grpc_labels(service: str, method: str, kind: str = "unary") -> dict[str, str]:
+    return {"grpc_type": kind, "grpc_service": service, "grpc_method": method}
+
+
+async def test_unary_standard_grpc_metrics_count_each_call_with_the_code_the_client_got(
+    settings_factory: SettingsFactory,
+) -> None:
+    async with serving(settings_factory, RATE_LIMITS=rate_limits("100000/minute", GetCaptcha="3/minute")) as (
+        running,
+        channel,
+    ):
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        codes = []
+        for _ in range(5):
+            try:
+                await stub.GetCaptcha(auth_pb.GetCaptchaRequest())
+                codes.append("OK")
+            except grpc.aio.AioRpcError as err:
+                codes.append(err.code().name)
+        assert codes == ["OK"] * 3 + ["RESOURCE_EXHAUSTED"] * 2
+        samples = await scrape(running)
+
+    labels = grpc_labels(AUTH, "GetCaptcha")
+    assert value(samples, "grpc_server_started_total", **labels) == 5
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="OK") == 3
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="RESOURCE_EXHAUSTED") == 2
+    assert value(samples, "grpc_server_handling_seconds_count", **labels) == 5
+    assert value(samples, "grpc_server_handling_seconds_bucket", **labels, le="+Inf") == 5
+    assert value(samples, "grpc_server_msg_received_total", **labels) == 5
+    assert value(samples, "grpc_server_msg_sent_total", **labels) == 3
+    # the refusals by method, for the alert rules
+    assert value(samples, "wuffchat_rate_limited_total", grpc_service=AUTH, grpc_method="GetCaptcha") == 2
+    assert (
+        value(
+            samples,
+            "wuffchat_rpc_refusals_total",
+            grpc_service=AUTH,
+            grpc_method="GetCaptcha",
+            grpc_code="RESOURCE_EXHAUSTED",
+            reason="rate_limited",
+        )
+        == 2
+    )
+    assert value(samples, "wuffchat_health_serving", service="") == 1
+    assert value(samples, "wuffchat_dependency_up", dependency="database") == 1
+
+
+async def test_stream_health_watch_is_a_server_stream_ended_cancelled(settings_factory: SettingsFactory) -> None:
+    """Watch writes with context.write, past the interceptors: its messages sent are not counted (README)."""
+    async with serving(settings_factory) as (running, channel):
+        call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        assert (await call.read()).status == health_pb2.HealthCheckResponse.SERVING
+        call.cancel()
+        await asyncio.sleep(0.2)
+        samples = await scrape(running)
+    labels = grpc_labels("grpc.health.v1.Health", "Watch", "server_stream")
+    assert value(samples, "grpc_server_started_total", **labels) == 1
+    assert value(samples, "grpc_server_msg_received_total", **labels) == 1
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="CANCELLED") == 1
+
+
+async def test_unary_security_counters_login_failure_captcha_bad_token(settings_factory: SettingsFactory) -> None:
+    async with serving(settings_factory) as (running, channel):
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        await signed_up(channel, "metrics@example.org")
+        with pytest.raises(grpc.aio.AioRpcError) as wrong_password:
+            await stub.Login(
+                auth_pb.LoginRequest(
+                    email="metrics@example.org", password="not " + PASSWORD, captcha=await solved_captcha(stub)
+                )
+            )
+        assert wrong_password.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        bad = await solved_captcha(stub)
+        bad.number += 1
+        with pytest.raises(grpc.aio.AioRpcError) as bad_captcha:
+            await stub.Login(auth_pb.LoginRequest(email="metrics@example.org", password=PASSWORD, captcha=bad))
+        assert bad_captcha.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as bad_token:
+            await stub.GetProfile(auth_pb.GetProfileRequest(), metadata=bearer("not-a-token"))
+        assert bad_token.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        samples = await scrape(running)
+
+    assert value(samples, "wuffchat_login_failures_total") == 1
+    assert value(samples, "wuffchat_security_events_total", event="authn_login_fail", severity="warning") == 1
+    assert value(samples, "wuffchat_captcha_failures_total", grpc_method="Login") == 1
+    failures = {
+        dict(labels)["grpc_method"]: count
+        for (name, labels), count in samples.items()
+        if name == "wuffchat_authentication_failures_total"
+    }
+    assert failures == {"Login": 1, "GetProfile": 1}
+    assert value(samples, "wuffchat_login_lockouts_total") == 0
+    assert value(samples, "wuffchat_token_reuse_total") == 0
+
+
+async def test_unary_conversations_started_and_retrieval_timed(settings_factory: SettingsFactory) -> None:
+    async with serving(settings_factory) as (running, channel):
+        stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
+        started = await stub.StartConversation(conv_pb.StartConversationRequest(language="de"), metadata=api_key())
+        await stub.SendMessage(
+            conv_pb.SendMessageRequest(
+                conversation_id=started.conversation_id, text="Mein Hund bellt, wenn es klingelt"
+            ),
+            metadata=api_key(),
+        )
+        await stub.SendMessage(
+            conv_pb.SendMessageRequest(conversation_id=started.conversation_id, text="Das Wetter ist heute schön"),
+            metadata=api_key(),
+        )
+        streamed = [
+            reply
+            async for reply in stub.StreamMessage(
+                conv_pb.StreamMessageRequest(conversation_id=started.conversation_id, text="ja"), metadata=api_key()
+            )
+        ]
+        samples = await scrape(running)
+    stream_labels = grpc_labels(CONVERSATION, "StreamMessage", "server_stream")
+    assert value(samples, "grpc_server_msg_sent_total", **stream_labels) == len(streamed) >= 2
+    assert value(samples, "grpc_server_handled_total", **stream_labels, grpc_code="OK") == 1
+    assert value(samples, "wuffchat_conversations_started_total") == 1
+    assert value(samples, "wuffchat_retrieval_seconds_count", backend="embedded") >= 1
+    abstentions = sum(count for (name, _), count in samples.items() if name == "wuffchat_retrieval_abstentions_total")
+    assert abstentions >= 1
+    labels = grpc_labels(CONVERSATION, "SendMessage")
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="OK") == 2
+
+
+async def test_metrics_off_by_default_no_endpoint_no_step(settings_factory: SettingsFactory) -> None:
+    used: list[list[Any]] = []
+
+    def recording(deps: ChainDependencies) -> list[Any]:
+        used.append(build_chain(deps))
+        return used[-1]
+
+    running = await start(settings_factory(), chain_factory=recording)
+    try:
+        assert running.metrics is None and running.metrics_port is None
+    finally:
+        await running.stop(0)
+    assert "MetricsInterceptor" not in [type(step).__name__ for step in used[0]]
