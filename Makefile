@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load bench clean
+.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load alerts-check bench clean
 
 setup: $(GENERATED)
 
@@ -112,6 +112,12 @@ test: system-packages lint web
 # "NOT CHECKED" and fails only with AUDIT_REQUIRE_DB=1 (scripts/audit.py).
 audit: setup
 	$(PY) scripts/audit.py
+
+# Prometheus alert rules: promtool (Debian's prometheus package, unpacked into build/ by
+# scripts/promtool.py) checks deploy/prometheus/alerts.yaml and runs its unit tests.
+alerts-check: setup
+	cd deploy/prometheus && $(CURDIR)/$(PY) $(CURDIR)/scripts/promtool.py check rules alerts.yaml
+	cd deploy/prometheus && $(CURDIR)/$(PY) $(CURDIR)/scripts/promtool.py test rules alerts_test.yaml
 
 # Load benchmarks; each prints a table (README "Benchmarks" lists the figures measured here).
 bench: web

@@ -3,7 +3,7 @@
 It sits inside the context interceptor (the call state carries the refusal reason that
 `rpc.errors.abort` notes) and outside audit and error scrubbing, so the code it counts is the one the
 client gets and its latency covers every later step. Per call it counts `grpc_server_started_total`,
-`grpc_server_handled_total{grpc_code}`, `grpc_server_handling_seconds`, the messages received and
+`grpc_server_handled_total{grpc_code}` (codes spelt as Go's gRPC does: `OK`, `ResourceExhausted`), `grpc_server_handling_seconds`, the messages received and
 sent, and, when the server ended the call with a reason, `wuffchat_rpc_refusals_total` plus the
 counters the alerts use (authentication failures, rate-limit refusals, CAPTCHA failures). The metric
 objects come in (`rpc.metrics.Metrics`); the label children of a method are resolved once.
@@ -20,6 +20,28 @@ from rpc.metrics import CAPTCHA_INVALID, RATE_LIMITED, Metrics
 
 from .audit import final_status
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+
+
+# grpc_code as go-grpc-prometheus writes it (Go's codes.Code.String()), which dashboards match on
+GO_CODE_NAMES = {
+    "OK": "OK",
+    "CANCELLED": "Canceled",
+    "UNKNOWN": "Unknown",
+    "INVALID_ARGUMENT": "InvalidArgument",
+    "DEADLINE_EXCEEDED": "DeadlineExceeded",
+    "NOT_FOUND": "NotFound",
+    "ALREADY_EXISTS": "AlreadyExists",
+    "PERMISSION_DENIED": "PermissionDenied",
+    "RESOURCE_EXHAUSTED": "ResourceExhausted",
+    "FAILED_PRECONDITION": "FailedPrecondition",
+    "ABORTED": "Aborted",
+    "OUT_OF_RANGE": "OutOfRange",
+    "UNIMPLEMENTED": "Unimplemented",
+    "INTERNAL": "Internal",
+    "UNAVAILABLE": "Unavailable",
+    "DATA_LOSS": "DataLoss",
+    "UNAUTHENTICATED": "Unauthenticated",
+}
 
 
 def _kind(info: RpcInfo) -> str:
@@ -46,8 +68,9 @@ class _MethodMetrics:
         self.codes["OK"] = metrics.handled.labels(*labels, "OK")
         self.labels = labels
 
-    def done(self, code: str, started: float) -> None:
+    def done(self, status: str, started: float) -> None:
         self.seconds.observe(time.perf_counter() - started)
+        code = GO_CODE_NAMES.get(status, "Unknown")
         child = self.codes.get(code)
         if child is None:
             child = self.codes[code] = self.handled.labels(*self.labels, code)
@@ -60,7 +83,7 @@ class _MethodMetrics:
             return
         m = self.metrics
         m.refusals.labels(self.service, self.method, code, reason).inc()
-        if code == "UNAUTHENTICATED":
+        if code == "Unauthenticated":
             m.auth_failures.labels(self.method, reason).inc()
         elif reason == RATE_LIMITED:
             m.rate_limited.labels(self.service, self.method).inc()

@@ -85,7 +85,7 @@ async def test_unary_standard_grpc_metrics_count_each_call_with_the_code_the_cli
     labels = grpc_labels(AUTH, "GetCaptcha")
     assert value(samples, "grpc_server_started_total", **labels) == 5
     assert value(samples, "grpc_server_handled_total", **labels, grpc_code="OK") == 3
-    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="RESOURCE_EXHAUSTED") == 2
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="ResourceExhausted") == 2
     assert value(samples, "grpc_server_handling_seconds_count", **labels) == 5
     assert value(samples, "grpc_server_handling_seconds_bucket", **labels, le="+Inf") == 5
     assert value(samples, "grpc_server_msg_received_total", **labels) == 5
@@ -98,7 +98,7 @@ async def test_unary_standard_grpc_metrics_count_each_call_with_the_code_the_cli
             "wuffchat_rpc_refusals_total",
             grpc_service=AUTH,
             grpc_method="GetCaptcha",
-            grpc_code="RESOURCE_EXHAUSTED",
+            grpc_code="ResourceExhausted",
             reason="rate_limited",
         )
         == 2
@@ -118,7 +118,7 @@ async def test_stream_health_watch_is_a_server_stream_ended_cancelled(settings_f
     labels = grpc_labels("grpc.health.v1.Health", "Watch", "server_stream")
     assert value(samples, "grpc_server_started_total", **labels) == 1
     assert value(samples, "grpc_server_msg_received_total", **labels) == 1
-    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="CANCELLED") == 1
+    assert value(samples, "grpc_server_handled_total", **labels, grpc_code="Canceled") == 1
 
 
 async def test_unary_security_counters_login_failure_captcha_bad_token(settings_factory: SettingsFactory) -> None:

@@ -7,16 +7,19 @@ import json
 import os
 import signal
 import socket
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
 from server.app import StartupError
 from server.workers import reserve_port
 from tests.support.auth import bearer, signed_up
+from tests.support.net import free_port
 from tests.support.process import ServerProcess, run_server, start_server
 from tests.support.redis import RedisServer
 
@@ -144,3 +147,37 @@ def test_reserve_port_refuses_a_port_held_without_reuseport() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}"), reserve_port(f"127.0.0.1:{port}"):
             pass
+
+
+async def test_unary_one_scrape_of_the_parent_shows_every_worker(tmp_path: Path, redis_server: RedisServer) -> None:
+    """METRICS_ADDR with --workers: prometheus-client's multiprocess mode; the parent serves the sum."""
+    metrics_port = free_port()
+    env = _env(tmp_path, redis_server, METRICS_ADDR=f"127.0.0.1:{metrics_port}")
+    proc = start_server(env, "--workers", "2", timeout=60, count=2)
+    calls = 16
+    try:
+        for _ in range(calls):  # one connection per call: the kernel spreads connections over the workers
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+                await auth_service_pb2_grpc.AuthServiceStub(channel).GetCaptcha(pb.GetCaptchaRequest())
+
+        def scrape() -> str:
+            url = f"http://127.0.0.1:{metrics_port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                return str(reply.read().decode())
+
+        text = await asyncio.to_thread(scrape)
+        proc.process.send_signal(signal.SIGTERM)
+        code, records = await _finish(proc)
+    finally:
+        proc.close()
+    assert code == 0
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    labels = {"grpc_type": "unary", "grpc_service": "wuffchat.auth.v1.AuthService", "grpc_method": "GetCaptcha"}
+    assert samples[("grpc_server_started_total", frozenset(labels.items()))] == calls
+    assert samples[("grpc_server_handled_total", frozenset({**labels, "grpc_code": "OK"}.items()))] == calls
+    workers = {r["worker"] for r in records if r.get("event") == "rpc" and r.get("method", "").endswith("GetCaptcha")}  # type: ignore[union-attr]
+    assert workers == {0, 1}, "both workers answered calls, and the one scrape counted all of them"
