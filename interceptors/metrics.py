@@ -3,10 +3,12 @@
 It sits inside the context interceptor (the call state carries the refusal reason that
 `rpc.errors.abort` notes) and outside audit and error scrubbing, so the code it counts is the one the
 client gets and its latency covers every later step. Per call it counts `grpc_server_started_total`,
-`grpc_server_handled_total{grpc_code}` (codes spelt as Go's gRPC does: `OK`, `ResourceExhausted`), `grpc_server_handling_seconds`, the messages received and
-sent, and, when the server ended the call with a reason, `wuffchat_rpc_refusals_total` plus the
-counters the alerts use (authentication failures, rate-limit refusals, CAPTCHA failures). The metric
-objects come in (`rpc.metrics.Metrics`); the label children of a method are resolved once.
+`grpc_server_handled_total{grpc_code}` (codes spelt as Go's gRPC does: `OK`, `ResourceExhausted`),
+`grpc_server_handling_seconds`, the messages received and sent (not those a handler writes with
+`context.write`, as health Watch does: they pass no interceptor), and, when the server ended the
+call with a reason, `wuffchat_rpc_refusals_total` plus the counters the alerts use (authentication
+failures, rate-limit refusals, CAPTCHA failures). The metric objects come in (`rpc.metrics.Metrics`);
+the label children of a method are resolved once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from rpc.metrics import CAPTCHA_INVALID, RATE_LIMITED, Metrics
 
 from .audit import final_status
 from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
-
 
 # grpc_code as go-grpc-prometheus writes it (Go's codes.Code.String()), which dashboards match on
 GO_CODE_NAMES = {

@@ -20,7 +20,7 @@ TARGET = ROOT / "build" / "promtool"
 BINARY = TARGET / "usr" / "bin" / "promtool"
 
 
-class Unavailable(RuntimeError):
+class UnavailableError(RuntimeError):
     """promtool cannot be had here (no apt-get or dpkg-deb, or the download failed)."""
 
 
@@ -28,32 +28,32 @@ def path() -> Path:
     """promtool, fetched and unpacked on first use.
 
     Raises:
-        Unavailable: see the class.
+        UnavailableError: see the class.
     """
     if BINARY.exists():
         return BINARY
     apt_get, dpkg_deb = shutil.which("apt-get"), shutil.which("dpkg-deb")
     if apt_get is None or dpkg_deb is None:
-        raise Unavailable("promtool needs apt-get and dpkg-deb (Debian's prometheus package)")
+        raise UnavailableError("promtool needs apt-get and dpkg-deb (Debian's prometheus package)")
     with tempfile.TemporaryDirectory() as download:
-        fetched = subprocess.run(  # nosec B603  (fixed tool and package names, no shell)
+        fetched = subprocess.run(  # noqa: S603  # nosec B603  (fixed tool and package names, no shell)
             [apt_get, "download", "prometheus"], cwd=download, capture_output=True, text=True, check=False
         )
         packages = glob.glob(f"{download}/prometheus_*.deb")
         if fetched.returncode != 0 or not packages:
-            raise Unavailable(f"apt-get download prometheus failed: {fetched.stderr.strip()[-300:]}")
+            raise UnavailableError(f"apt-get download prometheus failed: {fetched.stderr.strip()[-300:]}")
         TARGET.mkdir(parents=True, exist_ok=True)
-        subprocess.run([dpkg_deb, "-x", packages[0], str(TARGET)], check=True)  # nosec B603
+        subprocess.run([dpkg_deb, "-x", packages[0], str(TARGET)], check=True)  # noqa: S603  # nosec B603
     return BINARY
 
 
 def main(argv: list[str]) -> int:
     try:
         tool = path()
-    except Unavailable as exc:
+    except UnavailableError as exc:
         print(f"promtool: {exc}", file=sys.stderr)
         return 2
-    return subprocess.run([str(tool), *argv], check=False).returncode  # nosec B603
+    return subprocess.run([str(tool), *argv], check=False).returncode  # noqa: S603  # nosec B603
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_the_name_check_catches_a_typo() -> None:
 def promtool_path() -> Path:
     try:
         return promtool.path()
-    except promtool.Unavailable as exc:
+    except promtool.UnavailableError as exc:
         pytest.skip(str(exc))
 
 
