@@ -17,6 +17,9 @@ ALLOWED_HEADERS = {
     "content-type",
     "accept-language",
     "x-request-id",
+    # W3C trace context: a browser may continue its own trace into the server's (README "Traces")
+    "traceparent",
+    "tracestate",
 }
 EXPOSED_HEADERS = {
     "grpc-status",
