@@ -126,6 +126,7 @@ bench: web
 	$(PY) -m bench.login
 	$(PY) bench/chain.py
 	$(PY) -m bench.conversation --encryption both
+	$(PY) -m bench.conversation --observability compare --workers 1
 	$(PY) -m bench.search
 	$(PY) -m bench.edge
 
