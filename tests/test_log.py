@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 
 from server import log
 
@@ -72,3 +73,20 @@ def test_bound_process_fields_are_on_every_line() -> None:
     log.bind_process(worker=2)
     log.JsonLineLogger(stream, logging.INFO).info("rpc", n=1)
     assert _lines(stream)[0]["worker"] == 2
+
+
+def test_lines_inside_a_span_carry_its_trace_and_span_ids() -> None:
+    """Both writers (the per-call line and structlog's processors) add the running span's ids."""
+    tracer = TracerProvider().get_tracer("test")  # a provider of its own: nothing global changes
+    stream = CountingStream()
+    logger = log.JsonLineLogger(stream, logging.INFO)
+    logger.info("rpc", n=0)
+    with tracer.start_as_current_span("call") as span:
+        logger.info("rpc", n=1)
+        processed = log.add_trace_ids(None, "info", {"event": "x"})
+    outside, inside = _lines(stream)
+    ids = span.get_span_context()
+    assert "trace_id" not in outside and "span_id" not in outside
+    assert inside["trace_id"] == format(ids.trace_id, "032x") and inside["span_id"] == format(ids.span_id, "016x")
+    assert processed["trace_id"] == inside["trace_id"]
+    assert "trace_id" not in log.add_trace_ids(None, "info", {"event": "y"})
