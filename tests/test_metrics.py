@@ -41,6 +41,9 @@ async def serving(
 async def scrape(running: RunningServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of the endpoint, keyed by (name, labels)."""
     assert running.metrics_port is not None
+    # grpc.aio's abort sends the status before the handler's stack (and the metrics step's `finally`)
+    # unwinds: give the last call's counting a moment
+    await asyncio.sleep(0.2)
 
     def fetch() -> str:
         url = f"http://127.0.0.1:{running.metrics_port}/metrics"
@@ -200,3 +203,17 @@ async def test_metrics_off_by_default_no_endpoint_no_step(settings_factory: Sett
     finally:
         await running.stop(0)
     assert "MetricsInterceptor" not in [type(step).__name__ for step in used[0]]
+
+
+async def test_unary_refresh_token_reuse_is_counted(settings_factory: SettingsFactory) -> None:
+    async with serving(settings_factory, REFRESH_GRACE_SECONDS=0) as (running, channel):
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        first = await signed_up(channel, "reuse@example.org")
+        await stub.RefreshToken(auth_pb.RefreshTokenRequest(refresh_token=first.refresh_token))
+        await asyncio.sleep(0.05)
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # the spent token again: the family is revoked
+            await stub.RefreshToken(auth_pb.RefreshTokenRequest(refresh_token=first.refresh_token))
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        samples = await scrape(running)
+    assert value(samples, "wuffchat_token_reuse_total") == 1
+    assert value(samples, "wuffchat_security_events_total", event="authn_token_reuse", severity="critical") == 1
