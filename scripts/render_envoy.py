@@ -6,7 +6,8 @@ addresses, the CORS origins (dev: http://localhost and http://127.0.0.1 on any p
 one direct-response route per file of the built web client (clients/web/dist), so the page and the API
 share one origin. With certificate files it adds TLS (scripts/envoy_tls.py): the https listener
 (required in prod), the plain listener that only redirects to it, and TLS or mutual TLS to the server;
-their SDS files are written beside the configuration. Bad input exits with code 2 and one line naming
+their SDS files are written beside the configuration. `ENVOY_STATS_ADDR` adds a listener that serves
+only Envoy's `/stats/prometheus` (scripts/envoy_stats.py). Bad input exits with code 2 and one line naming
 the variable.
 """
 
@@ -28,8 +29,9 @@ from server import origins
 from server.config import ConfigError, EdgeSettings, load_group
 
 try:
-    from scripts import envoy_tls
+    from scripts import envoy_stats, envoy_tls
 except ModuleNotFoundError:  # run as `python scripts/render_envoy.py` (make envoy): this folder is on sys.path
+    import envoy_stats  # type: ignore[no-redef,import-not-found,unused-ignore]
     import envoy_tls  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +83,7 @@ class EdgeOptions:
     redirect: Address | None = None  # a plain listener that only redirects to https (needs `tls`)
     upstream_tls: envoy_tls.UpstreamTls | None = None  # TLS (mutual with a client certificate) to the server
     sds_dir: Path = ROOT / "build" / "envoy-sds"  # where `write` puts the SDS files the configuration names
+    stats: Address | None = None  # a listener serving only GET /stats/prometheus (scripts/envoy_stats.py)
 
 
 def parse_address(name: str, raw: str) -> Address:
@@ -189,6 +192,10 @@ def render(template: Json, options: EdgeOptions) -> Json:
         listener["filter_chains"][0]["transport_socket"] = envoy_tls.serving_transport_socket(options.sds_dir)
         envoy_tls.add_hsts(hcm)
 
+    if options.stats is not None:
+        config["static_resources"]["listeners"].append(envoy_stats.stats_listener(_socket_address(options.stats)))
+        config["static_resources"]["clusters"].append(envoy_stats.admin_cluster(_socket_address(options.admin)))
+
     cluster = _named(config["static_resources"]["clusters"], "wuffchat_grpc")
     upstream = _upstream(options)
     cluster["type"] = "STATIC" if _is_ip(upstream.host) else "STRICT_DNS"
@@ -244,6 +251,12 @@ def _tls_options(env_name: str, environ: Mapping[str, str], listen: Address, ups
     return {"tls": serving, "redirect": redirect, "upstream_tls": upstream_tls}
 
 
+def _optional_address(name: str, environ: Mapping[str, str]) -> Address | None:
+    """The address in `name`, or None when it is unset, empty or "off"."""
+    raw = environ.get(name, "").strip()
+    return None if raw in ("", "off") else parse_address(name, raw)
+
+
 def options_from_env(
     env_name: str, environ: Mapping[str, str], *, static_dir: Path | None = WEB_DIST, sds_dir: Path | None = None
 ) -> EdgeOptions:
@@ -275,6 +288,7 @@ def options_from_env(
         static_dir=static_dir,
         static_files=files,
         sds_dir=sds_dir or ROOT / "build" / f"envoy-{env_name}-sds",
+        stats=_optional_address("ENVOY_STATS_ADDR", environ),
     )
     return replace(options, **_tls_options(env_name, environ, options.listen, _upstream(options)))
 
