@@ -21,7 +21,22 @@ from interceptors.chain import ChainDependencies, build_chain
 from server.app import RunningServer, start
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, api_key, bearer, rate_limits, signed_up, solved_captcha
+from tests.support.chat_completions import fake_openai
 
+# a whole conversation, as bench/conversation.py runs it: symptom, yes, context, yes to the exercise, no
+# to another behaviour, five feedback answers
+TURNS = (
+    "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
+    "ja",
+    "Morgens auf dem Feld, wenn er Wild riecht.",
+    "ja",
+    "nein",
+    "ja",
+    "gut",
+    "passt",
+    "9",
+    "nein",
+)
 AUTH = "wuffchat.auth.v1.AuthService"
 CONVERSATION = "wuffchat.conversation.v1.ConversationService"
 
@@ -217,3 +232,26 @@ async def test_unary_refresh_token_reuse_is_counted(settings_factory: SettingsFa
         samples = await scrape(running)
     assert value(samples, "wuffchat_token_reuse_total") == 1
     assert value(samples, "wuffchat_security_events_total", event="authn_token_reuse", severity="critical") == 1
+
+
+async def test_unary_finished_conversation_and_openai_fallback_counted(settings_factory: SettingsFactory) -> None:
+    """A whole conversation (the bench's turns) ends the feedback: finished; a failing Chat Completions
+    endpoint (tests/support/chat_completions.py, answering 500) makes the OpenAI responder fall back."""
+    with fake_openai() as fake:
+        fake.mode = "500"
+        async with serving(
+            settings_factory, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=fake.base_url, OPENAI_TIMEOUT_SECONDS=2.0
+        ) as (running, channel):
+            stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
+            started = await stub.StartConversation(conv_pb.StartConversationRequest(language="de"), metadata=api_key())
+            states = []
+            for text in TURNS:
+                reply = await stub.SendMessage(
+                    conv_pb.SendMessageRequest(conversation_id=started.conversation_id, text=text), metadata=api_key()
+                )
+                states.append(reply.state)
+            samples = await scrape(running)
+    assert states[-1] == conv_pb.CONVERSATION_STATE_GREETING, states
+    assert value(samples, "wuffchat_conversations_started_total") == 1
+    assert value(samples, "wuffchat_conversations_finished_total") == 1
+    assert value(samples, "wuffchat_responder_fallbacks_total", mode="respond") >= 1
