@@ -1,27 +1,29 @@
-"""Triage and retrieval quality on bench/data/eval/triage_{tune,heldout}.yaml, per part and language.
+"""Triage and retrieval quality: the owner messages (tuning part, by cross-validation) and the held-out part.
 
-Run: .venv/bin/python bench/triage.py [--part tune|heldout|both] [--errors] [--fusion convex|rrf]
-Each owner sentence is labelled with a behaviour slug (or two), health, dog_related, off_topic or vague.
-It goes through the same KnowledgeSearch the conversation and SearchBehaviors use. Printed per part
-(tune: what thresholds and word lists were tuned on; held-out: never looked at while tuning) and
-language: recall@1/@3 of behaviour sentences, how many of them abstained, non-behaviour sentences
-wrongly matched to a behaviour, health sentences routed to the vet answer, and the category accuracy.
-`--part tune` reads only the tuning part (what to run while tuning: the held-out file is not even opened);
-`--errors` lists the tuning part's misses (never the held-out part's); `--calibrate` searches the
-clear-winner rule of search.py (slack below the threshold, margin to the runner-up) on the tuning part only,
-counting a behaviour sentence missed and twice a non-behaviour sentence retrieval alone would match (word
-lists off); `--fusion rrf` ranks with reciprocal rank fusion instead of the convex combination the server
-uses (to compare the two).
+Run: .venv/bin/python bench/triage.py [--part tune|heldout|both] [--errors] [--calibrate]
+Each owner sentence is labelled with a behaviour id (or two), health, dog_related, off_topic or vague. It goes
+through the same KnowledgeSearch the conversation and SearchBehaviors use. The tuning part is
+data/knowledge/owner_messages.yaml, which the message model also learns from, so its figures come from 5-fold
+cross-validation: each fifth is searched by a model trained without it. The held-out part
+(bench/data/eval/triage_heldout.yaml) is searched by the server's own model and never looked at while
+tuning: only its totals are printed. Printed per part and language: recall@1/@3 of behaviour sentences, how
+many of them abstained, non-behaviour sentences wrongly matched to a behaviour, health sentences routed to
+the vet answer, and the category accuracy. `--part tune` never opens the held-out file; `--errors` lists the
+tuning part's misses (never the held-out part's); `--calibrate` searches search.py's FUSION_WEIGHT and
+MATCH_FLOOR by cross-validation on the tuning part (a missed behaviour sentence counts once, a non-behaviour
+sentence matched to a behaviour twice).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +35,16 @@ sys.path.insert(0, str(ROOT))
 
 from server.knowledge import factory  # noqa: E402
 from server.knowledge import search as search_rules  # noqa: E402
-from server.knowledge.retrieval.interface import Match  # noqa: E402
+from server.knowledge.message_model import MessageModel, OwnerMessage  # noqa: E402
+from server.knowledge.search import KnowledgeSearch  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
-from server.knowledge.triage_model import Opinion  # noqa: E402
+from server.knowledge.triage_model import load_examples  # noqa: E402
 
-DATA = ROOT / "bench/data/eval"
+KNOWLEDGE = ROOT / "data/knowledge"
+HELDOUT = ROOT / "bench/data/eval/triage_heldout.yaml"
 NON_BEHAVIOUR = ("health", "dog_related", "off_topic", "vague")
+FOLDS = 5
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bench-triage")
 
 
 @dataclass
@@ -57,20 +63,43 @@ class Tally:
 
 
 def load(part: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = yaml.safe_load((DATA / f"triage_{part}.yaml").read_text(encoding="utf-8"))["items"]
+    path = KNOWLEDGE / "owner_messages.yaml" if part == "tune" else HELDOUT
+    items: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
     return items
+
+
+def slugs_of(item: dict[str, Any]) -> list[str]:
+    label = item["label"]
+    return [label] if isinstance(label, str) else list(label)
 
 
 def expected_category(label: str | list[str]) -> str:
     return label if isinstance(label, str) and label in NON_BEHAVIOUR else Category.BEHAVIOUR.value
 
 
-async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], errors: list[str] | None) -> Tally:
-    tally = Tally()
+def folds(items: list[dict[str, Any]]) -> list[list[int]]:
+    """FOLDS disjoint index lists covering `items`, the same on every run."""
+    order = list(range(len(items)))
+    random.Random(0).shuffle(order)
+    return [order[k::FOLDS] for k in range(FOLDS)]
+
+
+def fold_search(knowledge: factory.Knowledge, train: list[dict[str, Any]]) -> KnowledgeSearch:
+    """A search like the server's whose message model learns only from `train` (and the base's own texts)."""
+    behaviors = knowledge.store.base.behaviors
+    messages = [OwnerMessage(i["text"], tuple(slugs_of(i)), i["lang"]) for i in train]
+    model = MessageModel(
+        lambda: behaviors, _POOL, categories=load_examples(KNOWLEDGE / "triage.yaml"), messages=messages
+    )
+    return KnowledgeSearch(knowledge.retriever, knowledge.search.topic, behaviors=lambda: behaviors, messages=model)
+
+
+async def evaluate(
+    search: KnowledgeSearch, items: list[dict[str, Any]], tally: Tally, errors: list[str] | None
+) -> None:
     for item in items:
-        label = item["label"]
-        slugs = [label] if isinstance(label, str) else list(label)
-        result = await knowledge.search.search(item["text"], 3)
+        label, slugs = item["label"], slugs_of(item)
+        result = await search.search(item["text"], 3)
         ids = [m.id for m in result.matches]
         expected = expected_category(label)
         tally.total += 1
@@ -96,94 +125,70 @@ async def evaluate(knowledge: factory.Knowledge, items: list[dict[str, Any]], er
             errors.append(
                 f"  [{item['lang']}] {expected:<11} got {result.category.value:<11} {ids[:1]} {item['text']!r}"
             )
-    return tally
+
+
+async def cross_validated(
+    knowledge: factory.Knowledge, items: list[dict[str, Any]], errors: list[str] | None
+) -> dict[str, Tally]:
+    """Per language, the tally of every item searched by a model that never saw it."""
+    tallies = {"de": Tally(), "en": Tally()}
+    for held in folds(items):
+        held_set = set(held)
+        search = fold_search(knowledge, [item for k, item in enumerate(items) if k not in held_set])
+        for lang, tally in tallies.items():
+            await evaluate(search, [items[k] for k in held if items[k]["lang"] == lang], tally, errors)
+    return tallies
 
 
 @dataclass(frozen=True)
 class Scored:
-    """One tuning sentence as the clear-winner rule sees it."""
+    """One tuning sentence as the fusion rule sees it (from a model that never saw it)."""
 
     expected: str
-    words: Category | None  # what the word lists decided
-    opinion: Opinion | None  # the triage model's
-    top_is_right: bool
-    top: str | None
-    scores: list[float]
-    needed: float | None
-    slugs: tuple[str, ...] = ()
-    candidates: tuple[Match, ...] = ()  # retrieval's best, for the phrasing model to reorder
-    values: dict[str, float] = field(default_factory=dict)  # the phrasing model's decision values
+    slugs: tuple[str, ...]
+    values: dict[str, float]
+    confidences: dict[str, float]
 
 
 async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> list[Scored]:
     found = []
-    for item in items:
-        label = item["label"]
-        slugs = [label] if isinstance(label, str) else list(label)
-        ranked = await knowledge.search.retriever.search(item["text"], search_rules.FUSION_CANDIDATES)
-        phrasings = knowledge.search.phrasings
-        found.append(
-            Scored(
-                expected=expected_category(label),
-                words=await knowledge.search.sort_by_words(item["text"]),
-                opinion=await knowledge.search.opinion(item["text"]),
-                top_is_right=bool(ranked) and ranked[0].id in slugs,
-                top=ranked[0].id if ranked else None,
-                scores=[m.score for m in ranked],
-                needed=knowledge.search.threshold(item["text"]),
-                slugs=tuple(slugs),
-                candidates=tuple(ranked),
-                values={} if phrasings is None else await phrasings.scores(item["text"]),
+    for held in folds(items):
+        held_set = set(held)
+        search = fold_search(knowledge, [item for k, item in enumerate(items) if k not in held_set])
+        assert search.messages is not None
+        for k in held:
+            text = items[k]["text"]
+            ranked = await knowledge.retriever.search(text, search_rules.FUSION_CANDIDATES)
+            found.append(
+                Scored(
+                    expected=expected_category(items[k]["label"]),
+                    slugs=tuple(slugs_of(items[k])),
+                    values=await search.messages.scores(text),
+                    confidences={m.id: m.score for m in ranked},
+                )
             )
-        )
     return found
 
 
 def calibrate(scored: list[Scored]) -> None:
-    """Print the settings with the fewest errors on the tuning part: first the clear-winner rule on
-    retrieval alone (word lists and model off), then the model's lead with the word lists on."""
+    """Print the fusion weights and match floors with the fewest errors (cross-validated tuning part)."""
     behaviour = Category.BEHAVIOUR.value
-    results = []
-    for slack in (0.0, 0.05, 0.1, 0.15, 0.2):
-        for margin in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
-            passed = [
-                s.needed is not None and search_rules.confident(s.scores, s.needed, slack=slack, margin=margin)
-                for s in scored
-            ]
-            pairs = list(zip(scored, passed, strict=True))
-            missed = sum(1 for s, ok in pairs if s.expected == behaviour and not (ok and s.top_is_right))
-            false = sum(1 for s, ok in pairs if s.expected != behaviour and ok)
-            results.append((missed + 2 * false, missed, false, slack, margin))
-    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'slack':>5} {'margin':>6}  (retrieval alone)")
-    for cost, missed, false, slack, margin in [*sorted(results)[:6], *(r for r in results if r[3] == 0.0)][:12]:
-        print(f"{cost:>6} {missed:>6} {false:>5} {slack:>5.2f} {margin:>6.2f}")
-    print(
-        f"\n{'errors':>6} {'missed':>6} {'false':>5} {'no vet':>6} {'override':>8} {'floor':>5}  (word lists and model)"
-    )
     rows = []
-    for lead in (0.0, 0.02, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 9.0):
-        for floor in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 9.0):
-            missed = false = no_vet = 0
+    for weight in (0.0, 0.3, 0.6, 1.0, 1.5, 2.0, 3.0):
+        for step in range(-10, 9):
+            floor = step / 10
+            missed = false = 0
             for s in scored:
-                top_score = s.scores[0] if s.scores else 0.0
-                matched = s.needed is not None and (
-                    search_rules.confident(s.scores, s.needed)
-                    or search_rules.agreed(s.top, top_score, s.opinion, floor=floor)
-                )
-                decided = search_rules.decide(s.words, matched, s.opinion, override=lead)
-                missed += s.expected == behaviour and not (decided is Category.BEHAVIOUR and s.top_is_right)
-                false += s.expected != behaviour and decided is Category.BEHAVIOUR
-                no_vet += s.expected == Category.HEALTH.value and decided is not Category.HEALTH
-            rows.append((missed + 2 * false + no_vet, missed, false, no_vet, lead, floor))
-    for cost, missed, false, no_vet, lead, floor in [*sorted(rows)[:8], *(r for r in rows if r[5] == 9.0)][:16]:
-        print(f"{cost:>6} {missed:>6} {false:>5} {no_vet:>6} {lead:>8.2f} {floor:>5.2f}")
-    print(f"\n{'weight':>6} {'right first':>11}  (phrasing model reordering retrieval's best, behaviour sentences)")
-    ordered = [s for s in scored if s.expected == behaviour and s.candidates]
-    for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 100.0):
-        right = sum(
-            search_rules.reordered(list(s.candidates), s.values, weight=weight)[0].id in s.slugs for s in ordered
-        )
-        print(f"{weight:>6.2f} {right:>5}/{len(ordered):<5}")
+                top = max(s.values, key=lambda owner: s.values[owner])
+                ranked = search_rules.fused(s.values, s.confidences, weight=weight)
+                matched = top not in NON_BEHAVIOUR and bool(ranked) and ranked[0][0] >= floor
+                missed += s.expected == behaviour and not (matched and ranked[0][1] in s.slugs)
+                false += s.expected != behaviour and matched
+            rows.append((missed + 2 * false, missed, false, weight, floor))
+    print(f"{'errors':>6} {'missed':>6} {'false':>5} {'weight':>6} {'floor':>5}  (of {len(scored)} sentences)")
+    current = [r for r in rows if r[3] == search_rules.FUSION_WEIGHT and r[4] == search_rules.MATCH_FLOOR]
+    for cost, missed, false, weight, floor in [*sorted(rows)[:10], *current]:
+        print(f"{cost:>6} {missed:>6} {false:>5} {weight:>6.2f} {floor:>5.2f}")
 
 
 def ratio(a: int, b: int) -> str:
@@ -192,54 +197,56 @@ def ratio(a: int, b: int) -> str:
 
 def print_table(rows: list[tuple[str, str, Tally]]) -> None:
     header = (
-        f"{'part':<8} {'lang':<4} {'n':>4} {'recall@1':>8} {'recall@3':>8} {'abstain':>7} "
+        f"{'part':<9} {'lang':<4} {'n':>4} {'recall@1':>8} {'recall@3':>8} {'abstain':>7} "
         f"{'wrong match':>11} {'health->vet':>11} {'category acc':>12}"
     )
     print(header)
     for part, lang, t in rows:
         print(
-            f"{part:<8} {lang:<4} {t.total:>4} {ratio(t.hit1, t.behaviour):>8} {ratio(t.hit3, t.behaviour):>8} "
+            f"{part:<9} {lang:<4} {t.total:>4} {ratio(t.hit1, t.behaviour):>8} {ratio(t.hit3, t.behaviour):>8} "
             f"{ratio(t.abstained, t.behaviour):>7} {t.wrongly_matched:>4}/{t.others:<3}"
             f" {ratio(t.wrongly_matched, t.others):>5}"
             f" {ratio(t.health_to_vet, t.health):>11} {ratio(t.correct_category, t.total):>12}"
         )
     print()
-    print(f"{'part':<8} {'lang':<4} " + " ".join(f"{c:>11}" for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)))
+    print(f"{'part':<9} {'lang':<4} " + " ".join(f"{c:>11}" for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)))
     for part, lang, t in rows:
         cells = [t.per_label.get(c, [0, 0]) for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)]
-        print(f"{part:<8} {lang:<4} " + " ".join(f"{ratio(ok, n):>6} ({n:>3})" for ok, n in cells))
+        print(f"{part:<9} {lang:<4} " + " ".join(f"{ratio(ok, n):>6} ({n:>3})" for ok, n in cells))
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
-    parser.add_argument("--fusion", choices=("convex", "rrf"), default="convex")
     parser.add_argument("--part", choices=("tune", "heldout", "both"), default="both", help="which part to run")
-    parser.add_argument("--calibrate", action="store_true", help="search the clear-winner rule on the tuning part")
+    parser.add_argument("--calibrate", action="store_true", help="search FUSION_WEIGHT and MATCH_FLOOR")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        knowledge = await factory.build(
-            ROOT / "data/knowledge", Path(tmp) / "overlay", ROOT / "var/cache", fusion=args.fusion
-        )
+        knowledge = await factory.build(KNOWLEDGE, Path(tmp) / "overlay", ROOT / "var/cache")
         if args.calibrate:
             calibrate(await score(knowledge, load("tune")))
             return
         started, queries = time.perf_counter(), 0
-        for part in ("tune", "heldout") if args.part == "both" else (args.part,):
-            items = load(part)
+        if args.part in ("tune", "both"):
+            items = load("tune")
+            queries += len(items)
+            tallies = await cross_validated(knowledge, items, errors if args.errors else None)
+            rows += [("tune (cv)", lang, tally) for lang, tally in tallies.items()]
+        if args.part in ("heldout", "both"):
+            items = load("heldout")
             queries += len(items)
             for lang in ("de", "en"):
-                subset = [i for i in items if i["lang"] == lang]
-                show = errors if args.errors and part == "tune" else None
-                rows.append((part, lang, await evaluate(knowledge, subset, show)))
+                tally = Tally()
+                await evaluate(knowledge.search, [i for i in items if i["lang"] == lang], tally, None)
+                rows.append(("heldout", lang, tally))
         elapsed = time.perf_counter() - started
     print_table(rows)
     print(f"\n{queries} sentences, {1000 * elapsed / queries:.1f} ms per sentence (one process, no server)")
     print("targets on held-out: recall@1 >= 0.95 de, >= 0.90 en; wrong match <= 0.02; health->vet >= 0.95")
     if errors:
-        print("\ntuning-part misses:")
+        print("\ntuning-part misses (cross-validated):")
         print("\n".join(errors))
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rpc.metrics import Metrics
 
 from . import loader
-from .phrasing_model import PhrasingModel
+from .message_model import MessageModel, load_messages
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -26,7 +26,7 @@ from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
-from .triage_model import TriageModel, load_examples
+from .triage_model import load_examples
 
 if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
     from .retrieval.weaviate import WeaviateRetriever
@@ -131,19 +131,16 @@ async def build(
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
     examples = await asyncio.to_thread(load_examples, knowledge_dir / "triage.yaml")
-    model = await asyncio.get_running_loop().run_in_executor(
-        _EXECUTOR, TriageModel, cache, queries, examples, lambda: store.base.behaviors, _EXECUTOR
-    )
-    phrasings = PhrasingModel(lambda: store.base.behaviors, _EXECUTOR)
-    await asyncio.get_running_loop().run_in_executor(_EXECUTOR, phrasings.warm)
+    messages = await asyncio.to_thread(load_messages, knowledge_dir / "owner_messages.yaml")
+    model = MessageModel(lambda: store.base.behaviors, _EXECUTOR, categories=examples, messages=messages)
+    await asyncio.get_running_loop().run_in_executor(_EXECUTOR, model.warm)
     return Knowledge(
         store=store,
         search=KnowledgeSearch(
             retriever,
             topic,
             behaviors=lambda: store.base.behaviors,
-            model=model,
-            phrasings=phrasings,
+            messages=model,
             metrics=metrics,
         ),
         retriever=retriever,

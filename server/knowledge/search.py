@@ -1,8 +1,10 @@
-"""Search with the "no match" decision: triage sorts the text, the retriever ranks, thresholds decide.
+"""Search with the "no match" decision: the message model sorts the text, retrieval lends its confidence.
 
 Used by KnowledgeService.SearchBehaviors and by the conversation flow, so both answer alike: only a
-text sorted as dog behaviour can match, and retrieval abstains below a calibrated confidence (a wrong
-confident answer is worse than a question). Titles come in the asked language.
+text sorted as dog behaviour can match, and a match needs a calibrated confidence (a wrong confident answer
+is worse than a question: an abstention asks what exactly the dog does). Titles come in the asked language.
+Without the message model (a search built by hand, as in unit tests), word lists, retrieval's thresholds
+and the triage model decide, as they did before it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, replace
 from rpc.metrics import Metrics
 
 from . import triage
-from .phrasing_model import PhrasingModel
+from .message_model import NON_BEHAVIOUR, MessageModel
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
 from .triage import Category
@@ -26,7 +28,8 @@ from .types import LANGUAGES, Behavior
 # 0.05 with the fewest errors, a behaviour sentence that abstains and a non-behaviour sentence that passes
 # counted alike (a wrong confident answer is worse than a question: an abstention asks what exactly).
 # Recalibrated this way after the lexicon (2026-12-02): the same steps came out best (0.6 for a dog word,
-# 0.45 for a verb, 0.55 and 0.6 tied for neither), so the thresholds stayed.
+# 0.45 for a verb, 0.55 and 0.6 tied for neither), so the thresholds stayed. Since the message model these
+# rules decide only for a search built without it.
 DEFAULT_THRESHOLD = 0.6  # the text holds no dog word and no dog behaviour verb
 DEFAULT_WEAK_THRESHOLD = 0.6  # it names a dog (word, breed, common dog name)
 DEFAULT_VERB_THRESHOLD = 0.45  # it holds a dog behaviour verb only
@@ -42,10 +45,12 @@ MODEL_OVERRIDE_LEAD = 0.05
 # When retrieval's best falls short but the model's nearest phrasing belongs to the same behaviour, two
 # independent signals agree: the match stands from this confidence on (calibrated like the others).
 AGREEMENT_FLOOR = 0.4
-# The phrasing model reorders retrieval's best candidates: each one's score plus this weight times the
-# model's decision value (about -1.5..1.5). Calibrated on the tuning part (`bench/triage.py --calibrate`).
-FUSION_WEIGHT = 0.3
-FUSION_CANDIDATES = 5  # how many of retrieval's best the model may reorder
+# With the message model (message_model.py) the model decides: its best class when that is a category;
+# for a behaviour, its decision value plus this weight times retrieval's confidence, and a match needs
+# MATCH_FLOOR. Calibrated by 5-fold cross-validation on the owner messages (`bench/triage.py --calibrate`).
+FUSION_WEIGHT = 2.0
+MATCH_FLOOR = 0.5
+FUSION_CANDIDATES = 10  # how many of retrieval's best lend their confidence
 
 
 def decide(
@@ -83,10 +88,13 @@ def confident(
     return best >= needed or (best >= needed - slack and best - runner >= margin)
 
 
-def reordered(ranked: list[Match], values: Mapping[str, float], *, weight: float = FUSION_WEIGHT) -> list[Match]:
-    """`ranked` (best first) ordered by score plus `weight` times the phrasing model's value (stable on ties;
-    a candidate the model does not know keeps its score). The scores shown stay retrieval's."""
-    return sorted(ranked, key=lambda m: -(m.score + weight * values.get(m.id, 0.0)))
+def fused(
+    values: Mapping[str, float], confidences: Mapping[str, float], *, weight: float = FUSION_WEIGHT
+) -> list[tuple[float, str]]:
+    """The behaviours retrieval ranked (`confidences`, each in 0..1), best first, by the message model's value
+    plus `weight` times retrieval's confidence: retrieval proposes, the model decides."""
+    scored = [(values[b] + weight * c, b) for b, c in confidences.items() if b in values and b not in NON_BEHAVIOUR]
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1]))
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,8 @@ class SearchResult:
 class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
-    to the vet); `model` gives a second opinion on the category (none: the word lists alone decide);
-    `phrasings` reorders retrieval's best candidates (none: retrieval's order stands)."""
+    to the vet); `messages` classifies the message (none: the word lists, retrieval's thresholds and
+    `model`, a second opinion on the category, decide)."""
 
     def __init__(
         self,
@@ -114,13 +122,13 @@ class KnowledgeSearch:
         *,
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
         model: TriageModel | None = None,
-        phrasings: PhrasingModel | None = None,
+        messages: MessageModel | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self._retriever = retriever
         self._abstentions = metrics.retrieval_abstentions if metrics is not None else None
         self._model = model
-        self._phrasings = phrasings
+        self._messages = messages
         self._topic = topic
         self._behaviors = behaviors
 
@@ -129,8 +137,12 @@ class KnowledgeSearch:
         return self._retriever
 
     @property
-    def phrasings(self) -> PhrasingModel | None:
-        return self._phrasings
+    def topic(self) -> Topic:
+        return self._topic
+
+    @property
+    def messages(self) -> MessageModel | None:
+        return self._messages
 
     async def _explained(self, query: str) -> bool:
         """True when a behaviour explains the health signs of `query` ("frisst nichts mehr, seit die Hündin
@@ -189,10 +201,48 @@ class KnowledgeSearch:
     async def _search(
         self, query: str, limit: int, *, language: str, behaviors: Mapping[str, Behavior] | None
     ) -> SearchResult:
+        values = {} if self._messages is None else await self._messages.scores(query)
+        if values and await self.sort_by_words(query) is Category.HEALTH:
+            return SearchResult([], Category.HEALTH)  # a sign the word lists know goes to the vet first
+        if values:
+            return await self._classified(query, limit, values, language=language, behaviors=behaviors)
+        return await self._by_rules(query, limit, language=language, behaviors=behaviors)
+
+    async def _classified(
+        self,
+        query: str,
+        limit: int,
+        values: Mapping[str, float],
+        *,
+        language: str,
+        behaviors: Mapping[str, Behavior] | None,
+    ) -> SearchResult:
+        best = max(values, key=lambda owner: values[owner])
+        if best in NON_BEHAVIOUR:
+            return SearchResult([], Category(best))
+        ranked = await self._retriever.search(query, max(limit, FUSION_CANDIDATES))
+        known = {m.id: m for m in ranked}
+        passing = [owner for value, owner in fused(values, {m.id: m.score for m in ranked}) if value >= MATCH_FLOOR]
+        if not passing:
+            evidence = self._topic.evidence(query)
+            about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
+            return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
+        matches = [known[owner] for owner in passing[:limit]]
+        return SearchResult(self._titled(matches, language, behaviors), Category.BEHAVIOUR)
+
+    @staticmethod
+    def _titled(matches: list[Match], language: str, behaviors: Mapping[str, Behavior] | None) -> list[Match]:
+        if behaviors is None:
+            return matches
+        return [replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches]
+
+    async def _by_rules(
+        self, query: str, limit: int, *, language: str, behaviors: Mapping[str, Behavior] | None
+    ) -> SearchResult:
         words = await self.sort_by_words(query)
         if words is not None:
             return SearchResult([], words)
-        ranked = await self._retriever.search(query, max(limit, FUSION_CANDIDATES))
+        ranked = await self._retriever.search(query, max(limit, 2))
         needed = self._topic.threshold(query)
         opinion = await self.opinion(query)
         matched = needed is not None and (
@@ -206,13 +256,5 @@ class KnowledgeSearch:
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
         if decided is not Category.BEHAVIOUR or needed is None:
             return SearchResult([], decided)
-        if self._phrasings is not None:
-            ranked = (
-                reordered(ranked[:FUSION_CANDIDATES], await self._phrasings.scores(query)) + ranked[FUSION_CANDIDATES:]
-            )
         matches = [*ranked[: min(limit, 1)], *(m for m in ranked[1:limit] if m.score >= needed)]
-        if behaviors is not None:
-            matches = [
-                replace(m, title=behaviors[m.id].text(language).title) if m.id in behaviors else m for m in matches
-            ]
-        return SearchResult(matches, Category.BEHAVIOUR)
+        return SearchResult(self._titled(matches, language, behaviors), Category.BEHAVIOUR)

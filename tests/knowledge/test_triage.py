@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from server.knowledge import factory
+from server.knowledge.message_model import NON_BEHAVIOUR
 from server.knowledge.search import SearchResult
 from server.knowledge.triage import Category
 
@@ -183,7 +184,8 @@ async def test_the_model_sorts_dog_questions_the_word_lists_miss(built: factory.
 
 
 @pytest.mark.parametrize("text", ["Er zieht an der Leine wie verrückt", "she barks at the postman every morning"])
-async def test_the_model_leaves_behaviour_to_retrieval(built: factory.Knowledge, text: str) -> None:
-    opinion = await built.search.opinion(text)
-    assert opinion is not None and opinion.category is Category.BEHAVIOUR
+async def test_the_model_finds_a_behaviour_in_behaviour_descriptions(built: factory.Knowledge, text: str) -> None:
+    assert built.search.messages is not None
+    values = await built.search.messages.scores(text)
+    assert max(values, key=lambda owner: values[owner]) not in NON_BEHAVIOUR
     assert (await search(built, text)).category is Category.BEHAVIOUR

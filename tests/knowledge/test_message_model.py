@@ -1,0 +1,118 @@
+"""The message model: a linear classifier over the n-grams of the base's own texts (phrasings, triage
+examples, labelled owner messages), fitted on the real base and refitted when it changes; and search.py's
+`fused`, which adds retrieval's confidence to the model's values for behaviours."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from server.knowledge import loader
+from server.knowledge.loader import KnowledgeError
+from server.knowledge.message_model import MessageModel, OwnerMessage, examples_of, load_messages
+from server.knowledge.search import FUSION_WEIGHT, fused
+from server.knowledge.triage import Category
+from server.knowledge.triage_model import load_examples
+from server.knowledge.types import Behavior
+
+ROOT = Path(__file__).resolve().parents[2] / "data" / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def behaviors() -> dict[str, Behavior]:
+    return dict(loader.load(ROOT).behaviors)
+
+
+@pytest.fixture(scope="module")
+def model(behaviors: dict[str, Behavior]) -> MessageModel:
+    """The server's model: the real base, triage.yaml and owner_messages.yaml."""
+    return MessageModel(
+        lambda: behaviors,
+        ThreadPoolExecutor(1),
+        categories=load_examples(ROOT / "triage.yaml"),
+        messages=load_messages(ROOT / "owner_messages.yaml"),
+    )
+
+
+def test_retrieval_confidence_can_turn_a_close_call() -> None:
+    values = {"a": 0.30, "b": 0.25, "health": 0.1}
+    assert [b for _, b in fused(values, {"a": 0.1, "b": 0.5})] == ["b", "a"]
+    assert [b for _, b in fused(values, {"a": 0.1, "b": 0.5}, weight=0.0)] == ["a", "b"]
+
+
+def test_only_what_retrieval_ranked_and_the_model_knows_is_fused() -> None:
+    ranked = fused({"a": 0.1, "b": 5.0, "vague": 2.0}, {"a": 0.5, "unknown": 0.9, "vague": 0.9})
+    assert ranked == [(pytest.approx(0.1 + FUSION_WEIGHT * 0.5), "a")]
+
+
+def unseen(text: str, behaviors: dict[str, Behavior]) -> bool:
+    known = {t.lower() for _, t in examples_of(behaviors, load_examples(ROOT / "triage.yaml"))}
+    known |= {m.text.lower() for m in load_messages(ROOT / "owner_messages.yaml")}
+    return text.lower() not in known
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hüpft jeden besucher an", "anspringen"),
+        ("er frisst unterwegs jeden mist", "fressen-unterwegs"),
+        ("she pulls like a train on the lead", "leinenziehen"),
+        ("er humpelt seit gestern und frisst kaum", Category.HEALTH.value),
+        ("wer hat das fußballspiel gestern gewonnen", Category.OFF_TOPIC.value),
+        ("welche hundeversicherung könnt ihr empfehlen", Category.DOG_RELATED.value),
+    ],
+)
+def test_the_model_names_what_an_unseen_message_is_about(
+    model: MessageModel, behaviors: dict[str, Behavior], text: str, expected: str
+) -> None:
+    assert unseen(text, behaviors)
+    values = model.scores_sync(text)
+    assert set(behaviors) <= set(values)
+    assert max(values, key=lambda k: values[k]) == expected
+
+
+def test_it_refits_when_the_base_changes(behaviors: dict[str, Behavior]) -> None:
+    current = {"graben": behaviors["graben"], "anspringen": behaviors["anspringen"]}
+    with ThreadPoolExecutor(1) as pool:
+        model = MessageModel(lambda: current, pool)
+        two = model.scores_sync("buddelt im beet")
+        assert set(two) == {"graben", "anspringen"} and two["graben"] > two["anspringen"]
+        current = {"graben": behaviors["graben"]}
+        assert model.scores_sync("buddelt im beet") == {}  # one class: nothing to tell apart
+        current = dict(behaviors)
+        assert set(model.scores_sync("buddelt im beet")) == set(behaviors)
+
+
+def test_examples_hold_the_base_texts_and_known_labels_only(behaviors: dict[str, Behavior]) -> None:
+    messages = [
+        OwnerMessage("gräbt und springt", ("graben", "anspringen"), "de"),
+        OwnerMessage("a deleted behaviour", ("gibt-es-nicht",), "en"),
+        OwnerMessage("frisst nichts", ("health",), "de"),
+    ]
+    examples = examples_of(behaviors, {Category.OFF_TOPIC: ["Wetter morgen?"]}, messages)
+    behavior = behaviors["graben"]
+    assert behavior.en is not None
+    own = {text for owner, text in examples if owner == "graben"}
+    assert {behavior.title, behavior.en.title, *behavior.phrasings, *behavior.en.phrasings, "gräbt und springt"} == own
+    assert ("anspringen", "gräbt und springt") in examples
+    assert ("off_topic", "Wetter morgen?") in examples and ("health", "frisst nichts") in examples
+    assert all(text != "a deleted behaviour" for _, text in examples)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("items: []", "items must be a non-empty list"),
+        ("items: [{text: hi, label: graben}]", "items[0] needs text, label and lang"),
+        ("items: [{text: hi, label: [graben, 3], lang: de}]", "items[0].label must name"),
+        ("items: [", "unreadable"),
+    ],
+)
+def test_a_broken_messages_file_is_a_knowledge_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "owner_messages.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        load_messages(path)
