@@ -1,0 +1,108 @@
+"""The server image as an orchestrator runs it: embedded defaults, non-root, read-only root, SIGTERM, a fleet."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import grpc
+import pytest
+
+from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, running, wait_serving
+from tests.support.auth import TEST_DATA_KEYS, data_keys_env, login, register
+from tests.support.net import free_port
+from tests.support.redis import RedisServer
+
+UID = "10001"
+
+
+def test_image_serves_health_read_only_as_non_root(images: Images) -> None:
+    port = free_port()
+    with running(
+        images.server, "--read-only", *WRITABLE, "--health-interval", "1s", "--env", f"GRPC_ADDR=127.0.0.1:{port}"
+    ) as container:
+        wait_serving(container, port)
+        for service in ("wuffchat.auth.v1.AuthService", "wuffchat.conversation.v1.ConversationService"):
+            assert health(port, service) == "SERVING"
+        assert docker("exec", container, "id", "-u").stdout.strip() == UID
+        assert docker("inspect", "--format", "{{.Config.User}}", images.server).stdout.strip() == f"{UID}:{UID}"
+        # The root filesystem refuses writes; var/ (tmpfs) takes the SQLite database.
+        refused = docker("exec", container, "touch", "/app/written", check=False)
+        assert refused.returncode != 0
+        assert "Read-only file system" in refused.stderr
+        assert "wuffchat.db" in docker("exec", container, "ls", "/app/var").stdout
+        # The image's own HEALTHCHECK (scripts/healthcheck.py over the gRPC health protocol) reports healthy.
+        deadline = time.monotonic() + 30
+        status = ""
+        while time.monotonic() < deadline and status != "healthy":
+            status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
+            time.sleep(0.5)
+        assert status == "healthy", logs(container)
+
+
+def test_image_starts_with_only_embedded_defaults(images: Images) -> None:
+    """No variable at all: the image's GRPC_ADDR (0.0.0.0:50051) and var/ as a volume."""
+    if health(50051) != "UNAVAILABLE":
+        pytest.skip("port 50051 is taken on this machine")
+    with running(images.server) as container:
+        wait_serving(container, 50051)
+        healthcheck = docker("exec", container, "python", "scripts/healthcheck.py", check=False)
+        assert (healthcheck.returncode, healthcheck.stdout.strip()) == (0, "healthcheck: SERVING")
+
+
+def test_sigterm_stops_the_container_cleanly_within_the_grace_period(images: Images) -> None:
+    port = free_port()
+    grace = 5
+    with running(
+        images.server,
+        "--read-only",
+        *WRITABLE,
+        "--env",
+        f"GRPC_ADDR=127.0.0.1:{port}",
+        "--env",
+        f"SHUTDOWN_GRACE_SECONDS={grace}",
+    ) as container:
+        wait_serving(container, port)
+        started = time.monotonic()
+        # `docker stop` sends SIGTERM to PID 1 (the server, exec-form entrypoint) and SIGKILL after 30 s.
+        docker("stop", "--time", "30", container)
+        elapsed = time.monotonic() - started
+        exit_code = docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
+        assert exit_code == "0", logs(container)
+        assert elapsed < grace + 5, f"took {elapsed:.1f} s"
+        assert health(port) == "UNAVAILABLE"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_two_containers_on_postgres_and_redis_serve_one_fleet(
+    images: Images, postgres_url: str, redis_server: RedisServer
+) -> None:
+    """Registered through one container, logged in through the other: one database, one key, one Redis."""
+    fleet_env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATA_KEYS": data_keys_env(*TEST_DATA_KEYS),
+        "WORKERS": "2",
+        "CAPTCHA_MAX_NUMBER": "1000",
+    }
+    env = [item for name, value in fleet_env.items() for item in ("--env", f"{name}={value}")]
+    ports = (free_port(), free_port())
+    with (
+        running(images.server, "--read-only", *WRITABLE, *env, "--env", f"GRPC_ADDR=127.0.0.1:{ports[0]}") as first,
+        running(images.server, "--read-only", *WRITABLE, *env, "--env", f"GRPC_ADDR=127.0.0.1:{ports[1]}") as second,
+    ):
+        wait_serving(first, ports[0])
+        wait_serving(second, ports[1])
+        async with (
+            grpc.aio.insecure_channel(f"127.0.0.1:{ports[0]}") as one,
+            grpc.aio.insecure_channel(f"127.0.0.1:{ports[1]}") as other,
+        ):
+            user_id = await register(one, "fleet@example.org")
+            tokens = await login(other, "fleet@example.org")
+        assert user_id
+        assert tokens.access_token
+        for container in (first, second):
+            docker("stop", "--time", "30", container)
+            assert docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip() == "0"
