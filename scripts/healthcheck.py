@@ -28,12 +28,16 @@ def _channel(target: str, ca_file: Path | None, server_name: str) -> grpc.Channe
     return grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", server_name)])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("service", nargs="?", default="", help="health service name (default: the overall status)")
     parser.add_argument("--tls-ca", type=Path, help="CA bundle that signed the server's certificate (TLS)")
     parser.add_argument("--server-name", default="localhost", help="the name the certificate is checked for")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     port = (os.environ.get("GRPC_ADDR", "") or "127.0.0.1:50051").rpartition(":")[2]
     with _channel(f"127.0.0.1:{port}", args.tls_ca, args.server_name) as channel:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, running, wait_serving
 from tests.support.auth import TEST_DATA_KEYS, data_keys_env, login, register
 from tests.support.net import free_port
+from tests.support.pki import make_pki
 from tests.support.redis import RedisServer
 
 UID = "10001"
@@ -106,3 +108,38 @@ async def test_two_containers_on_postgres_and_redis_serve_one_fleet(
         for container in (first, second):
             docker("stop", "--time", "30", container)
             assert docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip() == "0"
+
+
+def test_healthcheck_speaks_tls_as_the_prod_probes_do(images: Images, tmp_path: Path) -> None:
+    """GRPC_TLS_CERT_FILE on: the image's healthcheck with the CA answers SERVING; plaintext does not."""
+    tls = tmp_path / "tls"
+    tls.mkdir(mode=0o755)
+    tls.chmod(0o755)  # readable by the image's user, like a Secret volume with fsGroup
+    pki = make_pki(tls)
+    for path in tls.iterdir():
+        path.chmod(0o644)
+    port = free_port()
+    with running(
+        images.server,
+        "--read-only",
+        *WRITABLE,
+        "--volume",
+        f"{tls}:/run/secrets/wuffchat-grpc-tls:ro",
+        "--env",
+        f"GRPC_ADDR=127.0.0.1:{port}",
+        "--env",
+        f"GRPC_TLS_CERT_FILE=/run/secrets/wuffchat-grpc-tls/{pki.server_cert.name}",
+        "--env",
+        f"GRPC_TLS_KEY_FILE=/run/secrets/wuffchat-grpc-tls/{pki.server_key.name}",
+    ) as container:
+        probe = ["exec", container, "python", "scripts/healthcheck.py"]
+        tls_args = ["--tls-ca", f"/run/secrets/wuffchat-grpc-tls/{pki.ca.name}", "--server-name", "localhost"]
+        deadline = time.monotonic() + 90
+        answer = docker(*probe, *tls_args, check=False)
+        while answer.returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            answer = docker(*probe, *tls_args, check=False)
+        assert (answer.returncode, answer.stdout.strip()) == (0, "healthcheck: SERVING"), logs(container)
+        service = docker(*probe, *tls_args, "wuffchat.conversation.v1.ConversationService", check=False)
+        assert service.returncode == 0
+        assert docker(*probe, check=False).returncode == 1  # plaintext against the TLS port
