@@ -7,12 +7,14 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
+# The pip `make setup` pins (scripts/image.py passes the Makefile's).
+ARG PIP_VERSION=26.3
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY build/image/wheels/ /wheels/
 COPY requirements.lock build/image/requirements.txt /wheels/
 # Only the server's own dependencies, each at the version requirements.lock pins, from the wheelhouse.
 RUN python3.11 -m venv /opt/venv \
- && /opt/venv/bin/python -m pip install --quiet --no-index --find-links /wheels "pip==26.3" \
+ && /opt/venv/bin/python -m pip install --quiet --no-index --find-links /wheels "pip==${PIP_VERSION}" \
  && /opt/venv/bin/python -m pip install --quiet --no-index --find-links /wheels \
       -c /wheels/requirements.lock -r /wheels/requirements.txt \
  && /opt/venv/bin/python -m pip uninstall --quiet --yes pip \

@@ -153,7 +153,17 @@ def base_image() -> str:
 
 def build(base: str, server_tag: str, envoy_tag: str) -> None:
     docker = shutil.which("docker") or "docker"
-    common = [docker, "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
+    pip = extra_wheels()[0].removeprefix("pip==")
+    common = [
+        docker,
+        "build",
+        "--network",
+        "host",
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+        "--build-arg",
+        f"PIP_VERSION={pip}",
+    ]
     started = time.monotonic()
     run([*common, "--tag", server_tag, "--file", "Dockerfile", "."], cwd=ROOT)
     run(
@@ -169,6 +179,9 @@ def build(base: str, server_tag: str, envoy_tag: str) -> None:
         ],
         cwd=ROOT,
     )
+    # Images these tags named before are dangling now; a week later they go, so rebuilds do not fill the
+    # disk (younger ones stay: the build stage is untagged too, and it is the layer cache of the next build).
+    run([docker, "image", "prune", "--force", "--filter", "until=168h"], quiet=True)
     say(f"built {server_tag} and {envoy_tag} on {base} in {time.monotonic() - started:.0f} s")
 
 
