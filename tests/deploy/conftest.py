@@ -91,9 +91,9 @@ def logs(container: str) -> str:
 
 
 @contextmanager
-def running(tag: str, *options: str, args: Sequence[str] = ()) -> Iterator[str]:
-    """A container of `tag` on the host network; removed afterwards whatever happened."""
-    container = docker("run", "--detach", "--network", "host", *options, tag, *args).stdout.strip()
+def running(tag: str, *options: str, args: Sequence[str] = (), network: str = "host") -> Iterator[str]:
+    """A container of `tag` on the host network (or `network`); removed afterwards whatever happened."""
+    container = docker("run", "--detach", "--network", network, *options, tag, *args).stdout.strip()
     try:
         yield container
     finally:
