@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scripts import k8s, render_envoy
 from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, running, wait_serving
 from tests.support.net import free_port
-from tests.support.pki import make_pki
+from tests.support.pki import issue, make_pki, name, write_key, write_pem
 
 
 def _readable_dir(path: Path) -> Path:
@@ -86,3 +90,51 @@ def test_kubernetes_envoy_config_loads_in_the_envoy_image(images: Images, tmp_pa
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "OK" in done.stdout + done.stderr
+
+
+def test_prod_envoy_config_carries_grpc_over_tls_at_both_ends(images: Images, tmp_path: Path) -> None:
+    """overlays/prod/envoy.yaml as the pod runs it: TLS from the caller to Envoy, and from Envoy to the
+    server's TLS port, verified against ca.crt for the name `wuffchat-server` (both containers share one
+    network namespace, as a pod's containers do; /etc/hosts maps the Service name to loopback)."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = issue("WuffChat test CA", ca_key, (name("WuffChat test CA"), ca_key), ca=True)
+    sans: list[x509.GeneralName] = [x509.DNSName(k8s.UPSTREAM_NAME), x509.DNSName("localhost")]
+    cert = issue(
+        k8s.UPSTREAM_NAME, key, (ca.subject, ca_key), ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH, sans=sans
+    )
+    secret = _readable_dir(tmp_path / "grpc-tls")  # the Secret wuffchat-grpc-tls, used for both ends here
+    write_pem(cert, secret / "tls.crt")
+    write_key(key, secret / "tls.key")
+    write_pem(ca, secret / "ca.crt")
+    for path in secret.iterdir():
+        _readable(path)
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"127.0.0.1 localhost {k8s.UPSTREAM_NAME}\n", encoding="utf-8")
+    _readable(hosts)
+    config = k8s.K8S / "overlays" / "prod" / "envoy.yaml"
+    server_env = {
+        "GRPC_ADDR": "0.0.0.0:50051",
+        "GRPC_TLS_CERT_FILE": "/run/secrets/wuffchat-grpc-tls/tls.crt",
+        "GRPC_TLS_KEY_FILE": "/run/secrets/wuffchat-grpc-tls/tls.key",
+    }
+    env = [item for pair in server_env.items() for item in ("--env", "=".join(pair))]
+    secret_mount = f"{secret}:/run/secrets/wuffchat-grpc-tls:ro"
+    envoy_mounts = [
+        *("--volume", f"{config}:/etc/envoy/envoy.yaml:ro"),
+        *("--volume", f"{secret}:/etc/envoy-tls:ro"),
+        *("--volume", f"{secret}:/etc/envoy-upstream:ro"),
+        *("--volume", f"{hosts}:/etc/hosts:ro"),
+    ]
+    # The caller: the image's healthcheck, in the same namespace, to Envoy's TLS listener (8443).
+    caller = ["--env", "GRPC_ADDR=127.0.0.1:8443", "python", "scripts/healthcheck.py"]
+    caller += ["--tls-ca", "/run/secrets/wuffchat-grpc-tls/ca.crt", "--server-name", "localhost"]
+    with (
+        running(images.server, "--read-only", *WRITABLE, "--volume", secret_mount, *env, network="none") as server,
+        running(images.envoy, "--read-only", *envoy_mounts, network=f"container:{server}") as envoy,
+    ):
+        deadline = time.monotonic() + 90
+        answer = docker("exec", *caller[:2], server, *caller[2:], check=False)
+        while answer.returncode != 0 and time.monotonic() < deadline:
+            time.sleep(1)
+            answer = docker("exec", *caller[:2], server, *caller[2:], check=False)
+        assert answer.stdout.strip() == "healthcheck: SERVING", answer.stderr[-1500:] + logs(envoy) + logs(server)
