@@ -180,3 +180,12 @@ def test_the_server_accepts_each_overlays_configuration(overlay: tuple[str, list
             env[variable] = str(path)
     settings = load_settings(env)
     assert settings.app_env == ("prod" if name == "prod" else "dev")
+
+
+def test_each_overlays_envoy_config_is_rendered_from_the_current_template(overlay: tuple[str, list[Json]]) -> None:
+    """deploy/k8s/overlays/<env>/envoy.yaml is what `make k8s-config` writes now (envoy.yaml, origins, web files)."""
+    name, _ = overlay
+    if not (k8s.render_envoy.WEB_DIST / "index.html").is_file():
+        pytest.skip("the web client is not built (`make web`); its files are part of the configuration")
+    committed = (k8s.K8S / "overlays" / name / "envoy.yaml").read_text(encoding="utf-8")
+    assert committed == k8s.envoy_config(name), "stale: run `make k8s-config`"
