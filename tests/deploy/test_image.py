@@ -146,3 +146,15 @@ def test_healthcheck_speaks_tls_as_the_prod_probes_do(images: Images, tmp_path: 
         service = docker(*probe, *tls_args, "wuffchat.conversation.v1.ConversationService", check=False)
         assert service.returncode == 0
         assert docker(*probe, check=False).returncode == 1  # plaintext against the TLS port
+
+
+@pytest.mark.postgres
+def test_migrate_command_of_the_kubernetes_job_runs_in_the_image(images: Images, postgres_url: str) -> None:
+    """`python -m server migrate` (the image's entrypoint with the Job's argument) on PostgreSQL, then nothing left."""
+    command = ["run", "--rm", "--network", "host", "--read-only", *WRITABLE, "--env", f"DATABASE_URL={postgres_url}"]
+    first = docker(*command, images.server, "migrate", check=False)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "Running upgrade" in first.stdout + first.stderr
+    again = docker(*command, images.server, "migrate", check=False)
+    assert again.returncode == 0
+    assert "Running upgrade" not in again.stdout + again.stderr
