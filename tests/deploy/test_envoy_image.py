@@ -18,6 +18,8 @@ from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, runnin
 from tests.support.net import free_port
 from tests.support.pki import issue, make_pki, name, write_key, write_pem
 
+pytestmark = pytest.mark.docker
+
 
 def _readable_dir(path: Path) -> Path:
     """A directory the images' users (10001, 10002) can read: pytest's own are root-only."""

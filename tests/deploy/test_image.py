@@ -17,6 +17,8 @@ from tests.support.redis import RedisServer
 
 UID = "10001"
 
+pytestmark = pytest.mark.docker
+
 
 def test_image_serves_health_read_only_as_non_root(images: Images) -> None:
     port = free_port()
