@@ -1,33 +1,36 @@
 """Kubernetes manifests (deploy/k8s): render each overlay's Envoy configuration, and check every overlay.
 
-`python -m scripts.k8s envoy` writes deploy/k8s/overlays/<overlay>/envoy.yaml (`make k8s-config`):
-scripts/render_envoy.py's configuration for the overlay's APP_ENV and CORS_ORIGINS (read from the
-overlay's kustomization), listening on 0.0.0.0:8443 with TLS from the mounted Secret, the server's
-Service as upstream (with TLS verified against the server's CA where the overlay turns on
-GRPC_TLS_CERT_FILE), and the web client's files at the paths the Envoy image has them. It needs the
-built web client (`make web`).
+`python -m scripts.k8s envoy` writes deploy/k8s/overlays/<overlay>/envoy/ (`make k8s-config`): the
+envoy.yaml of scripts/render_envoy.py for the overlay's APP_ENV and CORS_ORIGINS (read from the
+overlay's kustomization) and the SDS files it names (scripts/envoy_tls.py): https on 0.0.0.0:8443 with
+the certificate of the mounted Secret, a plain 0.0.0.0:8080 that only redirects to https, the server's
+Service as upstream (TLS verified against the server's CA for the name `wuffchat-server` where the
+overlay turns on GRPC_TLS_CERT_FILE), and the web client's files at the paths the Envoy image has them.
+It needs the built web client (`make web`).
 
 `python -m scripts.k8s check` (`make k8s-check`, run by `make lint`) renders every overlay with
 `kubectl kustomize` and validates each object against the Kubernetes schemas of kubernetes-validate
 (offline, strict: unknown fields fail). When the web client is built, it also checks that each
-overlay's envoy.yaml is what `envoy` would write now. Exit codes: 0 fine, 1 a check failed (one line
+overlay's envoy/ is what `envoy` would write now. Exit codes: 0 fine, 1 a check failed (one line
 each), 2 a tool is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess  # nosec B404
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import yaml
 
-from scripts import render_envoy
+from scripts import envoy_tls, render_envoy
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -39,10 +42,11 @@ IMAGE_WEB_DIST = "/app/clients/web/dist"
 ENVOY_LISTEN = "0.0.0.0:8443"
 UPSTREAM = "wuffchat-server:50051"
 UPSTREAM_NAME = "wuffchat-server"
+ENVOY_REDIRECT = "0.0.0.0:8080"  # plain http, answered only with a redirect to https (a Service maps 80)
+CONFIG_DIR = Path("/etc/envoy")  # the ConfigMap's mount: envoy.yaml and its SDS files
 DOWNSTREAM_CERT = "/etc/envoy-tls/tls.crt"
 DOWNSTREAM_KEY = "/etc/envoy-tls/tls.key"
 UPSTREAM_CA = "/etc/envoy-upstream/ca.crt"
-TLS_CONTEXT = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3"
 
 Json = dict[str, Any]
 
@@ -78,12 +82,9 @@ def config_literals(overlay: str) -> dict[str, str]:
     raise CheckError(f"overlays/{overlay} has no wuffchat-config ConfigMap")
 
 
-def _tls_socket(kind: str, context: Json) -> Json:
-    return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": f"{TLS_CONTEXT}.{kind}", **context}}
-
-
-def envoy_config(overlay: str) -> str:
-    """The overlay's envoy.yaml as text (see the module docstring).
+def envoy_files(overlay: str) -> dict[str, str]:
+    """The overlay's Envoy configuration: envoy.yaml and the SDS files it names, by file name (see the module
+    docstring). They are the ConfigMap `wuffchat-envoy`, mounted at ENVOY_CONFIG_DIR.
 
     Raises:
         CheckError: the web client is not built, or the overlay's values do not render.
@@ -91,42 +92,31 @@ def envoy_config(overlay: str) -> str:
     if not (render_envoy.WEB_DIST / "index.html").is_file():
         raise CheckError("the web client is not built (clients/web/dist): run `make web` first")
     env = config_literals(overlay)
-    environ = {"ENVOY_ADDR": ENVOY_LISTEN, "GRPC_ADDR": UPSTREAM, "CORS_ORIGINS": env.get("CORS_ORIGINS", "")}
+    env_name = env.get("APP_ENV", "prod")
+    # The certificate files exist only in the pod (mounted Secrets), so TLS is given as options here, not
+    # read from ENVOY_TLS_* and ENVOY_UPSTREAM_* (which check that the files can be read).
     try:
-        options = render_envoy.options_from_env(env.get("APP_ENV", "prod"), environ)
+        options = replace(
+            render_envoy.options_from_env(
+                "dev", {"ENVOY_ADDR": ENVOY_LISTEN, "GRPC_ADDR": UPSTREAM}, sds_dir=CONFIG_DIR
+            ),
+            env=env_name,
+            cors_origins=render_envoy.parse_origins(env_name, env.get("CORS_ORIGINS", "")),
+            tls=envoy_tls.ServingTls(Path(DOWNSTREAM_CERT), Path(DOWNSTREAM_KEY)),
+            redirect=render_envoy.parse_address("ENVOY_REDIRECT_ADDR", ENVOY_REDIRECT),
+            upstream_tls=envoy_tls.UpstreamTls(Path(UPSTREAM_CA), UPSTREAM_NAME)
+            if env.get("GRPC_TLS_CERT_FILE")
+            else None,
+        )
         config = render_envoy.render(yaml.safe_load(render_envoy.TEMPLATE.read_text(encoding="utf-8")), options)
     except render_envoy.RenderError as err:
         raise CheckError(f"overlays/{overlay}: {err}") from None
     in_image(config)
-    listener = render_envoy._named(config["static_resources"]["listeners"], "edge")
-    listener["filter_chains"][0]["transport_socket"] = _tls_socket(
-        "DownstreamTlsContext",
-        {
-            "common_tls_context": {
-                "alpn_protocols": ["h2", "http/1.1"],
-                "tls_certificates": [
-                    {"certificate_chain": {"filename": DOWNSTREAM_CERT}, "private_key": {"filename": DOWNSTREAM_KEY}}
-                ],
-            }
-        },
-    )
-    if env.get("GRPC_TLS_CERT_FILE"):
-        cluster = render_envoy._named(config["static_resources"]["clusters"], "wuffchat_grpc")
-        cluster["transport_socket"] = _tls_socket(
-            "UpstreamTlsContext",
-            {
-                "sni": UPSTREAM_NAME,
-                "common_tls_context": {
-                    "alpn_protocols": ["h2"],
-                    "validation_context": {
-                        "trusted_ca": {"filename": UPSTREAM_CA},
-                        "match_typed_subject_alt_names": [{"san_type": "DNS", "matcher": {"exact": UPSTREAM_NAME}}],
-                    },
-                },
-            },
-        )
     header = f"# Generated by `make k8s-config` (scripts/k8s.py) for overlays/{overlay} from envoy.yaml; do not edit.\n"
-    return header + yaml.safe_dump(config, sort_keys=False, width=200)
+    files = {"envoy.yaml": header + yaml.safe_dump(config, sort_keys=False, width=200)}
+    for path, secret in envoy_tls.secrets(options.tls, options.upstream_tls, CONFIG_DIR).items():
+        files[path.name] = json.dumps(secret, indent=2) + "\n"
+    return files
 
 
 def in_image(config: Json) -> None:
@@ -147,9 +137,11 @@ def _routes(config: Json) -> Iterator[Json]:
 
 def write_envoy() -> None:
     for overlay in OVERLAYS:
-        path = K8S / "overlays" / overlay / "envoy.yaml"
-        path.write_text(envoy_config(overlay), encoding="utf-8")
-        print(path.relative_to(ROOT))
+        for name, text in envoy_files(overlay).items():
+            path = K8S / "overlays" / overlay / "envoy" / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(path.relative_to(ROOT))
 
 
 def validate(overlay: str) -> list[str]:
@@ -167,14 +159,17 @@ def validate(overlay: str) -> list[str]:
     return problems
 
 
+def committed_envoy(overlay: str) -> dict[str, str]:
+    directory = K8S / "overlays" / overlay / "envoy"
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(directory.glob("*"))}
+
+
 def check() -> list[str]:
     problems = []
     for overlay in OVERLAYS:
         problems += validate(overlay)
-        if (render_envoy.WEB_DIST / "index.html").is_file():
-            committed = (K8S / "overlays" / overlay / "envoy.yaml").read_text(encoding="utf-8")
-            if committed != envoy_config(overlay):
-                problems.append(f"overlays/{overlay}/envoy.yaml is stale: run `make k8s-config`")
+        if (render_envoy.WEB_DIST / "index.html").is_file() and committed_envoy(overlay) != envoy_files(overlay):
+            problems.append(f"overlays/{overlay}/envoy/ is stale: run `make k8s-config`")
     return problems
 
 

@@ -73,7 +73,8 @@ def health(port: int, service: str = "") -> str:
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
 
 
-def wait_serving(container: str, port: int, timeout: float = 90) -> None:
+def wait_serving(container: str, port: int, timeout: float = 180) -> None:
+    """Until health answers SERVING (start-up loads the knowledge base and its models: slow on 2 busy cores)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if health(port) == "SERVING":

@@ -18,7 +18,8 @@ from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, runnin
 from tests.support.net import free_port
 from tests.support.pki import issue, make_pki, name, write_key, write_pem
 
-pytestmark = pytest.mark.docker
+# The first test of a session also waits for the images to build (minutes on a cold engine).
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 
 def _readable_dir(path: Path) -> Path:
@@ -63,7 +64,7 @@ def test_envoy_image_serves_the_web_client_and_grpc_from_the_server_image(images
 
 @pytest.mark.parametrize("overlay", k8s.OVERLAYS)
 def test_kubernetes_envoy_config_loads_in_the_envoy_image(images: Images, tmp_path: Path, overlay: str) -> None:
-    """The ConfigMap's envoy.yaml, with certificates where the Deployment mounts its Secrets."""
+    """The ConfigMap (envoy.yaml and its SDS files), with certificates where the Deployment mounts its Secrets."""
     pki = make_pki(_readable_dir(tmp_path / "pki"))
     tls = _readable_dir(tmp_path / "tls")
     shutil.copy(pki.server_cert, tls / "tls.crt")
@@ -72,7 +73,7 @@ def test_kubernetes_envoy_config_loads_in_the_envoy_image(images: Images, tmp_pa
     shutil.copy(pki.ca, upstream / "ca.crt")
     for path in (*tls.iterdir(), *upstream.iterdir()):
         _readable(path)
-    config = k8s.K8S / "overlays" / overlay / "envoy.yaml"
+    config = k8s.K8S / "overlays" / overlay / "envoy"
     done = docker(
         "run",
         "--rm",
@@ -80,7 +81,7 @@ def test_kubernetes_envoy_config_loads_in_the_envoy_image(images: Images, tmp_pa
         "host",
         "--read-only",
         "--volume",
-        f"{config}:/etc/envoy/envoy.yaml:ro",
+        f"{config}:/etc/envoy:ro",
         "--volume",
         f"{tls}:/etc/envoy-tls:ro",
         "--volume",
@@ -95,7 +96,7 @@ def test_kubernetes_envoy_config_loads_in_the_envoy_image(images: Images, tmp_pa
 
 
 def test_prod_envoy_config_carries_grpc_over_tls_at_both_ends(images: Images, tmp_path: Path) -> None:
-    """overlays/prod/envoy.yaml as the pod runs it: TLS from the caller to Envoy, and from Envoy to the
+    """overlays/prod/envoy/ as the pod runs it: TLS from the caller to Envoy, and from Envoy to the
     server's TLS port, verified against ca.crt for the name `wuffchat-server` (both containers share one
     network namespace, as a pod's containers do; /etc/hosts maps the Service name to loopback)."""
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
@@ -113,7 +114,7 @@ def test_prod_envoy_config_carries_grpc_over_tls_at_both_ends(images: Images, tm
     hosts = tmp_path / "hosts"
     hosts.write_text(f"127.0.0.1 localhost {k8s.UPSTREAM_NAME}\n", encoding="utf-8")
     _readable(hosts)
-    config = k8s.K8S / "overlays" / "prod" / "envoy.yaml"
+    config = k8s.K8S / "overlays" / "prod" / "envoy"
     server_env = {
         "GRPC_ADDR": "0.0.0.0:50051",
         "GRPC_TLS_CERT_FILE": "/run/secrets/wuffchat-grpc-tls/tls.crt",
@@ -122,7 +123,7 @@ def test_prod_envoy_config_carries_grpc_over_tls_at_both_ends(images: Images, tm
     env = [item for pair in server_env.items() for item in ("--env", "=".join(pair))]
     secret_mount = f"{secret}:/run/secrets/wuffchat-grpc-tls:ro"
     envoy_mounts = [
-        *("--volume", f"{config}:/etc/envoy/envoy.yaml:ro"),
+        *("--volume", f"{config}:/etc/envoy:ro"),
         *("--volume", f"{secret}:/etc/envoy-tls:ro"),
         *("--volume", f"{secret}:/etc/envoy-upstream:ro"),
         *("--volume", f"{hosts}:/etc/hosts:ro"),
@@ -134,7 +135,7 @@ def test_prod_envoy_config_carries_grpc_over_tls_at_both_ends(images: Images, tm
         running(images.server, "--read-only", *WRITABLE, "--volume", secret_mount, *env, network="none") as server,
         running(images.envoy, "--read-only", *envoy_mounts, network=f"container:{server}") as envoy,
     ):
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         answer = docker("exec", *caller[:2], server, *caller[2:], check=False)
         while answer.returncode != 0 and time.monotonic() < deadline:
             time.sleep(1)

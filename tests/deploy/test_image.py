@@ -17,7 +17,8 @@ from tests.support.redis import RedisServer
 
 UID = "10001"
 
-pytestmark = pytest.mark.docker
+# The first test of a session also waits for the images to build (minutes on a cold engine).
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 
 def test_image_serves_health_read_only_as_non_root(images: Images) -> None:
@@ -48,7 +49,7 @@ def test_image_starts_with_only_embedded_defaults(images: Images) -> None:
     """No variable, no option: the image's GRPC_ADDR (0.0.0.0:50051) in a network namespace of its own, var/
     as the image's volume; asked from inside, as the HEALTHCHECK asks."""
     with running(images.server, network="none") as container:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         probe = docker("exec", container, "python", "scripts/healthcheck.py", check=False)
         while probe.returncode != 0 and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -91,14 +92,16 @@ async def test_two_containers_on_postgres_and_redis_serve_one_fleet(
         "REDIS_URL": redis_server.url,
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATA_KEYS": data_keys_env(*TEST_DATA_KEYS),
-        "WORKERS": "2",
         "CAPTCHA_MAX_NUMBER": "1000",
     }
     env = [item for name, value in fleet_env.items() for item in ("--env", f"{name}={value}")]
     ports = (free_port(), free_port())
     with (
-        running(images.server, "--read-only", *WRITABLE, *env, "--env", f"GRPC_ADDR=127.0.0.1:{ports[0]}") as first,
-        running(images.server, "--read-only", *WRITABLE, *env, "--env", f"GRPC_ADDR=127.0.0.1:{ports[1]}") as second,
+        # One container with two workers (REDIS_URL and SECRET_KEY required), one with a single process.
+        running(
+            images.server, "--read-only", *WRITABLE, *env, "-e", "WORKERS=2", "-e", f"GRPC_ADDR=127.0.0.1:{ports[0]}"
+        ) as first,
+        running(images.server, "--read-only", *WRITABLE, *env, "-e", f"GRPC_ADDR=127.0.0.1:{ports[1]}") as second,
     ):
         wait_serving(first, ports[0])
         wait_serving(second, ports[1])
@@ -139,7 +142,7 @@ def test_healthcheck_speaks_tls_as_the_prod_probes_do(images: Images, tmp_path: 
     ) as container:
         probe = ["exec", container, "python", "scripts/healthcheck.py"]
         tls_args = ["--tls-ca", f"/run/secrets/wuffchat-grpc-tls/{pki.ca.name}", "--server-name", "localhost"]
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         answer = docker(*probe, *tls_args, check=False)
         while answer.returncode != 0 and time.monotonic() < deadline:
             time.sleep(0.5)
