@@ -29,7 +29,7 @@ COPY gen/python/ gen/python/
 COPY data/ data/
 COPY clients/web/dist/ clients/web/dist/
 COPY envoy.yaml ./
-COPY scripts/render_envoy.py scripts/envoy_tls.py scripts/healthcheck.py scripts/
+COPY scripts/render_envoy.py scripts/envoy_tls.py scripts/envoy_stats.py scripts/healthcheck.py scripts/
 # Byte code now: the root filesystem is read-only at run time.
 RUN python3.11 -m compileall -q server interceptors rpc gen scripts
 
@@ -47,9 +47,10 @@ WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    GRPC_ADDR=0.0.0.0:50051
+    GRPC_ADDR=0.0.0.0:50051 \
+    METRICS_ADDR=0.0.0.0:9464
 USER 10001:10001
-EXPOSE 50051
+EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "scripts/healthcheck.py"]
 # Exec form: the server is PID 1 and gets SIGTERM itself (health NOT_SERVING, in-flight calls finish).

@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scripts import image
 from scripts.render_envoy import WEB_DIST
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_TAG = "wuffchat-server:test"
@@ -59,6 +60,11 @@ def images() -> Images:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return Images(SERVER_TAG, ENVOY_TAG)
+
+
+def metrics_env() -> tuple[str, str]:
+    """METRICS_ADDR on a free loopback port: the image's 0.0.0.0:9464 would clash on the host network."""
+    return ("--env", f"METRICS_ADDR=127.0.0.1:{free_port()}")
 
 
 def health(port: int, service: str = "") -> str:

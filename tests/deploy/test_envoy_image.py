@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scripts import k8s, render_envoy
-from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, running, wait_serving
+from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, metrics_env, running, wait_serving
 from tests.support.net import free_port
 from tests.support.pki import issue, make_pki, name, write_key, write_pem
 
@@ -49,7 +49,9 @@ def test_envoy_image_serves_the_web_client_and_grpc_from_the_server_image(images
     render_envoy.write(config, config_dir / "envoy.yaml")
     _readable(config_dir / "envoy.yaml")
     with (
-        running(images.server, "--read-only", *WRITABLE, "--env", f"GRPC_ADDR=127.0.0.1:{server_port}") as server,
+        running(
+            images.server, "--read-only", *WRITABLE, *metrics_env(), "-e", f"GRPC_ADDR=127.0.0.1:{server_port}"
+        ) as server,
         running(images.envoy, "--read-only", "--volume", f"{config_dir}:/etc/envoy:ro") as envoy,
     ):
         wait_serving(server, server_port)

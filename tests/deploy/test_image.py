@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
 
-from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, running, wait_serving
+from tests.deploy.conftest import WRITABLE, Images, docker, health, logs, metrics_env, running, wait_serving
 from tests.support.auth import TEST_DATA_KEYS, data_keys_env, login, register
 from tests.support.net import free_port
 from tests.support.pki import make_pki
@@ -22,9 +23,15 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 
 def test_image_serves_health_read_only_as_non_root(images: Images) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     with running(
-        images.server, "--read-only", *WRITABLE, "--health-interval", "1s", "--env", f"GRPC_ADDR=127.0.0.1:{port}"
+        images.server,
+        "--read-only",
+        *WRITABLE,
+        "--health-interval",
+        "1s",
+        *("--env", f"GRPC_ADDR=127.0.0.1:{port}"),
+        *("--env", f"METRICS_ADDR=127.0.0.1:{metrics_port}"),
     ) as container:
         wait_serving(container, port)
         for service in ("wuffchat.auth.v1.AuthService", "wuffchat.conversation.v1.ConversationService"):
@@ -36,6 +43,11 @@ def test_image_serves_health_read_only_as_non_root(images: Images) -> None:
         assert refused.returncode != 0
         assert "Read-only file system" in refused.stderr
         assert "wuffchat.db" in docker("exec", container, "ls", "/app/var").stdout
+        # Metrics are on in the image (METRICS_ADDR), and count the calls just made.
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
+            scrape = page.read().decode()
+        checks = [line for line in scrape.splitlines() if line.startswith("grpc_server_handled_total{")]
+        assert any('grpc_method="Check"' in line and 'grpc_code="OK"' in line for line in checks), checks
         # The image's own HEALTHCHECK (scripts/healthcheck.py over the gRPC health protocol) reports healthy.
         deadline = time.monotonic() + 30
         status = ""
@@ -69,6 +81,7 @@ def test_sigterm_stops_the_container_cleanly_within_the_grace_period(images: Ima
         f"GRPC_ADDR=127.0.0.1:{port}",
         "--env",
         f"SHUTDOWN_GRACE_SECONDS={grace}",
+        *metrics_env(),
     ) as container:
         wait_serving(container, port)
         started = time.monotonic()
@@ -99,9 +112,19 @@ async def test_two_containers_on_postgres_and_redis_serve_one_fleet(
     with (
         # One container with two workers (REDIS_URL and SECRET_KEY required), one with a single process.
         running(
-            images.server, "--read-only", *WRITABLE, *env, "-e", "WORKERS=2", "-e", f"GRPC_ADDR=127.0.0.1:{ports[0]}"
+            images.server,
+            "--read-only",
+            *WRITABLE,
+            *env,
+            *metrics_env(),
+            "-e",
+            "WORKERS=2",
+            "-e",
+            f"GRPC_ADDR=127.0.0.1:{ports[0]}",
         ) as first,
-        running(images.server, "--read-only", *WRITABLE, *env, "-e", f"GRPC_ADDR=127.0.0.1:{ports[1]}") as second,
+        running(
+            images.server, "--read-only", *WRITABLE, *env, *metrics_env(), "-e", f"GRPC_ADDR=127.0.0.1:{ports[1]}"
+        ) as second,
     ):
         wait_serving(first, ports[0])
         wait_serving(second, ports[1])
@@ -139,6 +162,7 @@ def test_healthcheck_speaks_tls_as_the_prod_probes_do(images: Images, tmp_path: 
         f"GRPC_TLS_CERT_FILE=/run/secrets/wuffchat-grpc-tls/{pki.server_cert.name}",
         "--env",
         f"GRPC_TLS_KEY_FILE=/run/secrets/wuffchat-grpc-tls/{pki.server_key.name}",
+        *metrics_env(),
     ) as container:
         probe = ["exec", container, "python", "scripts/healthcheck.py"]
         tls_args = ["--tls-ca", f"/run/secrets/wuffchat-grpc-tls/{pki.ca.name}", "--server-name", "localhost"]

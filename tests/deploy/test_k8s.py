@@ -112,8 +112,10 @@ def test_ports_and_health_service_names_match_the_server(overlay: tuple[str, lis
     _, docs = overlay
     deployment = _objects(docs, "Deployment")["wuffchat-server"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    port = int(_server_env(docs, container)["GRPC_ADDR"].rpartition(":")[2])
-    assert [p["containerPort"] for p in container["ports"]] == [port]
+    env = _server_env(docs, container)
+    port = int(env["GRPC_ADDR"].rpartition(":")[2])
+    metrics = int(env["METRICS_ADDR"].rpartition(":")[2])
+    assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [("grpc", port), ("metrics", metrics)]
     service = _objects(docs, "Service")["wuffchat-server"]
     assert service["spec"]["ports"][0]["targetPort"] in (port, container["ports"][0]["name"])
     for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
