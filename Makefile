@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load alerts-check bench clean
+.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load alerts-check bench clean image k8s-config k8s-check
 
 setup: $(GENERATED)
 
@@ -72,6 +72,23 @@ web: setup $(WEB)/node_modules/.installed
 		--template '{"version":"v2","plugins":[{"local":"../$(WEB)/node_modules/.bin/protoc-gen-es","out":"../$(WEB)/src/gen","opt":["target=ts","import_extension=none"]}]}'
 	cd $(WEB) && npm run --silent build
 
+# The server and Envoy images (Dockerfile, deploy/envoy/Dockerfile) on a running Docker engine: the base is
+# BASE_IMAGE, else the official python:3.11-slim-bookworm, else a debootstrap base; wheels from
+# requirements.lock; both cached under build/image/ (scripts/image.py). Tags: SERVER_IMAGE, ENVOY_IMAGE.
+DOCKERFILES := Dockerfile deploy/envoy/Dockerfile
+image: web
+	$(PYTHON) scripts/system_packages.py --for image
+	$(PY) scripts/image.py
+
+# Kubernetes (deploy/k8s, scripts/k8s.py): k8s-config renders the Envoy configuration each overlay mounts
+# (after `make web`); k8s-check renders every overlay with `kubectl kustomize` and validates it against the
+# Kubernetes schemas (kubernetes-validate, offline), and finds a stale envoy.yaml when the web client is built.
+k8s-config: web
+	$(PY) -m scripts.k8s envoy
+
+k8s-check: setup
+	$(PY) -m scripts.k8s check
+
 migrate: setup
 	$(PY) -m server migrate
 
@@ -87,6 +104,8 @@ lint: setup
 	$(BIN)/buf format --diff --exit-code protos
 	cd protos && ../$(BIN)/buf lint ../build/wuffchat.binpb --path wuffchat
 	cd protos && ../$(BIN)/buf build && ../$(BIN)/buf breaking --against breaking-baseline.binpb
+	$(BIN)/hadolint $(DOCKERFILES)
+	$(MAKE) --no-print-directory k8s-check
 
 # The image `buf breaking` compares against (make lint): renew it when a release is cut, never to silence
 # a breaking change.

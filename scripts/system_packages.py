@@ -36,6 +36,10 @@ PACKAGES = (
     Package("redis-server", ("/usr/bin/redis-server",), "Redis tests"),
     Package("nodejs", ("/usr/bin/node",), "make web", _BOTH),
     Package("npm", ("/usr/bin/npm",), "make web", _BOTH),
+    # `make image` and the image tests (tests/deploy): a Docker engine, and debootstrap for a local base
+    # image when the official one cannot be pulled.
+    Package("docker.io", ("/usr/sbin/dockerd",), "make image, tests/deploy", frozenset({"image"})),
+    Package("debootstrap", ("/usr/sbin/debootstrap",), "make image", frozenset({"image"})),
 )
 BY_NAME = {package.name: package for package in PACKAGES}
 
@@ -99,7 +103,9 @@ def ensure(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--for", dest="target", choices=("test", "run"), default="test", help="which make target")
+    parser.add_argument(
+        "--for", dest="target", choices=("test", "run", "image"), default="test", help="which make target"
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would be installed, install nothing")
     args = parser.parse_args(argv)
 
