@@ -9,8 +9,9 @@ Beside the calls, three background jobs run: the conversation sweeper, retention
 and the memory trim (server/memory.py).
 
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
-on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
-`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0. With `--workers N`, server/workers.py
+on SIGTERM or SIGINT health turns NOT_SERVING, calls are still served for `SHUTDOWN_DRAIN_SECONDS`
+(so Envoy's health checks take the instance out first), then new calls are refused, in-flight calls
+get `SHUTDOWN_GRACE_SECONDS` to finish, and the process exits 0. With `--workers N`, server/workers.py
 migrates once and runs `serve()` in N forked processes on one port.
 """
 
@@ -89,8 +90,12 @@ class RunningServer:
     knowledge: knowledge_factory.Knowledge
     resources: contextlib.AsyncExitStack  # closes the limiter, auth, knowledge and the engine, in that order
 
-    async def stop(self, grace: float) -> None:
+    async def stop(self, grace: float, *, drain: float = 0.0) -> None:
+        """Health NOT_SERVING; after `drain` seconds (calls still served, so a load balancer that checks
+        health stops sending any) new calls are refused and in-flight ones get `grace` seconds."""
         await self.health.shutdown()
+        if drain > 0:
+            await asyncio.sleep(drain)
         await self.sweeper.stop()
         await self.retention.stop()
         await self.trimmer.stop()
@@ -319,6 +324,10 @@ async def serve(settings: Settings, *, migrate_schema: bool = True) -> None:
     # was starting is held until now instead of killing it half-way
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
-    log.info("shutting down", grace_seconds=settings.server.shutdown_grace_seconds)
-    await running.stop(settings.server.shutdown_grace_seconds)
+    log.info(
+        "shutting down",
+        drain_seconds=settings.server.shutdown_drain_seconds,
+        grace_seconds=settings.server.shutdown_grace_seconds,
+    )
+    await running.stop(settings.server.shutdown_grace_seconds, drain=settings.server.shutdown_drain_seconds)
     log.info("stopped")

@@ -54,6 +54,17 @@ class ServerSettings(Group):
     shutdown_grace_seconds: float = env(
         "SHUTDOWN_GRACE_SECONDS", 10.0, "how long in-flight calls may finish after SIGTERM", ge=0, le=300
     )
+    shutdown_drain_seconds: float = env(
+        "SHUTDOWN_DRAIN_SECONDS",
+        0.0,
+        (
+            "after SIGTERM, how long health says NOT_SERVING while calls are still accepted, before new calls are "
+            "refused and the grace period starts; behind a load balancer longer than its health-check interval "
+            "plus timeout (`make fleet`: 2.5 s)"
+        ),
+        ge=0,
+        le=300,
+    )
     health_check_interval_seconds: float = env(
         "HEALTH_CHECK_INTERVAL_SECONDS", 5.0, "how often health probes the database (`SELECT 1`)", ge=0.05, le=300
     )
