@@ -237,6 +237,24 @@ class Fleet:
             raise FleetError(f"Envoy exited; see {self.workdir / 'envoy.log'}")
         return self._admin("/ready") is not None
 
+    def host_stat(self, port: int, name: str) -> int | None:
+        """One of Envoy's per-instance numbers in `/clusters` (`rq_active`, `rq_error`, ...), or None."""
+        text = self._admin("/clusters")
+        prefix = f"wuffchat_grpc::127.0.0.1:{port}::{name}::"
+        for line in (text or "").splitlines():
+            if line.startswith(prefix):
+                return int(line.removeprefix(prefix))
+        return None
+
+    def counter(self, name: str) -> int:
+        """An Envoy counter of the cluster (`upstream_rq_retry`, `upstream_rq_retry_success`, ...)."""
+        text = self._admin(f"/stats?filter=wuffchat_grpc.{name}") or ""
+        for line in text.splitlines():
+            key, _, value = line.partition(": ")
+            if key == f"cluster.wuffchat_grpc.{name}":
+                return int(value)
+        return 0
+
     def routed_ports(self) -> set[int] | None:
         """The instances Envoy sends calls to now (healthy, not ejected), or None without an answer."""
         text = self._admin("/clusters")
@@ -255,6 +273,10 @@ class Fleet:
     def wait_routing(self, ports: set[int], timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Until Envoy routes to exactly `ports`."""
         _wait(lambda: self.routed_ports() == ports, timeout, f"Envoy did not route to exactly {sorted(ports)}")
+
+    def freeze(self, index: int) -> None:
+        """SIGSTOP one instance: it holds its connections and answers nothing (a hung process)."""
+        self.instances[index].signal(signal.SIGSTOP)
 
     def kill(self, index: int) -> None:
         """kill -9 one instance (its whole process group)."""

@@ -103,8 +103,19 @@ class RunningServer:
         await self.resources.aclose()
 
 
+def _pool(settings: Settings) -> db.Pool:
+    database = settings.database
+    return db.Pool(
+        size=database.pool_size,
+        max_overflow=database.max_overflow,
+        timeout_seconds=database.pool_timeout_seconds,
+        connect_timeout_seconds=database.connect_timeout_seconds,
+        statement_timeout_seconds=database.statement_timeout_seconds,
+    )
+
+
 async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
-    engine = db.create_engine(settings.database.url)
+    engine = db.create_engine(settings.database.url, _pool(settings))
     if not await db.wait_until_reachable(engine, settings.database.startup_timeout_seconds):
         await engine.dispose()
         raise StartupError(

@@ -177,6 +177,43 @@ class DatabaseSettings(Group):
         ge=0,
         le=600,
     )
+    pool_size: int = env(
+        "DB_POOL_SIZE",
+        10,
+        (
+            "PostgreSQL connections each process keeps open; a fleet needs N instances x (this + "
+            "`DB_MAX_OVERFLOW`) below the server's `max_connections`"
+        ),
+        ge=1,
+        le=500,
+    )
+    max_overflow: int = env(
+        "DB_MAX_OVERFLOW",
+        10,
+        "PostgreSQL connections opened beyond the pool under load, closed again after",
+        ge=0,
+        le=500,
+    )
+    pool_timeout_seconds: float = env(
+        "DB_POOL_TIMEOUT_SECONDS",
+        5.0,
+        "how long a call waits for a free PostgreSQL connection before it ends UNAVAILABLE",
+        ge=0.1,
+        le=300,
+    )
+    connect_timeout_seconds: float = env(
+        "DB_CONNECT_TIMEOUT_SECONDS", 3.0, "how long opening one PostgreSQL connection may take", ge=0.1, le=300
+    )
+    statement_timeout_seconds: float = env(
+        "DB_STATEMENT_TIMEOUT_SECONDS",
+        30.0,
+        (
+            "PostgreSQL cancels a statement running longer (`statement_timeout`; the call ends UNAVAILABLE); "
+            "`0` turns it off; migrations run without it"
+        ),
+        ge=0,
+        le=3600,
+    )
 
 
 class LimitSettings(Group):

@@ -1,8 +1,8 @@
-"""One fleet per module: three `python -m server` instances behind the real Envoy (scripts/fleet.py, the
+"""One fleet for the package: three `python -m server` instances behind the real Envoy (scripts/fleet.py, the
 code `make fleet` runs), sharing a fresh PostgreSQL database and the session's Redis.
 
 Every test starts with all three instances routed to (`whole_fleet` restarts what an earlier test
-killed); the module's teardown stops Envoy and every instance by process group.
+killed); the package's teardown stops Envoy and every instance by process group.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from tests.support.postgres import Postgres
 from tests.support.redis import RedisServer
 
 SIZE = 3
-SEARCH_LIMIT = 6  # SearchBehaviors per principal and minute, the one limit the load never meets
+EXPORT_LIMIT = 6  # ExportMyData per principal and minute, the one limit the load never meets
 
 # The load (tests/fleet/load.py) logs in and talks from 127.0.0.1 through Envoy: every per-IP budget is
-# out of its way, and only the per-principal SearchBehaviors limit is low (test_shared_state.py).
+# out of its way, and only the per-principal ExportMyData limit is low (test_shared_state.py).
 FLEET_ENV = {
     "APP_ENV": "test",
     **FAST_AUTH,
-    "RATE_LIMITS": rate_limits("100000/minute", SearchBehaviors=f"{SEARCH_LIMIT}/minute"),
+    "RATE_LIMITS": rate_limits("100000/minute", ExportMyData=f"{EXPORT_LIMIT}/minute"),
     "AUTH_FAILURE_LIMIT": "100000/minute",
     "LOGIN_MAX_FAILURES_PER_IP": "10000",
     "REFRESH_GRACE_SECONDS": "0",  # a replayed refresh token is reuse at once
@@ -38,7 +38,7 @@ FLEET_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def fleet(postgres: Postgres, redis_session: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     database_url = postgres.create_database()
     redis_session.flush()

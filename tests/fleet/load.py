@@ -2,7 +2,8 @@
 
 Each conversation worker, as one signed-up user, starts a conversation, walks it from the symptom to
 the last feedback answer (ten turns) and reads it back (GetConversation), again and again. Each login
-worker fetches a CAPTCHA, solves it, logs in and reads its profile with the new token.
+worker fetches a CAPTCHA, solves it, logs in and reads its profile with the new token. Each reader makes
+only calls without side effects (GetConversation, SearchBehaviors, GetProfile).
 
 What a failed call means depends on the method (the contracts' `idempotency_level`, read as Envoy's
 renderer reads it): an idempotent call must never fail, Envoy retries it on another instance. A
@@ -25,6 +26,8 @@ from wuffchat.auth.v1 import auth_service_pb2 as auth_pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
+from wuffchat.knowledge.v1 import knowledge_service_pb2 as kb_pb
+from wuffchat.knowledge.v1 import knowledge_service_pb2_grpc
 
 from interceptors.policy import POLICIES
 from tests.support.auth import PASSWORD, bearer, register, solved_captcha
@@ -92,6 +95,7 @@ class Load:
         self._tasks: list[asyncio.Task[None]] = []
         self._conv = conversation_service_pb2_grpc.ConversationServiceStub(channel)
         self._auth = auth_service_pb2_grpc.AuthServiceStub(channel)
+        self._search = knowledge_service_pb2_grpc.KnowledgeServiceStub(channel)
 
     async def _call(self, method: str, call: object, request: object, **kwargs: object) -> object | None:
         """One call; OK -> its response, a failure -> None (recorded)."""
@@ -104,9 +108,9 @@ class Load:
         self.tally.ok[method.rsplit("/", 1)[1]] += 1
         return response
 
-    async def start(self, conversations: int = 4, logins: int = 2) -> None:
+    async def start(self, conversations: int = 4, logins: int = 2, readers: int = 2) -> None:
         users = []
-        for _ in range(conversations + logins):
+        for _ in range(conversations + logins + readers):
             email = f"fleet-{next(_ids)}-{id(self)}@example.org"
             await register(self.channel, email)
             users.append(email)
@@ -114,8 +118,14 @@ class Load:
             tokens = await self._login(email)
             assert tokens is not None, "the load's own login failed before anything was disturbed"
             self._tasks.append(asyncio.create_task(self._converse(bearer(tokens.access_token))))
-        for email in users[conversations:]:
+        for email in users[conversations : conversations + logins]:
             self._tasks.append(asyncio.create_task(self._logins(email)))
+        for email in users[conversations + logins :]:
+            tokens = await self._login(email)
+            assert tokens is not None, "the load's own login failed before anything was disturbed"
+            who = bearer(tokens.access_token)
+            started = await self._conv.StartConversation(pb.StartConversationRequest(language="de"), metadata=who)
+            self._tasks.append(asyncio.create_task(self._read(started.conversation_id, who)))
 
     async def stop(self) -> Tally:
         self._stop.set()
@@ -166,6 +176,23 @@ class Load:
                     auth_pb.GetProfileRequest(),
                     metadata=bearer(tokens.access_token),
                 )
+
+    async def _read(self, cid: str, who: tuple[tuple[str, str], ...]) -> None:
+        """Only calls without side effects: the conversation, a search, the profile."""
+        while not self._stop.is_set():
+            await self._history(cid, who)
+            await self._call(
+                "/wuffchat.knowledge.v1.KnowledgeService/SearchBehaviors",
+                self._search.SearchBehaviors,
+                kb_pb.SearchBehaviorsRequest(query="Mein Hund bellt jeden Besucher an der Tür an.", limit=3),
+                metadata=who,
+            )
+            await self._call(
+                "/wuffchat.auth.v1.AuthService/GetProfile",
+                self._auth.GetProfile,
+                auth_pb.GetProfileRequest(),
+                metadata=who,
+            )
 
     async def _history(self, cid: str, who: tuple[tuple[str, str], ...]) -> list[str] | None:
         reply = await self._call(
