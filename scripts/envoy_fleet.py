@@ -116,5 +116,9 @@ def cluster_endpoints(cluster: Json, endpoints: Sequence[Json], tuning: FleetTun
         "base_ejection_time": "10s",
         "max_ejection_percent": 50,
     }
+    # Envoy allows 3 concurrent retries per cluster by default: when an instance dies with more calls in
+    # flight than that, the rest would fail. A budget scales with the traffic instead.
+    for threshold in cluster.get("circuit_breakers", {}).get("thresholds", []):
+        threshold["retry_budget"] = {"budget_percent": {"value": 25.0}, "min_retry_concurrency": 32}
     # Route only to instances that pass their checks, even when few do (no "panic" spreading to all).
     cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 0}}

@@ -75,7 +75,8 @@ async def test_unary_kill_9_loses_no_idempotent_call_and_no_acknowledged_turn(
     retried = fleet.counter("upstream_rq_retry_success") - retries_before
     print(
         f"\nkill -9 of instance {VICTIM} (hung with {in_flight} calls in flight) after {killed_at} turns; "
-        f"Envoy retried {retried} calls successfully: {tally.summary()}"
+        f"Envoy retried {retried} calls successfully ({fleet.counter('upstream_rq_retry_overflow')} retries "
+        f"refused by the retry budget): {tally.summary()}"
     )
 
     assert in_flight >= IN_FLIGHT, "no calls were in flight on the instance when it was killed"

@@ -47,6 +47,8 @@ def test_a_fleet_is_one_round_robin_cluster_with_health_checks_and_outlier_detec
     assert cluster["outlier_detection"]["consecutive_gateway_failure"] >= 1
     assert cluster["outlier_detection"]["consecutive_5xx"] >= 1
     assert cluster["common_lb_config"]["healthy_panic_threshold"] == {"value": 0}
+    # not Envoy's default of 3 concurrent retries, which one instance's in-flight calls exceed
+    assert cluster["circuit_breakers"]["thresholds"][0]["retry_budget"]["min_retry_concurrency"] >= 16
 
 
 def test_only_methods_without_side_effects_are_retried_after_they_may_have_run() -> None:
