@@ -128,6 +128,7 @@ bench: web
 	$(PY) -m bench.conversation --encryption both
 	$(PY) -m bench.search
 	$(PY) -m bench.edge
+	$(PY) -m bench.fleet
 
 clean:
 	rm -rf gen build dist $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf
