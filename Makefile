@@ -8,7 +8,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto')
 ENVOY_ENV = $(or $(APP_ENV),dev)
 
-.PHONY: setup proto proto-baseline client run envoy web system-packages test lint audit format migrate kb-load alerts-check bench clean image k8s-config k8s-check
+.PHONY: setup proto proto-baseline client run fleet envoy web system-packages test lint audit format migrate kb-load alerts-check bench clean image k8s-config k8s-check
 
 setup: $(GENERATED)
 
@@ -51,6 +51,12 @@ run: web
 	$(BIN)/envoy -c build/envoy-$(ENVOY_ENV).yaml --disable-hot-restart --log-level warn & \
 	trap 'kill $$! 2>/dev/null' EXIT; \
 	TRUSTED_PROXIES=$${TRUSTED_PROXIES-127.0.0.1} $(PY) -m server
+
+# FLEET_SIZE (default 3) server instances on ports FLEET_BASE_PORT.. (default 50061) behind one Envoy
+# (ENVOY_ADDR, default 127.0.0.1:8080), sharing DATABASE_URL and REDIS_URL (local ones are started when
+# unset); README "Several instances behind Envoy". Ctrl-C drains and stops all.
+fleet: setup
+	$(PY) -m scripts.fleet
 
 # The edge proxy in front of the server: envoy.yaml rendered for APP_ENV (dev unless set) into build/.
 envoy: setup
@@ -148,6 +154,7 @@ bench: web
 	$(PY) -m bench.conversation --observability compare --workers 1
 	$(PY) -m bench.search
 	$(PY) -m bench.edge
+	$(PY) -m bench.fleet
 
 clean:
 	rm -rf gen build dist $(VENV) $(WEB)/node_modules $(WEB)/dist $(WEB)/src/gen $(CLIENT_SRC)/wuffchat $(CLIENT_SRC)/buf

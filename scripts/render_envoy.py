@@ -7,8 +7,10 @@ one direct-response route per file of the built web client (clients/web/dist), s
 share one origin. With certificate files it adds TLS (scripts/envoy_tls.py): the https listener
 (required in prod), the plain listener that only redirects to it, and TLS or mutual TLS to the server;
 their SDS files are written beside the configuration. `ENVOY_STATS_ADDR` adds a listener that serves
-only Envoy's `/stats/prometheus` (scripts/envoy_stats.py). Bad input exits with code 2 and one line naming
-the variable.
+only Envoy's `/stats/prometheus` (scripts/envoy_stats.py). With several upstreams (`--fleet host:port,...` or
+`ENVOY_UPSTREAMS`) the one cluster balances over them with health checks, outlier detection and retries
+for idempotent methods (scripts/envoy_fleet.py). Bad input exits with code 2 and one line naming the
+variable.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from server import origins
 from server.config import ConfigError, EdgeSettings, load_group
 
 try:
-    from scripts import envoy_stats, envoy_tls
+    from scripts import envoy_fleet, envoy_stats, envoy_tls
 except ModuleNotFoundError:  # run as `python scripts/render_envoy.py` (make envoy): this folder is on sys.path
+    import envoy_fleet  # type: ignore[no-redef,import-not-found,unused-ignore]
     import envoy_stats  # type: ignore[no-redef,import-not-found,unused-ignore]
     import envoy_tls  # type: ignore[no-redef,import-not-found,unused-ignore]
 
@@ -84,6 +87,8 @@ class EdgeOptions:
     upstream_tls: envoy_tls.UpstreamTls | None = None  # TLS (mutual with a client certificate) to the server
     sds_dir: Path = ROOT / "build" / "envoy-sds"  # where `write` puts the SDS files the configuration names
     stats: Address | None = None  # a listener serving only GET /stats/prometheus (scripts/envoy_stats.py)
+    fleet: tuple[Address, ...] = ()  # several instances instead of `upstream` (scripts/envoy_fleet.py)
+    fleet_tuning: envoy_fleet.FleetTuning = envoy_fleet.DEFAULT_TUNING
 
 
 def parse_address(name: str, raw: str) -> Address:
@@ -108,6 +113,18 @@ def parse_origins(env: str, raw: str) -> tuple[str, ...]:
         return origins.parse_origins(raw, prod=env == "prod")
     except origins.OriginError as err:
         raise RenderError(str(err)) from None
+
+
+def parse_addresses(name: str, raw: str) -> tuple[Address, ...]:
+    """Comma-separated host:port list -> Addresses, in order, without duplicates.
+
+    Raises:
+        RenderError: an entry is not host:port, or one appears twice.
+    """
+    found = tuple(parse_address(name, item) for item in raw.split(",") if item.strip())
+    if len(set(found)) != len(found):
+        raise RenderError(f"{name} names an address twice: {raw!r}")
+    return found
 
 
 def _loopback(address: Address) -> bool:
@@ -198,17 +215,34 @@ def render(template: Json, options: EdgeOptions) -> Json:
 
     cluster = _named(config["static_resources"]["clusters"], "wuffchat_grpc")
     upstream = _upstream(options)
-    cluster["type"] = "STATIC" if _is_ip(upstream.host) else "STRICT_DNS"
+    upstreams = tuple(_connectable(a) for a in options.fleet) or (upstream,)
+    cluster["type"] = "STATIC" if all(_is_ip(a.host) for a in upstreams) else "STRICT_DNS"
     cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = _socket_address(upstream)
+    if options.fleet:
+        envoy_fleet.cluster_endpoints(cluster, [_socket_address(a) for a in upstreams], options.fleet_tuning)
+        grpc_route = next(r for r in vhost["routes"] if _is_grpc_route(r))
+        at = vhost["routes"].index(grpc_route)
+        vhost["routes"][at:at] = envoy_fleet.routes(grpc_route, options.fleet_tuning)
     if options.upstream_tls is not None:
         socket = envoy_tls.upstream_transport_socket(options.upstream_tls, upstream.host, options.sds_dir)
         cluster["transport_socket"] = socket
     return config
 
 
+def _is_grpc_route(route: Json) -> bool:
+    """The template's route for gRPC calls (content-type application/grpc...)."""
+    headers = route.get("match", {}).get("headers", [])
+    return "route" in route and any(h.get("name") == "content-type" for h in headers)
+
+
+def _connectable(address: Address) -> Address:
+    """`address` as Envoy connects to it (a wildcard host means this host)."""
+    return Address(_ANY_HOST.get(address.host, address.host), address.port)
+
+
 def _upstream(options: EdgeOptions) -> Address:
-    """The server's address as Envoy connects to it (a wildcard host means this host)."""
-    return Address(_ANY_HOST.get(options.upstream.host, options.upstream.host), options.upstream.port)
+    """The server's address as Envoy connects to it (the first instance of a fleet)."""
+    return _connectable(options.fleet[0] if options.fleet else options.upstream)
 
 
 def _tls_options(env_name: str, environ: Mapping[str, str], listen: Address, upstream: Address) -> Json:
@@ -260,9 +294,9 @@ def _optional_address(name: str, environ: Mapping[str, str]) -> Address | None:
 def options_from_env(
     env_name: str, environ: Mapping[str, str], *, static_dir: Path | None = WEB_DIST, sds_dir: Path | None = None
 ) -> EdgeOptions:
-    """EdgeOptions from ENVOY_ADDR, ENVOY_ADMIN_ADDR, GRPC_ADDR, CORS_ORIGINS, MAX_REQUEST_BYTES and the TLS
-    variables (ENVOY_TLS_*, ENVOY_REDIRECT_ADDR, ENVOY_UPSTREAM_*); SDS files go to `sds_dir`
-    (default build/envoy-<env>-sds).
+    """EdgeOptions from ENVOY_ADDR, ENVOY_ADMIN_ADDR, GRPC_ADDR (or ENVOY_UPSTREAMS, a fleet), CORS_ORIGINS,
+    MAX_REQUEST_BYTES and the TLS variables (ENVOY_TLS_*, ENVOY_REDIRECT_ADDR, ENVOY_UPSTREAM_*); SDS files
+    go to `sds_dir` (default build/envoy-<env>-sds).
 
     Raises:
         RenderError: a variable is malformed.
@@ -289,8 +323,11 @@ def options_from_env(
         static_files=files,
         sds_dir=sds_dir or ROOT / "build" / f"envoy-{env_name}-sds",
         stats=_optional_address("ENVOY_STATS_ADDR", environ),
+        fleet=parse_addresses("ENVOY_UPSTREAMS", environ.get("ENVOY_UPSTREAMS", "")),
     )
-    return replace(options, **_tls_options(env_name, environ, options.listen, _upstream(options)))
+    upstreams = tuple(_connectable(a) for a in options.fleet) or (_upstream(options),)
+    reachable = next((a for a in upstreams if not _loopback(a)), upstreams[0])  # what the prod rule must see
+    return replace(options, **_tls_options(env_name, environ, options.listen, reachable))
 
 
 def write(config: Json, out: Path, options: EdgeOptions | None = None) -> None:
@@ -308,10 +345,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default=os.environ.get("APP_ENV", "dev") or "dev", help="dev or prod")
     parser.add_argument("--out", type=Path, help="default: build/envoy-<env>.yaml")
+    parser.add_argument(
+        "--fleet", metavar="HOST:PORT,...", help="balance over these server instances (overrides ENVOY_UPSTREAMS)"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out or ROOT / "build" / f"envoy-{args.env}.yaml"
+    environ = {**os.environ, **({"ENVOY_UPSTREAMS": args.fleet} if args.fleet is not None else {})}
     try:
-        options = options_from_env(args.env, os.environ, sds_dir=out.parent / f"{out.stem}-sds")
+        options = options_from_env(args.env, environ, sds_dir=out.parent / f"{out.stem}-sds")
         config = render(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")), options)
     except RenderError as err:
         print(f"render_envoy: {err}", file=sys.stderr)

@@ -14,8 +14,9 @@ Beside the calls, three background jobs run: the conversation sweeper, retention
 and the memory trim (server/memory.py).
 
 `start()` returns a running server (tests use it on port 0); `serve()` adds signal handling:
-on SIGTERM or SIGINT health turns NOT_SERVING, new calls are refused, in-flight calls get
-`SHUTDOWN_GRACE_SECONDS` to finish, then the process exits 0. With `--workers N`, server/workers.py
+on SIGTERM or SIGINT health turns NOT_SERVING, calls are still served for `SHUTDOWN_DRAIN_SECONDS`
+(so Envoy's health checks take the instance out first), then new calls are refused, in-flight calls
+get `SHUTDOWN_GRACE_SECONDS` to finish, and the process exits 0. With `--workers N`, server/workers.py
 migrates once and runs `serve()` in N forked processes on one port.
 """
 
@@ -101,8 +102,12 @@ class RunningServer:
     metrics: Metrics | None = None  # METRICS_ADDR set (or a --workers worker): the server's metrics
     metrics_port: int | None = None  # the bound port of METRICS_ADDR, when this process serves it
 
-    async def stop(self, grace: float) -> None:
+    async def stop(self, grace: float, *, drain: float = 0.0) -> None:
+        """Health NOT_SERVING; after `drain` seconds (calls still served, so a load balancer that checks
+        health stops sending any) new calls are refused and in-flight ones get `grace` seconds."""
         await self.health.shutdown()
+        if drain > 0:
+            await asyncio.sleep(drain)
         await self.sweeper.stop()
         await self.retention.stop()
         await self.trimmer.stop()
@@ -110,8 +115,19 @@ class RunningServer:
         await self.resources.aclose()
 
 
+def _pool(settings: Settings) -> db.Pool:
+    database = settings.database
+    return db.Pool(
+        size=database.pool_size,
+        max_overflow=database.max_overflow,
+        timeout_seconds=database.pool_timeout_seconds,
+        connect_timeout_seconds=database.connect_timeout_seconds,
+        statement_timeout_seconds=database.statement_timeout_seconds,
+    )
+
+
 async def _open_storage(settings: Settings, *, migrate_schema: bool = True) -> AsyncEngine:
-    engine = db.create_engine(settings.database.url)
+    engine = db.create_engine(settings.database.url, _pool(settings))
     if not await db.wait_until_reachable(engine, settings.database.startup_timeout_seconds):
         await engine.dispose()
         raise StartupError(
@@ -396,6 +412,10 @@ async def serve(settings: Settings, *, migrate_schema: bool = True, metrics: Met
     # was starting is held until now instead of killing it half-way
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
-    log.info("shutting down", grace_seconds=settings.server.shutdown_grace_seconds)
-    await running.stop(settings.server.shutdown_grace_seconds)
+    log.info(
+        "shutting down",
+        drain_seconds=settings.server.shutdown_drain_seconds,
+        grace_seconds=settings.server.shutdown_grace_seconds,
+    )
+    await running.stop(settings.server.shutdown_grace_seconds, drain=settings.server.shutdown_drain_seconds)
     log.info("stopped")

@@ -215,7 +215,9 @@ def _run_workers(settings: Settings, stack: contextlib.ExitStack, metrics_dir: s
             # the reserved address, validated like any GRPC_ADDR; every other group is shared as it is
             server = ServerSettings.model_validate({**settings.server.model_dump(), "grpc_addr": addr})
             workers = _fork_workers(settings.model_copy(update={"server": server}), metrics_dir)
-            supervisor = _Supervisor(workers, settings.server.shutdown_grace_seconds, metrics_dir)
+            supervisor = _Supervisor(
+                workers, settings.server.shutdown_drain_seconds + settings.server.shutdown_grace_seconds, metrics_dir
+            )
             for signum in STOP_SIGNALS:
                 signal.signal(signum, supervisor.request_stop)
         finally:

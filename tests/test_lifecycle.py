@@ -62,6 +62,32 @@ async def test_unary_in_flight_call_finishes_within_grace(settings_factory: Sett
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+async def test_sigterm_with_a_drain_serves_calls_while_health_is_not_serving(tmp_path: Path) -> None:
+    """SHUTDOWN_DRAIN_SECONDS: health says NOT_SERVING first, calls are still answered (a load balancer
+    checking health stops sending them meanwhile), then the server stops and exits 0."""
+    proc = start_server(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db",
+            "SHUTDOWN_DRAIN_SECONDS": "1.5",
+            "SHUTDOWN_GRACE_SECONDS": "1",
+        }
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            watch = stub.Watch(health_pb2.HealthCheckRequest())
+            assert (await watch.read()).status == SERVING
+            proc.process.send_signal(signal.SIGTERM)
+            assert (await asyncio.wait_for(watch.read(), 5)).status == NOT_SERVING
+            during = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)  # a call, answered
+            assert during.status == NOT_SERVING
+            assert proc.process.poll() is None
+        code = await asyncio.to_thread(proc.process.wait, 15)
+        assert code == 0
+    finally:
+        proc.close()
+
+
 @pytest.fixture
 async def occupied_port() -> AsyncIterator[int]:
     port = free_port()

@@ -54,6 +54,17 @@ class ServerSettings(Group):
     shutdown_grace_seconds: float = env(
         "SHUTDOWN_GRACE_SECONDS", 10.0, "how long in-flight calls may finish after SIGTERM", ge=0, le=300
     )
+    shutdown_drain_seconds: float = env(
+        "SHUTDOWN_DRAIN_SECONDS",
+        0.0,
+        (
+            "after SIGTERM, how long health says NOT_SERVING while calls are still accepted, before new calls are "
+            "refused and the grace period starts; behind a load balancer longer than its health-check interval "
+            "plus timeout (`make fleet`: 2.5 s)"
+        ),
+        ge=0,
+        le=300,
+    )
     health_check_interval_seconds: float = env(
         "HEALTH_CHECK_INTERVAL_SECONDS", 5.0, "how often health probes the database (`SELECT 1`)", ge=0.05, le=300
     )
@@ -165,6 +176,43 @@ class DatabaseSettings(Group):
         "how long start-up retries an unreachable database (backoff 0.2 s doubling to 5 s)",
         ge=0,
         le=600,
+    )
+    pool_size: int = env(
+        "DB_POOL_SIZE",
+        10,
+        (
+            "PostgreSQL connections each process keeps open; a fleet needs N instances x (this + "
+            "`DB_MAX_OVERFLOW`) below the server's `max_connections`"
+        ),
+        ge=1,
+        le=500,
+    )
+    max_overflow: int = env(
+        "DB_MAX_OVERFLOW",
+        10,
+        "PostgreSQL connections opened beyond the pool under load, closed again after",
+        ge=0,
+        le=500,
+    )
+    pool_timeout_seconds: float = env(
+        "DB_POOL_TIMEOUT_SECONDS",
+        5.0,
+        "how long a call waits for a free PostgreSQL connection before it ends UNAVAILABLE",
+        ge=0.1,
+        le=300,
+    )
+    connect_timeout_seconds: float = env(
+        "DB_CONNECT_TIMEOUT_SECONDS", 3.0, "how long opening one PostgreSQL connection may take", ge=0.1, le=300
+    )
+    statement_timeout_seconds: float = env(
+        "DB_STATEMENT_TIMEOUT_SECONDS",
+        30.0,
+        (
+            "PostgreSQL cancels a statement running longer (`statement_timeout`; the call ends UNAVAILABLE); "
+            "`0` turns it off; migrations run without it"
+        ),
+        ge=0,
+        le=3600,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,28 @@ from server.storage import pg_tls
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT_SECONDS = 3.0
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement past statement_timeout (or cancelled)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """PostgreSQL connection pool and per-statement limits (DB_POOL_SIZE & co.); SQLite ignores them."""
+
+    size: int = 10
+    max_overflow: int = 10
+    timeout_seconds: float = 5.0
+    connect_timeout_seconds: float = PING_TIMEOUT_SECONDS
+    statement_timeout_seconds: float = 0.0  # 0: no limit
+
+    def connect_args(self) -> dict[str, Any]:
+        """asyncpg's connect arguments: its connect timeout and, when set, the session's statement_timeout."""
+        args: dict[str, Any] = {"timeout": self.connect_timeout_seconds}
+        if self.statement_timeout_seconds > 0:
+            args["server_settings"] = {"statement_timeout": str(round(self.statement_timeout_seconds * 1000))}
+        return args
+
+
+DEFAULT_POOL = Pool()
 
 
 def safe_url(database_url: str) -> str:
@@ -57,6 +80,8 @@ def _unavailable(context: ExceptionContext) -> BaseException | None:
     if error is None or not isinstance(context.original_exception, Exception):
         return None
     if context.is_disconnect or isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return DependencyUnavailable("database")
+    if getattr(context.original_exception, "sqlstate", None) == QUERY_CANCELED:  # DB_STATEMENT_TIMEOUT_SECONDS
         return DependencyUnavailable("database")  # SQLAlchemy raises it `from` the driver's error
     return None
 
@@ -69,9 +94,10 @@ def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         raise DependencyUnavailable("database") from error
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, pool: Pool = DEFAULT_POOL) -> AsyncEngine:
     """Build the engine; for SQLite create the file's folder and turn on WAL and foreign keys; for
-    PostgreSQL the URL's `sslmode`, `sslrootcert`, `sslcert`, `sslkey` become asyncpg's TLS context.
+    PostgreSQL the URL's `sslmode`, `sslrootcert`, `sslcert`, `sslkey` become asyncpg's TLS context and
+    `pool` sizes the connection pool and sets the connect and statement timeouts.
 
     Statements, connects and commits on it raise `DependencyUnavailable` where the database cannot
     answer (see the module docstring).
@@ -88,10 +114,10 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(
             url,
             pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=10,
-            pool_timeout=5,
-            connect_args={"timeout": PING_TIMEOUT_SECONDS, "ssl": ssl_argument},
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_seconds,
+            connect_args={**pool.connect_args(), "ssl": ssl_argument},
         )
     event.listen(engine.sync_engine, "handle_error", _unavailable)
     event.listen(engine.sync_engine, "do_connect", _connect)
