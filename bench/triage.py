@@ -35,10 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from server.knowledge import factory  # noqa: E402
 from server.knowledge import search as search_rules  # noqa: E402
-from server.knowledge.message_model import MessageModel, OwnerMessage  # noqa: E402
+from server.knowledge.message_model import MessageModel, OwnerMessage, load_examples  # noqa: E402
 from server.knowledge.search import KnowledgeSearch  # noqa: E402
 from server.knowledge.triage import Category  # noqa: E402
-from server.knowledge.triage_model import load_examples  # noqa: E402
 
 KNOWLEDGE = ROOT / "data/knowledge"
 HELDOUT = ROOT / "bench/data/eval/triage_heldout.yaml"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rpc.metrics import Metrics
 
 from . import loader
-from .message_model import MessageModel, load_messages
+from .message_model import MessageModel, load_examples, load_messages
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -26,7 +26,6 @@ from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
-from .triage_model import load_examples
 
 if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
     from .retrieval.weaviate import WeaviateRetriever

@@ -34,6 +34,7 @@ from .types import LANGUAGES, Behavior
 
 Examples = tuple[tuple[str, str], ...]  # (class: behaviour id or category, text)
 NON_BEHAVIOUR = tuple(c.value for c in Category if c is not Category.BEHAVIOUR)
+EXAMPLE_CATEGORIES = (Category.HEALTH, Category.DOG_RELATED, Category.OFF_TOPIC)  # the sections of triage.yaml
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,31 @@ class OwnerMessage:
     text: str
     labels: tuple[str, ...]
     lang: str
+
+
+def load_examples(path: Path) -> dict[Category, list[str]]:
+    """The example messages of `path`, per category, both languages together.
+
+    Raises:
+        KnowledgeError: the file is unreadable, or a category or language is missing or holds no texts.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError([f"{path.name}: unreadable ({type(exc).__name__})"]) from exc
+    found: dict[Category, list[str]] = {}
+    for category in EXAMPLE_CATEGORIES:
+        languages = raw.get(category.value) if isinstance(raw, dict) else None
+        if not isinstance(languages, dict):
+            raise KnowledgeError([f"{path.name}: {category.value} is missing"])
+        texts: list[str] = []
+        for language in LANGUAGES:
+            listed = languages.get(language)
+            if not isinstance(listed, list) or not listed or not all(isinstance(t, str) and t for t in listed):
+                raise KnowledgeError([f"{path.name}: {category.value}.{language} must be a non-empty list of texts"])
+            texts += listed
+        found[category] = texts
+    return found
 
 
 def load_messages(path: Path) -> list[OwnerMessage]:

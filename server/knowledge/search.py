@@ -3,8 +3,8 @@
 Used by KnowledgeService.SearchBehaviors and by the conversation flow, so both answer alike: only a
 text sorted as dog behaviour can match, and a match needs a calibrated confidence (a wrong confident answer
 is worse than a question: an abstention asks what exactly the dog does). Titles come in the asked language.
-Without the message model (a search built by hand, as in unit tests), word lists, retrieval's thresholds
-and the triage model decide, as they did before it.
+Without the message model (a search built by hand, as in unit tests), word lists and retrieval's
+thresholds decide.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from .message_model import NON_BEHAVIOUR, MessageModel
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
 from .triage import Category
-from .triage_model import Opinion, TriageModel
 from .types import LANGUAGES, Behavior
 
 # Confidences a best match needs, calibrated on the tuning part of bench/data/eval by retrieval alone
@@ -38,44 +37,12 @@ DEFAULT_VERB_THRESHOLD = 0.45  # it holds a dog behaviour verb only
 # (`bench/triage.py --calibrate`, tuning part only).
 CLEAR_WINNER_SLACK = 0.1  # how far below the threshold a clear winner may be
 CLEAR_WINNER_MARGIN = 0.3  # how far ahead of the runner-up it must be
-# The triage model sorts what retrieval did not match (a health sign in other words gets the vet answer,
-# not "what exactly does he do?"), and overrides a confident match only when its category leads the
-# behaviour side by this much (mean cosine of the nearest examples; `bench/triage.py --calibrate`).
-MODEL_OVERRIDE_LEAD = 0.05
-# When retrieval's best falls short but the model's nearest phrasing belongs to the same behaviour, two
-# independent signals agree: the match stands from this confidence on (calibrated like the others).
-AGREEMENT_FLOOR = 0.4
 # With the message model (message_model.py) the model decides: its best class when that is a category;
 # for a behaviour, its decision value plus this weight times retrieval's confidence, and a match needs
 # MATCH_FLOOR. Calibrated by 5-fold cross-validation on the owner messages (`bench/triage.py --calibrate`).
 FUSION_WEIGHT = 2.0
 MATCH_FLOOR = 0.5
 FUSION_CANDIDATES = 10  # how many of retrieval's best lend their confidence
-
-
-def decide(
-    words: Category | None, matched: bool, opinion: Opinion | None, *, override: float = MODEL_OVERRIDE_LEAD
-) -> Category | None:
-    """The category of a text: the word lists' when they decided; BEHAVIOUR when retrieval `matched`,
-    unless the model is clearly for another category; else the model's category; else None (the topic
-    tells vague from off-topic)."""
-    if words is not None:
-        return words
-    other = opinion is not None and opinion.category is not Category.BEHAVIOUR
-    if matched and not (other and opinion is not None and opinion.lead >= override):
-        return Category.BEHAVIOUR
-    return opinion.category if other and opinion is not None else None
-
-
-def agreed(top: str | None, score: float, opinion: Opinion | None, *, floor: float = AGREEMENT_FLOOR) -> bool:
-    """True when retrieval's best (`top`, `score`) is the behaviour the model finds nearest and scores `floor`."""
-    return (
-        top is not None
-        and opinion is not None
-        and opinion.category is Category.BEHAVIOUR
-        and opinion.nearest == top
-        and score >= floor
-    )
 
 
 def confident(
@@ -112,8 +79,8 @@ class SearchResult:
 class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
-    to the vet); `messages` classifies the message (none: the word lists, retrieval's thresholds and
-    `model`, a second opinion on the category, decide)."""
+    to the vet); `messages` classifies the message (none: the word lists and retrieval's thresholds
+    decide)."""
 
     def __init__(
         self,
@@ -121,13 +88,11 @@ class KnowledgeSearch:
         topic: Topic,
         *,
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
-        model: TriageModel | None = None,
         messages: MessageModel | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self._retriever = retriever
         self._abstentions = metrics.retrieval_abstentions if metrics is not None else None
-        self._model = model
         self._messages = messages
         self._topic = topic
         self._behaviors = behaviors
@@ -165,10 +130,6 @@ class KnowledgeSearch:
     def threshold(self, query: str) -> float | None:
         """The confidence a match for `query` needs (by its evidence); None when it is about something else."""
         return self._topic.threshold(query)
-
-    async def opinion(self, query: str) -> Opinion | None:
-        """The triage model's opinion on `query`, or None without a model."""
-        return None if self._model is None else await self._model.opinion(query)
 
     async def sort_by_words(self, query: str) -> Category | None:
         """What the words alone decide, or None."""
@@ -244,17 +205,9 @@ class KnowledgeSearch:
             return SearchResult([], words)
         ranked = await self._retriever.search(query, max(limit, 2))
         needed = self._topic.threshold(query)
-        opinion = await self.opinion(query)
-        matched = needed is not None and (
-            confident([m.score for m in ranked], needed)
-            or (bool(ranked) and agreed(ranked[0].id, ranked[0].score, opinion))
-        )
-        decided = decide(None, matched, opinion)
-        if decided is None:
+        if needed is None or not confident([m.score for m in ranked], needed):
             evidence = self._topic.evidence(query)
             about_dog = (evidence.strong or evidence.weak) and not evidence.other_subject
             return SearchResult([], Category.VAGUE if about_dog else Category.OFF_TOPIC)
-        if decided is not Category.BEHAVIOUR or needed is None:
-            return SearchResult([], decided)
         matches = [*ranked[: min(limit, 1)], *(m for m in ranked[1:limit] if m.score >= needed)]
         return SearchResult(self._titled(matches, language, behaviors), Category.BEHAVIOUR)

@@ -12,10 +12,9 @@ import pytest
 
 from server.knowledge import loader
 from server.knowledge.loader import KnowledgeError
-from server.knowledge.message_model import MessageModel, OwnerMessage, examples_of, load_messages
+from server.knowledge.message_model import MessageModel, OwnerMessage, examples_of, load_examples, load_messages
 from server.knowledge.search import FUSION_WEIGHT, fused
 from server.knowledge.triage import Category
-from server.knowledge.triage_model import load_examples
 from server.knowledge.types import Behavior
 
 ROOT = Path(__file__).resolve().parents[2] / "data" / "knowledge"

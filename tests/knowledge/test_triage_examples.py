@@ -1,5 +1,5 @@
-"""data/knowledge/triage.yaml, the triage model's examples: every category in both languages, and a
-broken file stops the start like any other break of the knowledge base (KnowledgeError)."""
+"""data/knowledge/triage.yaml, the message model's example messages per category: every category in both
+languages, and a broken file stops the start like any other break of the knowledge base (KnowledgeError)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.knowledge.loader import KnowledgeError
-from server.knowledge.triage_model import EXAMPLE_CATEGORIES, load_examples
+from server.knowledge.message_model import EXAMPLE_CATEGORIES, load_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 

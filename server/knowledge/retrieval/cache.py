@@ -23,7 +23,7 @@ def _key(encoder: str, text: str) -> str:
 
 class EmbeddingCache:
     """An .npz file under `directory`; `embed` is safe from several threads (the retriever's index build
-    and the triage model both embed on the retrieval pool)."""
+    and the knowledge store embed on the retrieval pool)."""
 
     def __init__(self, encoder: Encoder, directory: Path | None) -> None:
         self._encoder = encoder
