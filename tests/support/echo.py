@@ -1,9 +1,17 @@
-"""A tiny service with all four RPC kinds (raw bytes), for testing interceptors on a real port."""
+"""A tiny service with all four RPC kinds (raw bytes), and `echo_server`: a bare grpc.aio server for
+the interceptor unit tests.
+
+`echo_server` is deliberately not the WuffChat server (tests/support/servers.py): a unit test of one
+interceptor runs exactly the interceptors it names, with no storage, areas or other steps of the chain
+in the way (grpcio-testing cannot drive grpc.aio server interceptors, so it is a real port all the
+same). Tests of the chain as the server assembles it use `servers`; the echo service rides along there
+as an extra handler.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -60,11 +68,19 @@ def handler() -> grpc.GenericRpcHandler[Any, Any]:
 
 @asynccontextmanager
 async def echo_server(
-    interceptors: Sequence[grpc.aio.ServerInterceptor], *, channel_options: Sequence[tuple[str, Any]] = ()
+    interceptors: Sequence[grpc.aio.ServerInterceptor],
+    *,
+    handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
+    register: Sequence[Callable[[grpc.aio.Server], None]] = (),
+    server_options: Sequence[tuple[str, Any]] = (),
+    channel_options: Sequence[tuple[str, Any]] = (),
 ) -> AsyncIterator[grpc.aio.Channel]:
-    """Serve the echo service through `interceptors` on a free port; yield a channel to it."""
-    server = grpc.aio.server(interceptors=list(interceptors))
-    server.add_generic_rpc_handlers((handler(),))
+    """Serve the echo service, `handlers` and what `register` adds (generated `add_*_to_server`) through
+    exactly `interceptors` on a free port; yield a channel to it."""
+    server = grpc.aio.server(interceptors=list(interceptors), options=list(server_options))
+    server.add_generic_rpc_handlers((handler(), *handlers))
+    for add in register:
+        add(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
