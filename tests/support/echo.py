@@ -69,10 +69,12 @@ def handler() -> grpc.GenericRpcHandler[Any, Any]:
     )
 
 
-def as_served(interceptors: Sequence[grpc.aio.ServerInterceptor]) -> list[grpc.aio.ServerInterceptor]:
+def as_served(
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
+) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
     """Neighbouring chain steps (`Interceptor`s) composed into one `Chain`, as server/app.py serves
     them; other grpc.aio interceptors (`ReceiveDeadline`, a `Chain` already built) stay where they are."""
-    served: list[grpc.aio.ServerInterceptor] = []
+    served: list[grpc.aio.ServerInterceptor[Any, Any]] = []
     steps: list[Interceptor] = []
     for interceptor in interceptors:
         if isinstance(interceptor, Interceptor):
@@ -89,7 +91,7 @@ def as_served(interceptors: Sequence[grpc.aio.ServerInterceptor]) -> list[grpc.a
 
 @asynccontextmanager
 async def echo_server(
-    interceptors: Sequence[grpc.aio.ServerInterceptor],
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
     *,
     handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (),
     register: Sequence[Callable[[grpc.aio.Server], None]] = (),
