@@ -58,7 +58,7 @@ async def test_chain_order_is_the_documented_one(servers: Servers) -> None:
     ]
 
 
-async def test_chain_order_with_tracing_and_metrics_on(settings_factory: SettingsFactory) -> None:
+async def test_chain_order_with_tracing_and_metrics_on(servers: Servers) -> None:
     """METRICS_ADDR and a tracer add their steps where chain.py says: tracing outermost, metrics inside context."""
     used: list[list[Any]] = []
 
@@ -66,12 +66,9 @@ async def test_chain_order_with_tracing_and_metrics_on(settings_factory: Setting
         used.append(build_chain(deps))
         return used[-1]
 
-    running = await start(
-        settings_factory(METRICS_ADDR="127.0.0.1:0"),
-        chain_factory=recording,
-        tracer=trace.NoOpTracerProvider().get_tracer("test"),
-    )
-    await running.stop(0)
+    tracer = trace.NoOpTracerProvider().get_tracer("test")
+    async with servers.running(METRICS_ADDR="127.0.0.1:0", chain_factory=recording, tracer=tracer):
+        pass
     assert [type(i).__name__ for i in used[0]][:4] == [
         "TracingInterceptor",
         "ContextInterceptor",

@@ -4,7 +4,7 @@
 reflection, a real port) and stops it again. What a test varies goes in the way production takes it:
 the settings (built from variables by tests/conftest.py's `settings_factory`), the clock
 (tests/support/clock.py, moved by hand past expiries instead of sleeping), extra handlers (a test
-service behind the real chain) and a wrapped chain factory. `Servers` is the per-test factory behind
+service behind the real chain), a wrapped chain factory, metrics and a tracer. `Servers` is the per-test factory behind
 the fixtures of tests/conftest.py (`servers`, `start_server`, `server`).
 
 `SharedKnowledge` is the knowledge stack (base, embeddings, retriever, triage model; about a second to
@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from opentelemetry.trace import Tracer
 
 from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, build_chain
+from rpc.metrics import Metrics
 from server.app import RunningServer, start
 from server.clock import Clock, system_clock
 from server.config import KnowledgeSettings, Settings
@@ -54,10 +56,12 @@ class SharedKnowledge:
         part = await build_knowledge(settings)
         return cls(part.knowledge, settings, part.knowledge.store.base)
 
-    def serves(self, settings: KnowledgeSettings) -> bool:
+    def serves(self, settings: Settings) -> bool:
         """Whether a server with `settings` can use this stack: the same base, embedding cache and
-        retriever (the overlay directory aside: the shared stack keeps its own)."""
-        return settings.model_copy(update={"overlay_dir": self.settings.overlay_dir}) == self.settings
+        retriever (the overlay directory aside: the shared stack keeps its own), and no metrics (the
+        stack's retrieval counts on none)."""
+        knowledge = settings.knowledge.model_copy(update={"overlay_dir": self.settings.overlay_dir})
+        return knowledge == self.settings and settings.observability.metrics_addr is None
 
     def check_unchanged(self) -> None:
         """Raises AssertionError when a server changed the shared base."""
@@ -76,15 +80,20 @@ async def running_server(
     extra_handlers: Handlers = (),
     chain_factory: ChainFactory = build_chain,
     knowledge: SharedKnowledge | None = None,
+    metrics: Metrics | None = None,
+    tracer: Tracer | None = None,
 ) -> AsyncIterator[RunningServer]:
     """The server of `server.app.start` with `settings`, stopped on leaving (a test may stop it
-    earlier). `knowledge` is served when it matches `settings.knowledge`; else the server builds its own."""
-    shared = knowledge if knowledge is not None and knowledge.serves(settings.knowledge) else None
+    earlier). `knowledge` is served when it `serves` these settings and no `metrics` are given; else
+    the server builds its own. `metrics` and `tracer` go to `start` as they are."""
+    shared = knowledge if knowledge is not None and metrics is None and knowledge.serves(settings) else None
     running = await start(
         settings,
         clock=clock,
         extra_handlers=extra_handlers,
         chain_factory=chain_factory,
+        metrics=metrics,
+        tracer=tracer,
         prebuilt_knowledge=shared.knowledge if shared is not None else None,
     )
     try:
@@ -125,9 +134,12 @@ class Servers:
         clock: Clock | None = None,
         extra_handlers: Handlers = (),
         chain_factory: ChainFactory = build_chain,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
         **overrides: Any,
     ) -> AsyncIterator[RunningServer]:
-        """A server for the `async with` block: `settings`, or the test settings with `overrides`."""
+        """A server for the `async with` block: `settings`, or the test settings with `overrides`
+        (variables); the keywords as for `running_server`."""
         if settings is not None and overrides:
             raise TypeError("pass settings or overrides, not both")
         async with running_server(
@@ -136,6 +148,8 @@ class Servers:
             extra_handlers=extra_handlers,
             chain_factory=chain_factory,
             knowledge=self.knowledge,
+            metrics=metrics,
+            tracer=tracer,
         ) as running:
             yield running
 
