@@ -4,8 +4,8 @@
 reflection, a real port) and stops it again. What a test varies goes in the way production takes it:
 the settings (built from variables by tests/conftest.py's `settings_factory`), the clock
 (tests/support/clock.py, moved by hand past expiries instead of sleeping), extra handlers (a test
-service behind the real chain), a wrapped chain factory, metrics and a tracer. `Servers` is the per-test factory behind
-the fixtures of tests/conftest.py (`servers`, `start_server`, `server`).
+service behind the real chain), a wrapped chain factory, metrics and a tracer. `Servers` is the
+per-test factory behind the fixtures of tests/conftest.py (`servers`, `start_server`, `server`).
 
 `SharedKnowledge` is the knowledge stack (base, embeddings, retriever, triage model; about a second to
 build) built once per session and served by every server whose knowledge settings match it. A test
@@ -15,7 +15,8 @@ that changes the shared stack without the mark fails.
 Servers that are deliberately not started here: `python -m server` as a process
 (tests/support/process.py: the command line, signals, `--workers`, memory of a real process), the
 bare chains of the interceptor unit tests (tests/support/echo.py), and stand-ins for other parties
-(the Weaviate fake, a TLS health server for the client, a failing server for the client's retries).
+(the Weaviate fake, a TLS health server for the client, a failing server for the client's retries,
+an OTLP receiver for the exported spans).
 """
 
 from __future__ import annotations
