@@ -271,6 +271,7 @@ async def start(
     metrics: Metrics | None = None,
     serve_metrics: bool = True,
     tracer: Tracer | None = None,
+    prebuilt_knowledge: knowledge_factory.Knowledge | None = None,
 ) -> RunningServer:
     """Open storage (with retries and migrations), build each area (knowledge, auth, conversation) and
     the chain, register the servicers, bind and start. `chain_factory` builds the interceptor chain
@@ -278,7 +279,9 @@ async def start(
     `migrate_schema=False` when the schema is known to be current (a `--workers` parent migrated it).
     `metrics`: count on these (default: new ones when METRICS_ADDR is set, else none); `serve_metrics=False`
     when another process serves METRICS_ADDR (a `--workers` worker). `tracer`: the SERVER spans' tracer
-    (default: from OTEL_*, server/tracing.py; None there means tracing off).
+    (default: from OTEL_*, server/tracing.py; None there means tracing off). `prebuilt_knowledge`, a
+    stack already built from `settings.knowledge`, is served instead of building one and is left open
+    (tests share one between servers); its retrieval counts where it was built to.
     On a failure, what was opened is closed again in reverse order (one exit stack).
 
     Raises:
@@ -297,7 +300,9 @@ async def start(
             await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
 
         try:
-            knowledge = await build_knowledge(settings.knowledge, audit=audit, metrics=metrics)
+            knowledge = await build_knowledge(
+                settings.knowledge, audit=audit, metrics=metrics, prebuilt=prebuilt_knowledge
+            )
         except KnowledgeError as exc:
             raise StartupError(f"knowledge base invalid: {exc.problems[0]} ({len(exc.problems)} problem(s))") from None
         except RetrieverUnavailableError as exc:

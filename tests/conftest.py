@@ -1,4 +1,4 @@
-"""Shared fixtures: a real grpc.aio server on a free port, channels, PostgreSQL.
+"""Shared fixtures: the real server on a free port (tests/support/servers.py), channels, PostgreSQL, Redis.
 
 With `CI=true` a skipped test counts as a failure: CI must have every dependency.
 """
@@ -13,13 +13,22 @@ from typing import Any
 import grpc
 import pytest
 
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.config import Settings, load_settings
 from tests.support.auth import FAST_AUTH, env_text, rate_limits
+from tests.support.clock import Clock
 from tests.support.postgres import Postgres, running_postgres
 from tests.support.redis import RedisServer, running_redis
+from tests.support.servers import Servers, SharedKnowledge, address
 
 SettingsFactory = Callable[..., Settings]
+StartServer = Callable[..., Any]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "own_knowledge: changes the knowledge base (upserts, deletions): its servers build their own"
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -47,12 +56,48 @@ def database_backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
+def _test_env(database_url: str, overlay_dir: Path, cache_dir: Path) -> dict[str, str]:
+    return {
+        "APP_ENV": "test",
+        "GRPC_ADDR": "127.0.0.1:0",
+        "DATABASE_URL": database_url,
+        "KNOWLEDGE_OVERLAY_DIR": str(overlay_dir),  # admin upserts never touch var/
+        "CACHE_DIR": str(cache_dir),
+        "HEALTH_CHECK_INTERVAL_SECONDS": "0.1",
+        "DB_STARTUP_TIMEOUT_SECONDS": "5",
+        "SHUTDOWN_GRACE_SECONDS": "2",
+        "RATE_LIMITS": rate_limits("100000/minute"),
+        "AUTH_FAILURE_LIMIT": "100000/minute",
+        **FAST_AUTH,
+    }
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's embedding cache (CACHE_DIR of every test server): embeddings are computed once."""
+    return tmp_path_factory.mktemp("embeddings")
+
+
+@pytest.fixture(scope="session")
+async def shared_knowledge(
+    embedding_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SharedKnowledge]:
+    """The knowledge stack of the test settings, built once per session (tests/support/servers.py)."""
+    overlay = tmp_path_factory.mktemp("shared-overlay")
+    settings = load_settings(_test_env("sqlite+aiosqlite:///unused.db", overlay, embedding_cache))
+    shared = await SharedKnowledge.build(settings.knowledge)
+    yield shared
+    await shared.knowledge.aclose()
+
+
 @pytest.fixture
-def settings_factory(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> SettingsFactory:
+def settings_factory(
+    tmp_path: Path, database_backend: str, embedding_cache: Path, request: pytest.FixtureRequest
+) -> SettingsFactory:
     """Settings for a test server, built by `load_settings` from environment variables like any server's
     (APP_ENV=test: the bounds of production, except the shorter lifetimes tests need): free port, its
     own SQLite file (or a fresh PostgreSQL database for `both_databases` tests), its own knowledge
-    overlay (the embedding cache is shared), fast health probes, cheap Argon2, a small CAPTCHA, the API
+    overlay (the session's embedding cache), fast health probes, cheap Argon2, a small CAPTCHA, the API
     keys of tests/support/auth.py, and rate limits and a failed-authentication budget high enough that
     only the tests about limits (which set their own) ever meet one. Overrides are variables too:
     `settings_factory(LOGIN_LOCKOUT_SECONDS=1)`; values become text (`env_text`)."""
@@ -62,34 +107,54 @@ def settings_factory(tmp_path: Path, database_backend: str, request: pytest.Fixt
         database_url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
     def make(**overrides: Any) -> Settings:
-        env = {
-            "APP_ENV": "test",
-            "GRPC_ADDR": "127.0.0.1:0",
-            "DATABASE_URL": database_url,
-            "KNOWLEDGE_OVERLAY_DIR": str(tmp_path / "overlay"),  # admin upserts never touch var/
-            "HEALTH_CHECK_INTERVAL_SECONDS": "0.1",
-            "DB_STARTUP_TIMEOUT_SECONDS": "5",
-            "SHUTDOWN_GRACE_SECONDS": "2",
-            "RATE_LIMITS": rate_limits("100000/minute"),
-            "AUTH_FAILURE_LIMIT": "100000/minute",
-            **FAST_AUTH,
-        }
+        env = _test_env(database_url, tmp_path / "overlay", embedding_cache)
         return load_settings({**env, **{name: env_text(value) for name, value in overrides.items()}})
 
     return make
 
 
 @pytest.fixture
-async def server(settings_factory: SettingsFactory) -> AsyncIterator[RunningServer]:
-    """The real server on a free port of 127.0.0.1 (SQLite)."""
-    running = await start(settings_factory())
-    yield running
-    await running.stop(0)
+def clock() -> Clock:
+    """The test servers' time: the real now, standing still until the test advances it."""
+    return Clock()
+
+
+@pytest.fixture
+def test_knowledge(request: pytest.FixtureRequest) -> SharedKnowledge | None:
+    """The session's knowledge stack, or None for a test marked `own_knowledge` (its servers build one)."""
+    if request.node.get_closest_marker("own_knowledge") is not None:
+        return None
+    shared: SharedKnowledge = request.getfixturevalue("shared_knowledge")
+    return shared
+
+
+@pytest.fixture
+async def servers(
+    settings_factory: SettingsFactory, clock: Clock, test_knowledge: SharedKnowledge | None
+) -> AsyncIterator[Servers]:
+    """Starts real servers for the test (tests/support/servers.py): `servers.start(**overrides)` keeps
+    one until the test ends, `async with servers.running(...)` / `servers.serving(...)` for a block.
+    They run on `clock` and the session's knowledge stack, unless the test is marked `own_knowledge`."""
+    factory = Servers(settings_factory, clock=clock, knowledge=test_knowledge)
+    yield factory
+    await factory.aclose()
+
+
+@pytest.fixture
+def start_server(servers: Servers) -> StartServer:
+    """`servers.start`: `await start_server(**overrides)` returns a server running until the test ends."""
+    return servers.start
+
+
+@pytest.fixture
+async def server(servers: Servers) -> RunningServer:
+    """The real server on a free port of 127.0.0.1 with the test settings (SQLite)."""
+    return await servers.start()
 
 
 @pytest.fixture
 async def channel(server: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as chan:
+    async with grpc.aio.insecure_channel(address(server)) as chan:
         yield chan
 
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import grpc
+import pytest
 from sqlalchemy import select
 from wuffchat.auth.v1 import auth_service_pb2 as auth_pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
@@ -66,6 +67,7 @@ async def test_unary_export_and_conversation_delete_are_recorded(server: Running
     assert (await verify(server.engine)).intact
 
 
+@pytest.mark.own_knowledge
 async def test_unary_knowledge_changes_are_recorded_with_admin_and_slug(server: RunningServer) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         knowledge = knowledge_service_pb2_grpc.KnowledgeServiceStub(channel)

@@ -4,7 +4,7 @@ nothing of the decoder in the answer, one per-call line, and counted by rate lim
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import grpc
@@ -14,10 +14,10 @@ from google.protobuf.message import DecodeError
 from wuffchat.auth.v1 import auth_service_pb2 as auth_pb
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 
-from server.app import RunningServer, start
+from server.app import RunningServer
 from tests.auth.conftest import field_violations
-from tests.conftest import SettingsFactory
 from tests.support.auth import SERVICE_KEY, api_key, rate_limits
+from tests.support.servers import Servers
 
 LOGIN = "/wuffchat.auth.v1.AuthService/Login"
 GET_CAPTCHA = "/wuffchat.auth.v1.AuthService/GetCaptcha"
@@ -37,10 +37,8 @@ LEAKS = ("DecodeError", "Error parsing", "wuffchat.", "Request", "protobuf", "Un
 
 
 @pytest.fixture
-async def running(settings_factory: SettingsFactory) -> AsyncIterator[RunningServer]:
-    server = await start(settings_factory())
-    yield server
-    await server.stop(0)
+def running(server: RunningServer) -> RunningServer:
+    return server
 
 
 async def _call_raw(port: int, method: str, body: bytes) -> grpc.aio.AioRpcError:
@@ -97,11 +95,8 @@ async def test_undecodable_body_is_invalid_argument_with_one_rpc_line(
     assert line["principal"] == ("apikey:env:test-service" if method == STREAM_MESSAGE else None)
 
 
-async def test_undecodable_bodies_count_against_the_rate_limit(settings_factory: SettingsFactory) -> None:
-    server = await start(settings_factory(RATE_LIMITS=rate_limits("100000/minute", Login="3/minute")))
-    try:
+async def test_undecodable_bodies_count_against_the_rate_limit(servers: Servers) -> None:
+    async with servers.running(RATE_LIMITS=rate_limits("100000/minute", Login="3/minute")) as server:
         for _ in range(3):
             assert (await _call_raw(server.port, LOGIN, TRUNCATED)).code() == grpc.StatusCode.INVALID_ARGUMENT
         assert (await _call_raw(server.port, LOGIN, TRUNCATED)).code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    finally:
-        await server.stop(0)

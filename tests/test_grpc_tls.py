@@ -6,7 +6,6 @@ client and its CLI present a client certificate."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -16,12 +15,12 @@ from wuffchat_client import AsyncClient
 from wuffchat_client._channel import TargetError
 from wuffchat_client.errors import Unavailable
 
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.config import ConfigError, load_settings
 from tests.clients.python.cli.conftest import Cli
-from tests.conftest import SettingsFactory
 from tests.support.pki import Pki, make_pki
 from tests.support.prod import prod_env
+from tests.support.servers import Servers
 
 
 @pytest.fixture
@@ -43,24 +42,17 @@ async def _status(port: int, credentials: grpc.ChannelCredentials | None, host: 
 
 
 @pytest.fixture
-async def tls_server(settings_factory: SettingsFactory, pki: Pki) -> AsyncIterator[RunningServer]:
-    running = await start(
-        settings_factory(GRPC_TLS_CERT_FILE=str(pki.server_cert), GRPC_TLS_KEY_FILE=str(pki.server_key))
-    )
-    yield running
-    await running.stop(0)
+async def tls_server(servers: Servers, pki: Pki) -> RunningServer:
+    return await servers.start(GRPC_TLS_CERT_FILE=str(pki.server_cert), GRPC_TLS_KEY_FILE=str(pki.server_key))
 
 
 @pytest.fixture
-async def mtls_server(settings_factory: SettingsFactory, pki: Pki) -> AsyncIterator[RunningServer]:
-    settings = settings_factory(
+async def mtls_server(servers: Servers, pki: Pki) -> RunningServer:
+    return await servers.start(
         GRPC_TLS_CERT_FILE=str(pki.server_cert),
         GRPC_TLS_KEY_FILE=str(pki.server_key),
         GRPC_TLS_CLIENT_CA_FILE=str(pki.ca),
     )
-    running = await start(settings)
-    yield running
-    await running.stop(0)
 
 
 async def test_a_trusted_client_gets_through_tls(tls_server: RunningServer, pki: Pki) -> None:

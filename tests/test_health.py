@@ -10,9 +10,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.app import SERVICE_NAMES, RunningServer, start
-from tests.conftest import SettingsFactory
+from server.app import SERVICE_NAMES, RunningServer
 from tests.support.redis import RedisServer
+from tests.support.servers import Servers
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -51,21 +51,15 @@ async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 5.0) 
         await asyncio.sleep(0.05)
 
 
-async def test_unary_redis_down_stays_serving_but_shows_in_metrics(
-    settings_factory: SettingsFactory, redis_server: RedisServer
-) -> None:
+async def test_unary_redis_down_stays_serving_but_shows_in_metrics(servers: Servers, redis_server: RedisServer) -> None:
     """Rate limits fall back to memory, so Redis down is SERVING; `wuffchat_dependency_up{redis}` says 0."""
-    running = await start(settings_factory(REDIS_URL=redis_server.url, METRICS_ADDR="127.0.0.1:0"))
-    try:
+    async with servers.serving(REDIS_URL=redis_server.url, METRICS_ADDR="127.0.0.1:0") as (running, channel):
         assert running.metrics is not None
         up = running.metrics.dependency_up.labels("redis")
         assert up._value.get() == 1
         redis_server.stop()
         await _until(lambda: asyncio.sleep(0, up._value.get() == 0))
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            assert [await _status(stub, s) for s in ("", *SERVICE_NAMES)] == [SERVING] * 4
+        stub = health_pb2_grpc.HealthStub(channel)
+        assert [await _status(stub, s) for s in ("", *SERVICE_NAMES)] == [SERVING] * 4
         redis_server.start()
         await _until(lambda: asyncio.sleep(0, up._value.get() == 1))
-    finally:
-        await running.stop(0)

@@ -11,12 +11,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.app import start
-from tests.conftest import SettingsFactory
 from tests.support.auth import api_key
 from tests.support.net import free_port
 from tests.support.process import run_server, start_server
 from tests.support.prod import prod_env
+from tests.support.servers import Servers
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -47,10 +46,9 @@ def _slow_handler(started: asyncio.Event) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler("test.Slow", {"Sleep": grpc.unary_unary_rpc_method_handler(sleep)})
 
 
-async def test_unary_in_flight_call_finishes_within_grace(settings_factory: SettingsFactory) -> None:
+async def test_unary_in_flight_call_finishes_within_grace(servers: Servers) -> None:
     started = asyncio.Event()
-    running = await start(settings_factory(), extra_handlers=[_slow_handler(started)])
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with servers.serving(extra_handlers=[_slow_handler(started)]) as (running, channel):
         sleep = channel.unary_unary("/test.Slow/Sleep")
         in_flight = asyncio.ensure_future(sleep(b"", metadata=api_key()))
         await started.wait()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import grpc
@@ -18,10 +17,11 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
-from server.app import RunningServer, start
-from tests.conftest import SettingsFactory
+from server.app import RunningServer
 from tests.support.auth import PASSWORD, api_key, bearer, rate_limits, signed_up, solved_captcha
 from tests.support.chat_completions import fake_openai
+from tests.support.clock import Clock
+from tests.support.servers import Servers
 
 # a whole conversation, as bench/conversation.py runs it: symptom, yes, context, yes to the exercise, no
 # to another behaviour, five feedback answers
@@ -41,16 +41,9 @@ AUTH = "wuffchat.auth.v1.AuthService"
 CONVERSATION = "wuffchat.conversation.v1.ConversationService"
 
 
-@asynccontextmanager
-async def serving(
-    settings_factory: SettingsFactory, **env: Any
-) -> AsyncIterator[tuple[RunningServer, grpc.aio.Channel]]:
-    running = await start(settings_factory(METRICS_ADDR="127.0.0.1:0", **env))
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            yield running, channel
-    finally:
-        await running.stop(0)
+def serving(servers: Servers, **env: Any) -> AbstractAsyncContextManager[tuple[RunningServer, grpc.aio.Channel]]:
+    """A server of the test's `servers` with metrics on a free port, and a channel to it."""
+    return servers.serving(METRICS_ADDR="127.0.0.1:0", **env)
 
 
 async def scrape(running: RunningServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -83,9 +76,9 @@ def grpc_labels(service: str, method: str, kind: str = "unary") -> dict[str, str
 
 
 async def test_unary_standard_grpc_metrics_count_each_call_with_the_code_the_client_got(
-    settings_factory: SettingsFactory,
+    servers: Servers,
 ) -> None:
-    async with serving(settings_factory, RATE_LIMITS=rate_limits("100000/minute", GetCaptcha="3/minute")) as (
+    async with serving(servers, RATE_LIMITS=rate_limits("100000/minute", GetCaptcha="3/minute")) as (
         running,
         channel,
     ):
@@ -125,9 +118,9 @@ async def test_unary_standard_grpc_metrics_count_each_call_with_the_code_the_cli
     assert value(samples, "wuffchat_dependency_up", dependency="database") == 1
 
 
-async def test_stream_health_watch_is_a_server_stream_ended_cancelled(settings_factory: SettingsFactory) -> None:
+async def test_stream_health_watch_is_a_server_stream_ended_cancelled(servers: Servers) -> None:
     """Watch writes with context.write, past the interceptors: its messages sent are not counted (README)."""
-    async with serving(settings_factory) as (running, channel):
+    async with serving(servers) as (running, channel):
         call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
         assert (await call.read()).status == health_pb2.HealthCheckResponse.SERVING
         call.cancel()
@@ -139,8 +132,8 @@ async def test_stream_health_watch_is_a_server_stream_ended_cancelled(settings_f
     assert value(samples, "grpc_server_handled_total", **labels, grpc_code="Canceled") == 1
 
 
-async def test_unary_security_counters_login_failure_captcha_bad_token(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory) as (running, channel):
+async def test_unary_security_counters_login_failure_captcha_bad_token(servers: Servers) -> None:
+    async with serving(servers) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         await signed_up(channel, "metrics@example.org")
         with pytest.raises(grpc.aio.AioRpcError) as wrong_password:
@@ -173,8 +166,8 @@ async def test_unary_security_counters_login_failure_captcha_bad_token(settings_
     assert value(samples, "wuffchat_token_reuse_total") == 0
 
 
-async def test_unary_conversations_started_and_retrieval_timed(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory) as (running, channel):
+async def test_unary_conversations_started_and_retrieval_timed(servers: Servers) -> None:
+    async with serving(servers) as (running, channel):
         stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
         started = await stub.StartConversation(conv_pb.StartConversationRequest(language="de"), metadata=api_key())
         await stub.SendMessage(
@@ -205,27 +198,24 @@ async def test_unary_conversations_started_and_retrieval_timed(settings_factory:
     assert value(samples, "grpc_server_handled_total", **labels, grpc_code="OK") == 2
 
 
-async def test_metrics_off_by_default_no_endpoint_no_step(settings_factory: SettingsFactory) -> None:
+async def test_metrics_off_by_default_no_endpoint_no_step(servers: Servers) -> None:
     used: list[list[Any]] = []
 
     def recording(deps: ChainDependencies) -> list[Any]:
         used.append(build_chain(deps))
         return used[-1]
 
-    running = await start(settings_factory(), chain_factory=recording)
-    try:
+    async with servers.running(chain_factory=recording) as running:
         assert running.metrics is None and running.metrics_port is None
-    finally:
-        await running.stop(0)
     assert "MetricsInterceptor" not in [type(step).__name__ for step in used[0]]
 
 
-async def test_unary_refresh_token_reuse_is_counted(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory, REFRESH_GRACE_SECONDS=0) as (running, channel):
+async def test_unary_refresh_token_reuse_is_counted(servers: Servers, clock: Clock) -> None:
+    async with serving(servers, REFRESH_GRACE_SECONDS=0) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "reuse@example.org")
         await stub.RefreshToken(auth_pb.RefreshTokenRequest(refresh_token=first.refresh_token))
-        await asyncio.sleep(0.05)
+        clock.advance(1)  # past the grace window (none)
         with pytest.raises(grpc.aio.AioRpcError) as err:  # the spent token again: the family is revoked
             await stub.RefreshToken(auth_pb.RefreshTokenRequest(refresh_token=first.refresh_token))
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -234,13 +224,13 @@ async def test_unary_refresh_token_reuse_is_counted(settings_factory: SettingsFa
     assert value(samples, "wuffchat_security_events_total", event="authn_token_reuse", severity="critical") == 1
 
 
-async def test_unary_finished_conversation_and_openai_fallback_counted(settings_factory: SettingsFactory) -> None:
+async def test_unary_finished_conversation_and_openai_fallback_counted(servers: Servers) -> None:
     """A whole conversation (the bench's turns) ends the feedback: finished; a failing Chat Completions
     endpoint (tests/support/chat_completions.py, answering 500) makes the OpenAI responder fall back."""
     with fake_openai() as fake:
         fake.mode = "500"
         async with serving(
-            settings_factory, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=fake.base_url, OPENAI_TIMEOUT_SECONDS=2.0
+            servers, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=fake.base_url, OPENAI_TIMEOUT_SECONDS=2.0
         ) as (running, channel):
             stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
             started = await stub.StartConversation(conv_pb.StartConversationRequest(language="de"), metadata=api_key())

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app import start
 from server.audit import GENESIS, RETENTION_EVENT, AuditLog, row_hash, verify
 from server.config import LoginSettings, RetentionSettings
 from server.retention import Retention, RetentionPolicy
@@ -32,9 +31,9 @@ from server.storage.models import (
     RevokedToken,
     User,
 )
-from tests.conftest import SettingsFactory
 from tests.support.auth import TEST_DATA_KEYS
 from tests.support.process import run_server
+from tests.support.servers import Servers
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
@@ -241,9 +240,8 @@ async def test_verify_flags_a_start_cut_by_hand(engine: AsyncEngine) -> None:
     assert report.first_broken_id == (first or 0) + 1
 
 
-async def test_server_runs_retention_periodically(settings_factory: SettingsFactory) -> None:
-    running = await start(settings_factory(RETENTION_INTERVAL_SECONDS=0.05))
-    try:
+async def test_server_runs_retention_periodically(servers: Servers) -> None:
+    async with servers.running(RETENTION_INTERVAL_SECONDS=0.05) as running:
         await _insert(running.engine, _conversation("stale", ago(200 * DAY)))
         async with asyncio.timeout(10):
             while True:
@@ -251,8 +249,6 @@ async def test_server_runs_retention_periodically(settings_factory: SettingsFact
                     if await session.get(Conversation, "stale") is None:
                         break
                 await asyncio.sleep(0.05)
-    finally:
-        await running.stop(0)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -24,10 +24,10 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
-from server.app import RunningServer, start
-from tests.conftest import SettingsFactory
+from server.app import RunningServer
 from tests.support.auth import FAST_AUTH, SERVICE_KEY, api_key, env_text
 from tests.support.process import start_server
+from tests.support.servers import Servers
 
 SEND = "wuffchat.conversation.v1.ConversationService/SendMessage"
 
@@ -54,15 +54,11 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 @pytest.fixture
 async def traced(
-    settings_factory: SettingsFactory, exporter: InMemorySpanExporter
+    servers: Servers, exporter: InMemorySpanExporter
 ) -> AsyncIterator[tuple[RunningServer, grpc.aio.Channel]]:
-    running = await start(settings_factory(), tracer=trace.get_tracer("wuffchat.server"))
-    exporter.clear()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            yield running, channel
-    finally:
-        await running.stop(0)
+    async with servers.serving(tracer=trace.get_tracer("wuffchat.server")) as (running, channel):
+        exporter.clear()
+        yield running, channel
 
 
 def _by_name(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
@@ -146,15 +142,15 @@ async def test_unary_client_error_leaves_status_unset_server_fault_marks_error(
     assert span.status.status_code == trace.StatusCode.UNSET
 
 
-async def test_tracing_off_by_default_no_step(settings_factory: SettingsFactory) -> None:
+async def test_tracing_off_by_default_no_step(servers: Servers) -> None:
     used: list[list[object]] = []
 
     def recording(deps: ChainDependencies) -> list[object]:
         used.append(list(build_chain(deps)))
         return used[-1]  # type: ignore[return-value]
 
-    running = await start(settings_factory(), chain_factory=recording)  # type: ignore[arg-type]
-    await running.stop(0)
+    async with servers.running(chain_factory=recording):  # type: ignore[arg-type]
+        pass
     assert "TracingInterceptor" not in [type(step).__name__ for step in used[0]]
 
 

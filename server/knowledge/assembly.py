@@ -19,9 +19,11 @@ class KnowledgePart:
 
     servicer: KnowledgeService
     knowledge: factory.Knowledge
+    owned: bool = True  # False: a stack built elsewhere (tests share one), closed by whoever built it
 
     async def aclose(self) -> None:
-        await self.knowledge.aclose()
+        if self.owned:
+            await self.knowledge.aclose()
 
 
 def _weaviate(settings: KnowledgeSettings) -> factory.WeaviateTarget | None:
@@ -31,14 +33,22 @@ def _weaviate(settings: KnowledgeSettings) -> factory.WeaviateTarget | None:
 
 
 async def build_knowledge(
-    settings: KnowledgeSettings, *, audit: AuditLog | None = None, metrics: Metrics | None = None
+    settings: KnowledgeSettings,
+    *,
+    audit: AuditLog | None = None,
+    metrics: Metrics | None = None,
+    prebuilt: factory.Knowledge | None = None,
 ) -> KnowledgePart:
-    """Load and validate the base, load the embedding model, index the behaviours.
+    """Load and validate the base, load the embedding model, index the behaviours; with `prebuilt` (a
+    stack built from the same settings, which tests share between servers) only the servicer is new
+    (its retrieval counts on the metrics it was built with).
 
     Raises:
         KnowledgeError: the base breaks its schema.
         RetrieverUnavailableError: Weaviate (`WEAVIATE_URL`) cannot be reached or refuses the passages.
     """
+    if prebuilt is not None:
+        return KnowledgePart(KnowledgeService(prebuilt.store, prebuilt.search, audit=audit), prebuilt, owned=False)
     knowledge = await factory.build(
         Path(settings.dir),
         Path(settings.overlay_dir),

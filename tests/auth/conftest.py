@@ -1,9 +1,10 @@
-"""Auth tests run against the real server on a real port; `serving` starts one with custom settings."""
+"""Auth tests run against the real server on a real port; `serving` starts one with custom settings
+(tests/conftest.py `servers`, plus a test service that answers with the caller's principal)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import grpc
@@ -13,9 +14,9 @@ from grpc_status import rpc_status
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
 from rpc import call
-from server.app import RunningServer, start
-from server.clock import Clock, system_clock
+from server.app import RunningServer
 from server.config import Settings
+from tests.support.servers import Servers
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -44,18 +45,22 @@ def whoami_handler() -> grpc.GenericRpcHandler[Any, Any]:
     )
 
 
-@asynccontextmanager
-async def serving(
-    settings: Settings, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (), *, clock: Clock = system_clock
-) -> AsyncIterator[tuple[RunningServer, grpc.aio.Channel]]:
-    """A real server with `settings` (plus the WhoAmI test service) and a channel to it; `clock` (a
-    `tests.support.clock.Clock` the test advances) is the server's time when given."""
-    running = await start(settings, extra_handlers=[whoami_handler(), *handlers], clock=clock)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            yield running, channel
-    finally:
-        await running.stop(0)
+Serving = Callable[..., AbstractAsyncContextManager[tuple[RunningServer, grpc.aio.Channel]]]
+
+
+@pytest.fixture
+def serving(servers: Servers) -> Serving:
+    """`async with serving(settings, handlers, clock=...) as (running, channel)`: a real server (the
+    test's `servers`) with `settings` (or the test settings), the WhoAmI test service and `handlers`,
+    and a channel to it; `clock` (a `tests.support.clock.Clock`) is the server's time, the test's
+    `clock` fixture unless given."""
+
+    def serve(
+        settings: Settings | None = None, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (), **options: Any
+    ) -> AbstractAsyncContextManager[tuple[RunningServer, grpc.aio.Channel]]:
+        return servers.serving(settings, extra_handlers=[whoami_handler(), *handlers], **options)
+
+    return serve
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key, bearer
 from tests.support.process import run_server, start_server
@@ -36,7 +36,7 @@ def cli(database_url: str, *args: str) -> str:
     return result.stdout.strip()
 
 
-async def test_unary_configured_keys_carry_their_role(settings_factory: SettingsFactory) -> None:
+async def test_unary_configured_keys_carry_their_role(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory()) as (_, channel):
         assert await whoami(channel, api_key(ADMIN_KEY)) == "apikey|env:test-admin|admin"
         assert await whoami(channel, api_key(SERVICE_KEY)) == "apikey|env:test-service|service"
@@ -56,14 +56,14 @@ async def test_unary_configured_keys_carry_their_role(settings_factory: Settings
     ],
 )
 async def test_unary_wrong_key_is_unauthenticated(
-    settings_factory: SettingsFactory, metadata: tuple[tuple[str, str], ...]
+    serving: Serving, settings_factory: SettingsFactory, metadata: tuple[tuple[str, str], ...]
 ) -> None:
     async with serving(settings_factory()) as (_, channel):
         assert await whoami_code(channel, metadata) == grpc.StatusCode.UNAUTHENTICATED
 
 
 @pytest.mark.both_databases
-async def test_unary_table_keys_rotate_and_revoke(settings_factory: SettingsFactory) -> None:
+async def test_unary_table_keys_rotate_and_revoke(serving: Serving, settings_factory: SettingsFactory) -> None:
     settings = settings_factory()
     async with serving(settings) as (_, channel):
         old = cli(settings.database.url, "create", "crawler", "--role", "service")
@@ -80,7 +80,7 @@ async def test_unary_table_keys_rotate_and_revoke(settings_factory: SettingsFact
         assert re.search(r"^crawler\t.*\trevoked\t", cli(settings.database.url, "list"), re.M)
 
 
-async def test_stream_needs_credentials_too(settings_factory: SettingsFactory) -> None:
+async def test_stream_needs_credentials_too(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory()) as (_, channel):
         stream = channel.unary_stream("/test.WhoAmI/Stream")
         assert [r async for r in stream(b"", metadata=api_key())] == [b"0|apikey", b"1|apikey", b"2|apikey"]

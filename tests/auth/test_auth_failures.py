@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth.api_keys import generate_key
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.interceptors.conftest import audit_events
 from tests.support.auth import ADMIN_KEY, Metadata, api_key, bearer, signed_up
@@ -59,7 +59,9 @@ def api_key_lookups(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
-async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(settings_factory: SettingsFactory) -> None:
+async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     async with serving(settings_factory(AUTH_FAILURE_LIMIT="4/minute")) as (_, channel):
         outcomes = [await code(channel, bearer(token)) for token in BOGUS_BEARERS]
         err = await refusal(channel, bearer("one-more"))
@@ -83,7 +85,9 @@ async def test_unary_bogus_bearer_tokens_end_in_resource_exhausted(settings_fact
     assert quota.violations[0].subject == "ip:127.0.0.1"
 
 
-async def test_unary_bogus_api_keys_are_not_looked_up_past_the_budget(settings_factory: SettingsFactory) -> None:
+async def test_unary_bogus_api_keys_are_not_looked_up_past_the_budget(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     async with serving(settings_factory(AUTH_FAILURE_LIMIT="5/minute")) as (running, channel):
         with api_key_lookups(running.engine) as lookups:
             within = [await code(channel, api_key(generate_key())) for _ in range(5)]
@@ -95,7 +99,9 @@ async def test_unary_bogus_api_keys_are_not_looked_up_past_the_budget(settings_f
     assert len(lookups) == 5
 
 
-async def test_unary_keys_of_the_wrong_shape_never_reach_the_database(settings_factory: SettingsFactory) -> None:
+async def test_unary_keys_of_the_wrong_shape_never_reach_the_database(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     wrong_shape = [
         "wck_short",
         "sk-live-0123456789abcdef0123456789abcdef",
@@ -112,7 +118,7 @@ async def test_unary_keys_of_the_wrong_shape_never_reach_the_database(settings_f
     assert outcomes == ["UNAUTHENTICATED"] * len(wrong_shape)
 
 
-async def test_unary_other_client_ips_are_unaffected(settings_factory: SettingsFactory) -> None:
+async def test_unary_other_client_ips_are_unaffected(serving: Serving, settings_factory: SettingsFactory) -> None:
     settings = settings_factory(AUTH_FAILURE_LIMIT="3/minute", TRUSTED_PROXIES=PROXY)
     async with serving(settings) as (_, channel):
         attacker = [await code(channel, api_key(generate_key()), "198.51.100.7") for _ in range(5)]
@@ -124,7 +130,7 @@ async def test_unary_other_client_ips_are_unaffected(settings_factory: SettingsF
     assert (other_bogus, other_valid) == ("UNAUTHENTICATED", "OK")
 
 
-async def test_unary_successes_do_not_consume_the_budget(settings_factory: SettingsFactory) -> None:
+async def test_unary_successes_do_not_consume_the_budget(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(AUTH_FAILURE_LIMIT="3/minute")) as (_, channel):
         tokens = await signed_up(channel, "budget@example.org")
         first = [await code(channel, bearer("bogus")) for _ in range(2)]
@@ -139,7 +145,9 @@ async def test_unary_successes_do_not_consume_the_budget(settings_factory: Setti
     assert then_valid == "RESOURCE_EXHAUSTED"
 
 
-async def test_unary_throttling_is_audited_once_per_ip_and_window(settings_factory: SettingsFactory) -> None:
+async def test_unary_throttling_is_audited_once_per_ip_and_window(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     settings = settings_factory(AUTH_FAILURE_LIMIT="2/minute", TRUSTED_PROXIES=PROXY)
     async with serving(settings) as (running, channel):
         for ip in ("198.51.100.1", "198.51.100.2"):
@@ -154,7 +162,7 @@ async def test_unary_throttling_is_audited_once_per_ip_and_window(settings_facto
 
 @pytest.mark.redis
 async def test_unary_redis_budget_is_shared_between_servers(
-    settings_factory: SettingsFactory, redis_server: RedisServer
+    serving: Serving, settings_factory: SettingsFactory, redis_server: RedisServer
 ) -> None:
     settings = settings_factory(AUTH_FAILURE_LIMIT="3/minute", REDIS_URL=redis_server.url)
     async with serving(settings) as (first, one), serving(settings) as (second, two):

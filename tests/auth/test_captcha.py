@@ -10,7 +10,7 @@ from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat_client.captcha import CaptchaUnsolvableError, solve_captcha
 
-from tests.auth.conftest import field_violations, serving
+from tests.auth.conftest import Serving, field_violations
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, solved_captcha
 from tests.support.clock import Clock
@@ -93,7 +93,7 @@ async def test_unary_spliced_expiry_is_refused(stub: auth_service_pb2_grpc.AuthS
     await stub.Register(register_request("honest@example.org", solution))  # the true split still counts
 
 
-async def test_unary_expired(settings_factory: SettingsFactory) -> None:
+async def test_unary_expired(serving: Serving, settings_factory: SettingsFactory) -> None:
     clock = Clock()
     async with serving(settings_factory(CAPTCHA_TTL_SECONDS=1), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)

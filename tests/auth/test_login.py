@@ -14,7 +14,7 @@ from server.app import RunningServer
 from server.storage import sealing
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent, User
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, login, register, solved_captcha
 from tests.support.clock import Clock
@@ -55,7 +55,9 @@ async def test_unary_wrong_password_and_unknown_email_answer_identically(
 
 
 @pytest.mark.both_databases
-async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: SettingsFactory) -> None:
+async def test_unary_lockout_after_5_failures_then_recovery(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     clock = Clock()
     async with serving(settings_factory(LOGIN_LOCKOUT_SECONDS=1.0), clock=clock) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
@@ -72,7 +74,7 @@ async def test_unary_lockout_after_5_failures_then_recovery(settings_factory: Se
 
 
 @pytest.mark.both_databases
-async def test_unary_ip_throttle(settings_factory: SettingsFactory) -> None:
+async def test_unary_ip_throttle(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(LOGIN_MAX_FAILURES_PER_IP=3, LOGIN_LOCKOUT_SECONDS=60)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         for i in range(3):  # different accounts, same address
@@ -88,7 +90,7 @@ async def test_unary_ip_throttle(settings_factory: SettingsFactory) -> None:
         assert [e.details["scope"] for e in await events(running, "authn_login_lock")] == ["ip"]
 
 
-async def test_unary_login_rehashes_with_new_parameters(settings_factory: SettingsFactory) -> None:
+async def test_unary_login_rehashes_with_new_parameters(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(ARGON2_TIME_COST=1)) as (_, channel):
         await register(channel, "old.hash@example.org")
     async with serving(settings_factory(ARGON2_TIME_COST=2)) as (running, channel):

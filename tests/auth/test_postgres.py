@@ -12,20 +12,23 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent, User
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, bearer, login, signed_up, solved_captcha
+from tests.support.clock import Clock
 
 pytestmark = pytest.mark.postgres
 
 
-async def test_unary_flow_on_postgres(settings_factory: SettingsFactory, postgres_url: str) -> None:
+async def test_unary_flow_on_postgres(
+    serving: Serving, settings_factory: SettingsFactory, postgres_url: str, clock: Clock
+) -> None:
     settings = settings_factory(DATABASE_URL=postgres_url, REFRESH_GRACE_SECONDS=0, LOGIN_LOCKOUT_SECONDS=60)
     async with serving(settings) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "pg.user@example.org")
         second = (await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=first.refresh_token))).tokens
-        await asyncio.sleep(0.01)
+        clock.advance(1)  # past the grace window (none)
         with pytest.raises(grpc.aio.AioRpcError):  # reuse
             await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=first.refresh_token))
         with pytest.raises(grpc.aio.AioRpcError) as err:  # the family is gone

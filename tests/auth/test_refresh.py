@@ -13,7 +13,7 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from server.app import RunningServer
 from server.storage.db import session_factory
 from server.storage.models import AuditEvent, RefreshToken
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import bearer, login, signed_up
 from tests.support.clock import Clock
@@ -40,13 +40,13 @@ async def assert_access(stub: auth_service_pb2_grpc.AuthServiceStub, token: str,
 
 
 @pytest.mark.both_databases
-async def test_unary_reuse_kills_the_family(settings_factory: SettingsFactory) -> None:
+async def test_unary_reuse_kills_the_family(serving: Serving, settings_factory: SettingsFactory, clock: Clock) -> None:
     async with serving(settings_factory(REFRESH_GRACE_SECONDS=0)) as (running, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
         first = await signed_up(channel, "victim@example.org")
         other_login = await login(channel, "victim@example.org")
         second = await refresh(stub, first.refresh_token)
-        await asyncio.sleep(0.05)
+        clock.advance(1)  # past the grace window (none)
 
         await assert_refused(stub, first.refresh_token)  # the attacker replays the stolen, spent token
         await assert_refused(stub, second.refresh_token)  # ... and the legitimate sibling dies with it
@@ -97,7 +97,7 @@ async def test_unary_refresh_tokens_are_stored_hashed(
 
 
 @pytest.mark.both_databases
-async def test_unary_absolute_lifetime(settings_factory: SettingsFactory) -> None:
+async def test_unary_absolute_lifetime(serving: Serving, settings_factory: SettingsFactory) -> None:
     clock = Clock()
     async with serving(settings_factory(REFRESH_TOKEN_TTL_SECONDS=2), clock=clock) as (_, channel):
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)

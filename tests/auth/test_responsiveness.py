@@ -19,7 +19,7 @@ import grpc
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, register, solved_captcha
 from tests.support.process import ROOT
@@ -61,7 +61,9 @@ async def median_under_load(port: int, channel: grpc.aio.Channel, email: str) ->
     return statistics.median(await probing), logins
 
 
-async def test_unary_health_check_stays_fast_during_20_logins(settings_factory: SettingsFactory) -> None:
+async def test_unary_health_check_stays_fast_during_20_logins(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     # production-strength hashing (t=3, 64 MiB), one lane and one worker: a core stays free for the loop
     settings = settings_factory(
         ARGON2_TIME_COST=3, ARGON2_MEMORY_KIB=64 * 1024, ARGON2_PARALLELISM=1, PASSWORD_HASH_WORKERS=1

@@ -23,7 +23,7 @@ from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
 from server.auth.tokens import LEEWAY_SECONDS, key_id
-from tests.auth.conftest import serving
+from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import bearer, signed_up
 from tests.support.clock import Clock
@@ -51,7 +51,9 @@ def handmade(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[byt
 
 
 @pytest.fixture
-async def hs_session(settings_factory: SettingsFactory) -> AsyncIterator[tuple[grpc.aio.Channel, dict[str, Any]]]:
+async def hs_session(
+    serving: Serving, settings_factory: SettingsFactory
+) -> AsyncIterator[tuple[grpc.aio.Channel, dict[str, Any]]]:
     async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         tokens = await signed_up(channel, "jwt.target@example.org")
         yield channel, claims_of(tokens.access_token)
@@ -107,7 +109,7 @@ async def test_unary_attack_is_unauthenticated(
     assert await profile_code(channel, ATTACKS[attack](claims)) == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_unary_tampered_payload(settings_factory: SettingsFactory) -> None:
+async def test_unary_tampered_payload(serving: Serving, settings_factory: SettingsFactory) -> None:
     async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         token = (await signed_up(channel, "tamper@example.org")).access_token
         header, _, signature = token.split(".")
@@ -142,7 +144,7 @@ async def test_unary_malformed_authorization(hs_session: tuple[grpc.aio.Channel,
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, tmp_path: Any) -> None:
+async def test_unary_eddsa_and_hs_confusion(serving: Serving, settings_factory: SettingsFactory, tmp_path: Any) -> None:
     private = Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
@@ -172,7 +174,9 @@ async def test_unary_eddsa_and_hs_confusion(settings_factory: SettingsFactory, t
         assert await profile_code(channel, foreign) == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_unary_key_rotation_old_key_verifies_new_key_signs(settings_factory: SettingsFactory) -> None:
+async def test_unary_key_rotation_old_key_verifies_new_key_signs(
+    serving: Serving, settings_factory: SettingsFactory
+) -> None:
     new_secret = b"the next HS256 secret, also 32+ bytes long"
     async with serving(settings_factory(SECRET_KEY=SECRET)) as (_, channel):
         old_token = (await signed_up(channel, "rotation@example.org")).access_token
@@ -185,7 +189,7 @@ async def test_unary_key_rotation_old_key_verifies_new_key_signs(settings_factor
         assert await profile_code(channel, new_token) == grpc.StatusCode.OK
 
 
-async def test_unary_expiry_follows_the_server_clock(settings_factory: SettingsFactory) -> None:
+async def test_unary_expiry_follows_the_server_clock(serving: Serving, settings_factory: SettingsFactory) -> None:
     """exp, nbf and iat are checked on the server's clock: the test moves it instead of sleeping."""
     clock = Clock()
     async with serving(settings_factory(ACCESS_TOKEN_TTL_SECONDS=60), clock=clock) as (_, channel):

@@ -16,7 +16,7 @@ from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from server.conversation.store import ConversationStore
-from tests.conversation.conftest import StartServer
+from tests.conftest import StartServer
 from tests.conversation.helpers import ALICE, say, start
 
 pytestmark = pytest.mark.both_databases

@@ -19,8 +19,8 @@ from server.knowledge import loader
 from server.storage import db
 from server.storage.models import Feedback
 from tests.auth.conftest import field_violations
-from tests.conversation.conftest import Clock
 from tests.conversation.helpers import ALICE, BOB, SCRIPTS, Stub, say, start, walk_to
+from tests.support.clock import Clock
 
 S = pb.ConversationState
 BASE = loader.load(Path(__file__).resolve().parents[2] / "data" / "knowledge")

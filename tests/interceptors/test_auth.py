@@ -12,10 +12,9 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from tests.auth.conftest import serving
-from tests.conftest import SettingsFactory
 from tests.support import echo
 from tests.support.auth import api_key, bearer, signed_up
+from tests.support.servers import Servers
 
 
 async def _requests(*items: bytes) -> AsyncIterator[bytes]:
@@ -33,8 +32,8 @@ async def _all_kinds(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str],
     ]
 
 
-async def test_all_kinds_pass_with_credentials(settings_factory: SettingsFactory) -> None:
-    async with serving(settings_factory(), [echo.handler()]) as (_, channel):
+async def test_all_kinds_pass_with_credentials(servers: Servers) -> None:
+    async with servers.serving(extra_handlers=[echo.handler()]) as (_, channel):
         tokens = await signed_up(channel, "kinds@example.org")
         for metadata in (api_key(), bearer(tokens.access_token)):
             unary, stream, writes, client_stream, bidi = await _all_kinds(channel, metadata)
@@ -43,8 +42,8 @@ async def test_all_kinds_pass_with_credentials(settings_factory: SettingsFactory
 
 
 @pytest.mark.parametrize("method", ["Unary", "ServerStream", "ServerStreamWrites", "ClientStream", "Bidi"])
-async def test_each_kind_refused_without_credentials(settings_factory: SettingsFactory, method: str) -> None:
-    async with serving(settings_factory(), [echo.handler()]) as (_, channel):
+async def test_each_kind_refused_without_credentials(servers: Servers, method: str) -> None:
+    async with servers.serving(extra_handlers=[echo.handler()]) as (_, channel):
         path = f"/test.Echo/{method}"
         with pytest.raises(grpc.aio.AioRpcError) as err:
             if method == "Unary":

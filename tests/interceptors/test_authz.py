@@ -21,6 +21,7 @@ from interceptors.authz import AuthorizationInterceptor
 from interceptors.context import ContextInterceptor
 from server.audit import AuditLog
 from tests.interceptors.conftest import audit_events
+from tests.support.echo import echo_server
 from tests.support.principal import PrincipalFromMetadata, principal_header
 
 
@@ -39,21 +40,14 @@ class _Reached(kb_grpc.KnowledgeServiceServicer):
 
 @asynccontextmanager
 async def _knowledge(audit: AuditLog) -> AsyncIterator[kb_grpc.KnowledgeServiceStub]:
-    server = grpc.aio.server(
-        interceptors=[
-            ContextInterceptor(),
-            PrincipalFromMetadata(),
-            AuthorizationInterceptor(audit, applies=selector.is_protected_wuffchat),
-        ]
-    )
-    kb_grpc.add_KnowledgeServiceServicer_to_server(_Reached(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield kb_grpc.KnowledgeServiceStub(channel)
-    finally:
-        await server.stop(0)
+    chain = [
+        ContextInterceptor(),
+        PrincipalFromMetadata(),
+        AuthorizationInterceptor(audit, applies=selector.is_protected_wuffchat),
+    ]
+    register = [lambda server: kb_grpc.add_KnowledgeServiceServicer_to_server(_Reached(), server)]
+    async with echo_server(chain, register=register) as channel:
+        yield kb_grpc.KnowledgeServiceStub(channel)
 
 
 async def _code(rpc: Any, request: Any, *metadata: tuple[str, str]) -> grpc.StatusCode:

@@ -17,39 +17,36 @@ from sqlalchemy import text
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.audit import verify
 from tests.conftest import SettingsFactory
 from tests.support import echo
 from tests.support.auth import SERVICE_KEY, api_key, rate_limits
 from tests.support.process import run_server
 from tests.support.redis import RedisServer
+from tests.support.servers import Servers, address
 
 
 @pytest.fixture
-async def full(settings_factory: SettingsFactory) -> AsyncIterator[RunningServer]:
-    running = await start(
-        settings_factory(RATE_LIMITS=rate_limits("20/minute", Login="5/minute")), extra_handlers=[echo.handler()]
-    )
-    yield running
-    await running.stop(0)
+async def full(servers: Servers) -> RunningServer:
+    return await servers.start(RATE_LIMITS=rate_limits("20/minute", Login="5/minute"), extra_handlers=[echo.handler()])
 
 
 @pytest.fixture
 async def channel(full: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{full.port}") as chan:
+    async with grpc.aio.insecure_channel(address(full)) as chan:
         yield chan
 
 
-async def test_chain_order_is_the_documented_one(settings_factory: SettingsFactory) -> None:
+async def test_chain_order_is_the_documented_one(servers: Servers) -> None:
     used: list[list[Any]] = []
 
     def recording(deps: ChainDependencies) -> list[Any]:
         used.append(build_chain(deps))
         return used[-1]
 
-    running = await start(settings_factory(), chain_factory=recording)
-    await running.stop(0)
+    async with servers.running(chain_factory=recording):
+        pass
     assert [type(i).__name__ for i in used[0]] == [
         "ContextInterceptor",
         "AuditInterceptor",
@@ -61,7 +58,7 @@ async def test_chain_order_is_the_documented_one(settings_factory: SettingsFacto
     ]
 
 
-async def test_chain_order_with_tracing_and_metrics_on(settings_factory: SettingsFactory) -> None:
+async def test_chain_order_with_tracing_and_metrics_on(servers: Servers) -> None:
     """METRICS_ADDR and a tracer add their steps where chain.py says: tracing outermost, metrics inside context."""
     used: list[list[Any]] = []
 
@@ -69,12 +66,9 @@ async def test_chain_order_with_tracing_and_metrics_on(settings_factory: Setting
         used.append(build_chain(deps))
         return used[-1]
 
-    running = await start(
-        settings_factory(METRICS_ADDR="127.0.0.1:0"),
-        chain_factory=recording,
-        tracer=trace.NoOpTracerProvider().get_tracer("test"),
-    )
-    await running.stop(0)
+    tracer = trace.NoOpTracerProvider().get_tracer("test")
+    async with servers.running(METRICS_ADDR="127.0.0.1:0", chain_factory=recording, tracer=tracer):
+        pass
     assert [type(i).__name__ for i in used[0]][:4] == [
         "TracingInterceptor",
         "ContextInterceptor",
@@ -102,18 +96,11 @@ async def test_unary_login_limit_is_exact_through_the_full_chain(channel: grpc.a
 
 
 @pytest.mark.redis
-async def test_unary_login_limit_is_exact_with_redis(
-    settings_factory: SettingsFactory, redis_server: RedisServer
-) -> None:
-    running = await start(
-        settings_factory(REDIS_URL=redis_server.url, RATE_LIMITS=rate_limits("60/minute", Login="5/minute"))
-    )
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
-            outcome = await _logins(chan, 50)
+async def test_unary_login_limit_is_exact_with_redis(servers: Servers, redis_server: RedisServer) -> None:
+    limits = rate_limits("60/minute", Login="5/minute")
+    async with servers.serving(REDIS_URL=redis_server.url, RATE_LIMITS=limits) as (running, chan):
+        outcome = await _logins(chan, 50)
         assert running.limiter.backend == "redis"
-    finally:
-        await running.stop(0)
     assert outcome == Counter({"INVALID_ARGUMENT": 5, "RESOURCE_EXHAUSTED": 45})
 
 

@@ -99,7 +99,7 @@ async def test_plain_function_gate_passes_and_refuses(composed: bool) -> None:
     log: list[str] = []
     inner = Recorder()
     steps = [ContextInterceptor(), PlainMarker(log), inner]
-    async with echo_server([Chain(steps)] if composed else steps) as channel:
+    async with echo_server(steps, compose=composed) as channel:
         assert (await channel.unary_unary("/test.Echo/Unary")(b"hi")).startswith(b"<hi|")
         assert [r async for r in channel.unary_stream("/test.Echo/ServerStream")(b"1")] == [b"<0>"]
         with pytest.raises(grpc.aio.AioRpcError) as err:

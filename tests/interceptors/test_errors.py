@@ -8,7 +8,7 @@ grpcio-testing cannot drive grpc.aio server interceptors, so each case runs on a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import grpc
@@ -21,7 +21,7 @@ from interceptors.context import ContextInterceptor
 from interceptors.errors import ErrorScrubbingInterceptor
 from rpc import errors
 from rpc.errors import DependencyUnavailable
-from tests.support.echo import echo_server, handler
+from tests.support.echo import echo_server
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECRET = "/secret/path"
@@ -77,17 +77,8 @@ def _extra() -> grpc.GenericRpcHandler[Any, Any]:
     )
 
 
-@asynccontextmanager
-async def _server() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[ContextInterceptor(), ErrorScrubbingInterceptor()])
-    server.add_generic_rpc_handlers((handler(), _extra()))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield channel
-    finally:
-        await server.stop(0)
+def _server() -> AbstractAsyncContextManager[grpc.aio.Channel]:
+    return echo_server([ContextInterceptor(), ErrorScrubbingInterceptor()], handlers=[_extra()])
 
 
 def _leaks(err: grpc.aio.AioRpcError, *needles: str) -> bool:

@@ -13,7 +13,6 @@ from interceptors.compose import Chain
 from interceptors.context import ContextInterceptor
 from interceptors.receive_deadline import MALFORMED, NOT_RECEIVED, TOO_MANY_WAITING, ReceiveDeadline
 from rpc import errors
-from tests.support import echo
 from tests.support.echo import echo_server
 
 
@@ -98,20 +97,12 @@ async def test_unary_second_request_message_is_invalid_argument() -> None:
 async def test_unary_calls_on_one_busy_connection_are_never_refused() -> None:
     """Thousands of quick calls, 50 at a time, on one connection limited to 100 streams: each finished
     call's stream is released at once (a request iterator left suspended would hold it)."""
-    server = grpc.aio.server(
-        interceptors=[ReceiveDeadline(5), Chain([ContextInterceptor()])], options=[("grpc.max_concurrent_streams", 100)]
-    )
-    server.add_generic_rpc_handlers((echo.handler(),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            unary = channel.unary_unary("/test.Echo/Unary")
+    chain = [ReceiveDeadline(5), Chain([ContextInterceptor()])]
+    async with echo_server(chain, server_options=[("grpc.max_concurrent_streams", 100)]) as channel:
+        unary = channel.unary_unary("/test.Echo/Unary")
 
-            async def calls(count: int) -> None:
-                for _ in range(count):
-                    await unary(b"x", timeout=10)
+        async def calls(count: int) -> None:
+            for _ in range(count):
+                await unary(b"x", timeout=10)
 
-            await asyncio.gather(*(calls(60) for _ in range(50)))
-    finally:
-        await server.stop(0)
+        await asyncio.gather(*(calls(60) for _ in range(50)))

@@ -8,7 +8,7 @@ whose handlers take the real WuffChat request messages.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import grpc
@@ -21,6 +21,7 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2 as kb
 from interceptors.base import RpcInfo
 from interceptors.context import ContextInterceptor
 from interceptors.validation import ValidationInterceptor, clean_text, normalize
+from tests.support.echo import echo_server
 
 Context = grpc.aio.ServicerContext[Any, Any]
 CONVERSATION_ID = "A" * 43
@@ -51,17 +52,8 @@ def _handlers() -> grpc.GenericRpcHandler[Any, Any]:
     )
 
 
-@asynccontextmanager
-async def _server() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[ContextInterceptor(), ValidationInterceptor()])
-    server.add_generic_rpc_handlers((_handlers(),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield channel
-    finally:
-        await server.stop(0)
+def _server() -> AbstractAsyncContextManager[grpc.aio.Channel]:
+    return echo_server([ContextInterceptor(), ValidationInterceptor()], handlers=[_handlers()])
 
 
 def _send_call(channel: grpc.aio.Channel) -> Any:

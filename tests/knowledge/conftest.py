@@ -1,4 +1,4 @@
-"""The knowledge tests use the conversation tests' server fixtures (same server, same test API keys),
+"""The knowledge tests use the conversation tests' stubs on the test's server (same test API keys),
 plus the Weaviate stand-in, and keep the live-Weaviate test out unless WEAVIATE_TEST_URL is set."""
 
 from __future__ import annotations
@@ -8,16 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conversation.conftest import (  # noqa: F401
-    Clock,
-    clock,
-    conv_channel,
-    conv_server,
-    conversations,
-    embedding_cache,
-    knowledge,
-    start_server,
-)
+from tests.conversation.conftest import conv_channel, conv_server, conversations, knowledge  # noqa: F401
 from tests.support.weaviate_fake import FakeWeaviate
 
 LIVE_MARKER = "weaviate_live"

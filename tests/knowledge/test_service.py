@@ -41,6 +41,7 @@ async def test_unary_upsert_and_delete_need_admin(knowledge: Stub) -> None:
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+@pytest.mark.own_knowledge
 async def test_unary_upsert_takes_effect_and_survives_restart(knowledge: Stub, start_server) -> None:  # type: ignore[no-untyped-def]
     await contract.service_upsert_takes_effect_and_survives_restart(knowledge, start_server)
 
@@ -139,6 +140,7 @@ async def test_unary_upsert_names_each_schema_finding_by_its_field(knowledge: St
     assert not {"sofa-leer", "sofa-unbekannt"} & {m.id for m in found.matches}
 
 
+@pytest.mark.own_knowledge
 async def test_unary_upsert_with_variants_survives_restart(knowledge: Stub, start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sent = contract.sofa_behavior()
     await knowledge.UpsertBehavior(pb.UpsertBehaviorRequest(behavior=sent), metadata=ADMIN)

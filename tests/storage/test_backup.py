@@ -9,18 +9,16 @@ import base64
 import stat
 from pathlib import Path
 
-import grpc
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app import start
 from server.storage.db import create_engine, session_factory
 from server.storage.models import AuditEvent, Message, User
-from tests.conftest import SettingsFactory
 from tests.support.auth import TEST_DATA_KEYS
 from tests.support.process import run_server
 from tests.support.sealed import owner_with_history
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.both_databases
 
@@ -40,15 +38,11 @@ async def _counts(engine: AsyncEngine) -> tuple[int, int, int]:
         )
 
 
-async def test_round_trip_keeps_every_row_and_the_audit_chain(
-    settings_factory: SettingsFactory, tmp_path: Path
-) -> None:
-    settings = settings_factory()
-    running = await start(settings)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+async def test_round_trip_keeps_every_row_and_the_audit_chain(servers: Servers, tmp_path: Path) -> None:
+    settings = servers.settings()
+    async with servers.serving(settings) as (running, channel):
         await owner_with_history(channel, "backup.owner@example.com")
-    before = await _counts(running.engine)
-    await running.stop(0)
+        before = await _counts(running.engine)
     env = _cli_env(settings.database.url)
     target = tmp_path / "backups" / "wuffchat.backup"
 
@@ -73,21 +67,14 @@ async def test_round_trip_keeps_every_row_and_the_audit_chain(
     finally:
         await engine.dispose()
 
-    running = await start(settings)  # the server starts on the restored database and reads it
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            await owner_with_history(channel, "after.restore@example.com")
-    finally:
-        await running.stop(0)
+    async with servers.serving(settings) as (_, channel):  # the server starts on the restored database and reads it
+        await owner_with_history(channel, "after.restore@example.com")
 
 
-async def test_a_file_that_is_no_backup_is_refused_and_changes_nothing(
-    settings_factory: SettingsFactory, tmp_path: Path
-) -> None:
-    settings = settings_factory()
-    running = await start(settings)
-    before = await _counts(running.engine)
-    await running.stop(0)
+async def test_a_file_that_is_no_backup_is_refused_and_changes_nothing(servers: Servers, tmp_path: Path) -> None:
+    settings = servers.settings()
+    async with servers.running(settings) as running:
+        before = await _counts(running.engine)
     foreign = tmp_path / "notes.txt"
     foreign.write_text("not a database\n", encoding="utf-8")
     env = _cli_env(settings.database.url)

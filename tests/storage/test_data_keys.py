@@ -16,15 +16,15 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server.app import RunningServer, StartupError, start
+from server.app import RunningServer, StartupError
 from server.storage import data_keys, rekey
 from server.storage.db import session_factory
 from server.storage.keyring import DataKey
 from server.storage.models import CryptoMeta, Message
-from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, bearer, data_keys_env, login
 from tests.support.process import run_server
 from tests.support.sealed import CONTACT, SYMPTOM, owner_with_history
+from tests.support.servers import Servers
 
 K1 = DataKey(1, hashlib.sha256(b"rotation test key 1").digest())
 K2 = DataKey(2, hashlib.sha256(b"rotation test key 2").digest())
@@ -36,8 +36,8 @@ def _env(database_url: str, *keys: DataKey) -> dict[str, str]:
     return {"DATABASE_URL": database_url, "DATA_KEYS": data_keys_env(*keys)}
 
 
-async def _server(settings_factory: SettingsFactory, *keys: DataKey) -> RunningServer:
-    return await start(settings_factory(DATA_KEYS=data_keys_env(*keys)))
+async def _server(servers: Servers, *keys: DataKey) -> RunningServer:
+    return await servers.start(DATA_KEYS=data_keys_env(*keys))
 
 
 async def _key_ids(running: RunningServer) -> dict[str, int]:
@@ -65,15 +65,15 @@ async def _everything_readable(running: RunningServer, email: str) -> dict[str, 
 
 
 @pytest.mark.both_databases
-async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory) -> None:
-    url = settings_factory().database.url
-    first = await _server(settings_factory, K1)
+async def test_rotation_round_trip_with_rekey(servers: Servers) -> None:
+    url = servers.settings().database.url
+    first = await _server(servers, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         owner = await owner_with_history(channel, EMAIL)
     await first.stop(0)
 
     # key 2 becomes active, key 1 still opens what it sealed
-    second = await _server(settings_factory, K2, K1)
+    second = await _server(servers, K2, K1)
     await _everything_readable(second, EMAIL)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as channel:
         stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
@@ -84,7 +84,7 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory)
     await second.stop(0)
 
     with pytest.raises(StartupError, match="data key 1, which DATA_KEYS lacks"):
-        await _server(settings_factory, K2)
+        await _server(servers, K2)
 
     # rekey: in batches, twice (the second run finds nothing left)
     done = await asyncio.to_thread(run_server, _env(url, K2, K1), "rekey", "--batch", "3", timeout=120)
@@ -93,7 +93,7 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory)
     again = await asyncio.to_thread(run_server, _env(url, K2, K1), "rekey", timeout=120)
     assert again.returncode == 0 and "\nrekey: 0 rows re-sealed" in again.stdout, again.stdout + again.stderr
 
-    third = await _server(settings_factory, K2)
+    third = await _server(servers, K2)
     try:
         data = await _everything_readable(third, EMAIL)
         assert owner.conversation_id in [c["id"] for c in data["conversations"]]
@@ -105,12 +105,12 @@ async def test_rotation_round_trip_with_rekey(settings_factory: SettingsFactory)
         await third.stop(0)
 
 
-async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: SettingsFactory) -> None:
-    first = await _server(settings_factory, K1)
+async def test_interrupted_rekey_keeps_the_old_key_required(servers: Servers) -> None:
+    first = await _server(servers, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         await owner_with_history(channel, EMAIL)
     await first.stop(0)
-    second = await _server(settings_factory, K2, K1)
+    second = await _server(servers, K2, K1)
     try:
         cipher = await data_keys.unlock(second.engine, data_keys.Keyring([K2, K1]))
         partial = await rekey.run(second.engine, cipher, batch=2, max_batches=2)  # as if stopped half-way
@@ -122,15 +122,13 @@ async def test_interrupted_rekey_keeps_the_old_key_required(settings_factory: Se
         assert finished.done and finished.rows > 10
     finally:
         await second.stop(0)
-    third = await _server(settings_factory, K2)
+    third = await _server(servers, K2)
     await _everything_readable(third, EMAIL)
     await third.stop(0)
 
 
-async def test_wrong_key_refuses_to_start_and_changes_nothing(
-    settings_factory: SettingsFactory, tmp_path: Path
-) -> None:
-    first = await _server(settings_factory, K1)
+async def test_wrong_key_refuses_to_start_and_changes_nothing(servers: Servers, tmp_path: Path) -> None:
+    first = await _server(servers, K1)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         await owner_with_history(channel, EMAIL)
     await first.stop(0)
@@ -138,11 +136,11 @@ async def test_wrong_key_refuses_to_start_and_changes_nothing(
     before = await asyncio.to_thread(database.read_bytes)
 
     with pytest.raises(StartupError, match="DATA_KEYS key 1 is not the key this database's data was sealed with"):
-        await _server(settings_factory, WRONG_1)
+        await _server(servers, WRONG_1)
     with pytest.raises(StartupError, match="data key 1, which DATA_KEYS lacks"):
-        await _server(settings_factory, K2)
+        await _server(servers, K2)
     result = await asyncio.to_thread(
-        run_server, {**_env(settings_factory().database.url, WRONG_1), "GRPC_ADDR": "127.0.0.1:0"}
+        run_server, {**_env(servers.settings().database.url, WRONG_1), "GRPC_ADDR": "127.0.0.1:0"}
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -150,6 +148,6 @@ async def test_wrong_key_refuses_to_start_and_changes_nothing(
     ]
     assert await asyncio.to_thread(database.read_bytes) == before
 
-    again = await _server(settings_factory, K1)
+    again = await _server(servers, K1)
     await _everything_readable(again, EMAIL)
     await again.stop(0)

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import grpc
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -19,15 +18,14 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
-from server.app import start
 from server.auth.passwords import PasswordHasher
 from server.storage import db, migrate
 from server.storage.keyring import Keyring
 from server.storage.models import Base, UtcDateTime
-from tests.conftest import SettingsFactory
 from tests.support.auth import PASSWORD, TEST_DATA_KEYS, bearer, login
 from tests.support.process import run_server
 from tests.support.sealed import CONTACT, HELPED, SYMPTOM, raw_database
+from tests.support.servers import Servers
 
 TABLES = {
     "users",
@@ -209,7 +207,7 @@ async def _plaintext_rows_at_0003(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_0004_seals_existing_plaintext_rows(database_url: str, settings_factory: SettingsFactory) -> None:
+async def test_0004_seals_existing_plaintext_rows(database_url: str, servers: Servers) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url, "0003_message_steps")
     await _plaintext_rows_at_0003(database_url)
     with pytest.raises(RuntimeError, match="needs the data keys"):
@@ -220,22 +218,17 @@ async def test_0004_seals_existing_plaintext_rows(database_url: str, settings_fa
     for plain in (EMAIL, SYMPTOM, "Lindenallee", HELPED, CONTACT, "Leinenziehen", "Schritt eins am Kanal"):
         assert plain.encode() not in raw, f"{plain!r} still in plain text"
 
-    settings = settings_factory(DATABASE_URL=database_url)
-    running = await start(settings)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            tokens = await login(channel, EMAIL)
-            auth = auth_service_pb2_grpc.AuthServiceStub(channel)
-            reply = await auth.ExportMyData(auth_pb.ExportMyDataRequest(), metadata=bearer(tokens.access_token))
-            conversations = conversation_service_pb2_grpc.ConversationServiceStub(channel)
-            listed = await conversations.ListConversations(
-                conv_pb.ListConversationsRequest(), metadata=bearer(tokens.access_token)
-            )
-            history = await conversations.GetConversation(
-                conv_pb.GetConversationRequest(conversation_id="c" * 43), metadata=bearer(tokens.access_token)
-            )
-    finally:
-        await running.stop(0)
+    async with servers.serving(DATABASE_URL=database_url) as (_, channel):
+        tokens = await login(channel, EMAIL)
+        auth = auth_service_pb2_grpc.AuthServiceStub(channel)
+        reply = await auth.ExportMyData(auth_pb.ExportMyDataRequest(), metadata=bearer(tokens.access_token))
+        conversations = conversation_service_pb2_grpc.ConversationServiceStub(channel)
+        listed = await conversations.ListConversations(
+            conv_pb.ListConversationsRequest(), metadata=bearer(tokens.access_token)
+        )
+        history = await conversations.GetConversation(
+            conv_pb.GetConversationRequest(conversation_id="c" * 43), metadata=bearer(tokens.access_token)
+        )
     data = json.loads(reply.json)
     assert data["profile"]["email"] == EMAIL
     [conversation] = data["conversations"]

@@ -2,7 +2,9 @@
 
 The server trusts only Envoy's address (TRUSTED_PROXIES=127.0.0.1/32) for x-forwarded-for, as the
 README tells operators to configure it, and carries the test echo service (tests/support/echo.py),
-whose reply includes the client IP the server sees. Envoy serves the built web client when
+whose reply includes the client IP the server sees. The server is tests/support/servers.py's
+`running_server` with settings of its own (not `settings_factory`'s: session-scoped, it outlives any
+one test's directory), building its own knowledge stack. Envoy serves the built web client when
 clients/web/dist exists (`make web`). conftest.py files import these fixtures.
 """
 
@@ -17,11 +19,12 @@ import httpx
 import pytest
 
 from scripts.render_envoy import WEB_DIST, options_from_env
-from server.app import RunningServer, start
+from server.app import RunningServer
 from server.config import load_settings
 from tests.support import echo
 from tests.support.auth import FAST_AUTH
 from tests.support.envoy import EnvoyProcess, start_envoy
+from tests.support.servers import running_server
 
 
 @asynccontextmanager
@@ -40,11 +43,8 @@ async def running_edge_server(workdir: Path, **env: str) -> AsyncIterator[Runnin
             **env,
         }
     )
-    running = await start(settings, extra_handlers=[echo.handler()])
-    try:
+    async with running_server(settings, extra_handlers=[echo.handler()]) as running:
         yield running
-    finally:
-        await running.stop(0)
 
 
 @asynccontextmanager

@@ -1,4 +1,9 @@
-"""Run `python -m server` as a real process and find the port it bound."""
+"""Run `python -m server` as a real process and find the port it bound.
+
+For what only a process shows: the command line and its exit codes, signals, `--workers`, the memory
+of a real process. Tests that need a server and not a process start it in-process with
+tests/support/servers.py.
+"""
 
 from __future__ import annotations
 

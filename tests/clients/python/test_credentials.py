@@ -12,7 +12,7 @@ import pytest
 from wuffchat.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from wuffchat_client import AsyncClient, ConversationState, TokenPair, Unauthenticated
 
-from tests.clients.python.conftest import StartServer
+from tests.conftest import StartServer
 from tests.support.auth import PASSWORD, bearer
 
 

@@ -21,8 +21,9 @@ from wuffchat_client import (
 )
 from wuffchat_client.errors import from_rpc_error
 
-from tests.clients.python.conftest import Clock, StartServer
+from tests.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
+from tests.support.clock import Clock
 from tests.support.net import free_port
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from wuffchat_client import Client, ConversationState, NotFound, RateLimited, Unavailable
 
-from tests.clients.python.conftest import StartServer
+from tests.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
 from tests.support.net import free_port
 

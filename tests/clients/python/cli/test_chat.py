@@ -10,8 +10,9 @@ import uuid
 from typing import Any
 
 from tests.clients.python.cli.conftest import Cli, CliFactory
-from tests.clients.python.conftest import Clock, StartServer
+from tests.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY
+from tests.support.clock import Clock
 
 # The shortest path through all 11 states, back to GREETING with the thank-you (SPEC.md section 6).
 FLOW = [

@@ -12,7 +12,7 @@ import subprocess
 import uuid
 
 from tests.clients.python.cli.conftest import WUFFCHAT, Cli, CliFactory
-from tests.clients.python.conftest import StartServer
+from tests.conftest import StartServer
 from tests.support.auth import PASSWORD, SERVICE_KEY, rate_limits
 from tests.support.net import free_port
 
