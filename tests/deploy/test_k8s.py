@@ -194,3 +194,17 @@ def test_each_overlays_envoy_config_is_rendered_from_the_current_template(overla
     if not (k8s.render_envoy.WEB_DIST / "index.html").is_file():
         pytest.skip("the web client is not built (`make web`); its files are part of the configuration")
     assert k8s.committed_envoy(name) == k8s.envoy_files(name), "stale: run `make k8s-config`"
+
+
+def test_the_pod_outlives_the_servers_drain_and_grace(overlay: tuple[str, list[Json]]) -> None:
+    """Kubernetes kills after terminationGracePeriodSeconds: the drain (health NOT_SERVING while still
+    serving, so Envoy stops routing) and the grace for in-flight calls must both fit before that."""
+    _, docs = overlay
+    for name, spec in _pod_specs(docs):
+        container = spec["containers"][0]
+        if container["name"] != "server":
+            continue
+        env = _server_env(docs, container)
+        drain, grace = float(env["SHUTDOWN_DRAIN_SECONDS"]), float(env["SHUTDOWN_GRACE_SECONDS"])
+        assert drain > 0, name
+        assert spec["terminationGracePeriodSeconds"] > drain + grace, name
