@@ -106,15 +106,19 @@ class MetricsInterceptor(Interceptor):
             found = self._methods[info] = _MethodMetrics(self._metrics, info)
         return found
 
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+    def _begin(self, info: RpcInfo, request: Any) -> tuple[_MethodMetrics, float, Any]:
+        """Count the call as started and its request(s) as received; the request to pass on."""
         m = self._for(info)
         m.started.inc()
-        started = time.perf_counter()
-        failure: BaseException | None = None
         if info.client_streaming:
             request = _counted(request, m)
         else:
             m.received.inc()
+        return m, time.perf_counter(), request
+
+    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        m, started, request = self._begin(info, request)
+        failure: BaseException | None = None
         try:
             response = await proceed(request, context)
         except BaseException as exc:
@@ -128,14 +132,8 @@ class MetricsInterceptor(Interceptor):
         return response
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        m = self._for(info)
-        m.started.inc()
-        started = time.perf_counter()
+        m, started, request = self._begin(info, request)
         failure: BaseException | None = None
-        if info.client_streaming:
-            request = _counted(request, m)
-        else:
-            m.received.inc()
         try:
             async for response in proceed(request, context):
                 m.sent.inc()

@@ -16,6 +16,7 @@ from wuffchat.auth.v1 import auth_service_pb2_grpc
 from wuffchat.conversation.v1 import conversation_service_pb2 as conv_pb
 from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
+from bench.conversation import TURNS  # a whole conversation, as the benchmark runs it
 from interceptors.chain import ChainDependencies, build_chain
 from server.app import RunningServer
 from tests.support.auth import PASSWORD, api_key, bearer, rate_limits, signed_up, solved_captcha
@@ -23,20 +24,6 @@ from tests.support.chat_completions import fake_openai
 from tests.support.clock import Clock
 from tests.support.servers import Servers
 
-# a whole conversation, as bench/conversation.py runs it: symptom, yes, context, yes to the exercise, no
-# to another behaviour, five feedback answers
-TURNS = (
-    "Mein Hund zieht beim Spazierengehen ständig an der Leine nach vorne.",
-    "ja",
-    "Morgens auf dem Feld, wenn er Wild riecht.",
-    "ja",
-    "nein",
-    "ja",
-    "gut",
-    "passt",
-    "9",
-    "nein",
-)
 AUTH = "wuffchat.auth.v1.AuthService"
 CONVERSATION = "wuffchat.conversation.v1.ConversationService"
 

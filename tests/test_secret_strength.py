@@ -73,6 +73,8 @@ def _key_literals_in_python(path: Path) -> Iterator[str]:
                 if isinstance(k, ast.Constant) and isinstance(k.value, str)
             ]
         for name, value in pairs:
+            if name.upper().endswith("_FILE"):  # a path to where a key lies (GRPC_TLS_KEY_FILE), not a key
+                continue
             if _KEY_NAME.search(name) and isinstance(value, ast.Constant) and isinstance(value.value, str | bytes):
                 text = value.value.decode() if isinstance(value.value, bytes) else value.value
                 yield from _key_parts(name, text)
