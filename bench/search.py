@@ -5,10 +5,10 @@
 
 Server and load generator as in bench/conversation.py (bench/harness.py). Each round runs bare
 Health/Check, GetCaptcha through the chain, then `--concurrency` SearchBehaviors calls in flight for
-`--seconds` with one API key. The queries are the owner descriptions of bench/data/eval (both
-parts, German and English, behaviours, health signs, off-topic and vague texts alike): `distinct`
-(default) makes every text unique by a running number at its end, so no cache can answer a call;
-`pool` sends the eval texts as they are, round-robin (about 570 texts: repeated queries).
+`--seconds` with one API key. The queries are the labelled owner messages (data/knowledge/owner_messages.yaml
+and the held-out bench/data/eval/triage_heldout.yaml; German and English, behaviours, health signs,
+off-topic and vague texts alike): `distinct` (default) makes every text unique by a running number at its
+end, so no cache can answer a call; `pool` sends the texts as they are, round-robin (about 2,850 texts).
 A stall is a call slower than one second.
 """
 
@@ -43,8 +43,8 @@ STALL_SECONDS = 1.0
 
 def queries() -> list[str]:
     texts = []
-    for part in ("triage_tune.yaml", "triage_heldout.yaml"):
-        items = yaml.safe_load((ROOT / "bench" / "data" / "eval" / part).read_text())["items"]
+    for path in (ROOT / "data/knowledge/owner_messages.yaml", ROOT / "bench/data/eval/triage_heldout.yaml"):
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
         texts += [str(item["text"]) for item in items]
     return texts
 
