@@ -29,7 +29,8 @@ COPY gen/python/ gen/python/
 COPY data/ data/
 COPY clients/web/dist/ clients/web/dist/
 COPY envoy.yaml ./
-COPY scripts/render_envoy.py scripts/envoy_tls.py scripts/envoy_stats.py scripts/envoy_fleet.py scripts/healthcheck.py scripts/
+COPY scripts/render_envoy.py scripts/envoy_tls.py scripts/envoy_stats.py scripts/envoy_fleet.py scripts/envoy_tracing.py \
+     scripts/healthcheck.py scripts/
 # Byte code now: the root filesystem is read-only at run time.
 RUN python3.11 -m compileall -q server interceptors rpc gen scripts
 

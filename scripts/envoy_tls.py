@@ -72,7 +72,21 @@ class UpstreamTls:
     key_file: Path | None = None
 
 
-def _readable(name: str, raw: str) -> Path:
+def is_ip(host: str) -> bool:
+    """Whether `host` is an IP address (v4 or v6, without brackets) rather than a DNS name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def readable(name: str, raw: str) -> Path:
+    """`raw` as an absolute path, once it is known to be a readable file.
+
+    Raises:
+        TlsError: the file cannot be read; the message names the variable `name`.
+    """
     path = Path(raw)
     try:
         with path.open("rb") as handle:
@@ -86,7 +100,7 @@ def _pair(environ: Mapping[str, str], cert_name: str, key_name: str) -> tuple[Pa
     cert, key = environ.get(cert_name, ""), environ.get(key_name, "")
     if bool(cert) != bool(key):
         raise TlsError(f"{cert_name} and {key_name} go together: set both or neither")
-    return (_readable(cert_name, cert), _readable(key_name, key)) if cert else None
+    return (readable(cert_name, cert), readable(key_name, key)) if cert else None
 
 
 def serving_tls_from_env(environ: Mapping[str, str]) -> ServingTls | None:
@@ -115,7 +129,7 @@ def upstream_tls_from_env(environ: Mapping[str, str]) -> UpstreamTls | None:
             raise TlsError(f"{named} needs ENVOY_UPSTREAM_CA_FILE (the server's certificate is always verified)")
         return None
     cert, key = pair or (None, None)
-    return UpstreamTls(_readable("ENVOY_UPSTREAM_CA_FILE", ca), server_name, cert, key)
+    return UpstreamTls(readable("ENVOY_UPSTREAM_CA_FILE", ca), server_name, cert, key)
 
 
 def _sds(name: str, sds_dir: Path) -> Json:
@@ -177,19 +191,11 @@ def serving_transport_socket(sds_dir: Path) -> Json:
     }
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def upstream_transport_socket(upstream: UpstreamTls, upstream_host: str, sds_dir: Path) -> Json:
     """TLS to the server: its certificate verified against the CA and the name (a DNS SAN, sent as SNI)
     or, without ENVOY_UPSTREAM_SERVER_NAME, the address (an IP SAN for an IP, a DNS SAN otherwise)."""
     name = upstream.server_name or upstream_host
-    san_type = "IP_ADDRESS" if _is_ip(name) else "DNS"
+    san_type = "IP_ADDRESS" if is_ip(name) else "DNS"
     san = {"san_type": san_type, "matcher": {"exact": name}}
     common: Json = {
         "tls_params": copy.deepcopy(TLS_PARAMS),

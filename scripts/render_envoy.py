@@ -7,10 +7,11 @@ one direct-response route per file of the built web client (clients/web/dist), s
 share one origin. With certificate files it adds TLS (scripts/envoy_tls.py): the https listener
 (required in prod), the plain listener that only redirects to it, and TLS or mutual TLS to the server;
 their SDS files are written beside the configuration. `ENVOY_STATS_ADDR` adds a listener that serves
-only Envoy's `/stats/prometheus` (scripts/envoy_stats.py). With several upstreams (`--fleet host:port,...` or
-`ENVOY_UPSTREAMS`) the one cluster balances over them with health checks, outlier detection and retries
-for idempotent methods (scripts/envoy_fleet.py). Bad input exits with code 2 and one line naming the
-variable.
+only Envoy's `/stats/prometheus` (scripts/envoy_stats.py). The standard `OTEL_*` variables with an OTLP
+endpoint make Envoy start (or continue) each request's trace (scripts/envoy_tracing.py). With several
+upstreams (`--fleet host:port,...` or `ENVOY_UPSTREAMS`) the one cluster balances over them with health
+checks, outlier detection and retries for idempotent methods (scripts/envoy_fleet.py). Bad input exits
+with code 2 and one line naming the variable.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from server import origins
 from server.config import ConfigError, EdgeSettings, load_group
 
 try:
-    from scripts import envoy_fleet, envoy_stats, envoy_tls
+    from scripts import envoy_fleet, envoy_stats, envoy_tls, envoy_tracing
 except ModuleNotFoundError:  # run as `python scripts/render_envoy.py` (make envoy): this folder is on sys.path
     import envoy_fleet  # type: ignore[no-redef,import-not-found,unused-ignore]
     import envoy_stats  # type: ignore[no-redef,import-not-found,unused-ignore]
     import envoy_tls  # type: ignore[no-redef,import-not-found,unused-ignore]
+    import envoy_tracing  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy.yaml"
@@ -89,6 +91,7 @@ class EdgeOptions:
     stats: Address | None = None  # a listener serving only GET /stats/prometheus (scripts/envoy_stats.py)
     fleet: tuple[Address, ...] = ()  # several instances instead of `upstream` (scripts/envoy_fleet.py)
     fleet_tuning: envoy_fleet.FleetTuning = envoy_fleet.DEFAULT_TUNING
+    tracing: envoy_tracing.Tracing | None = None  # OpenTelemetry spans from the edge (scripts/envoy_tracing.py)
 
 
 def parse_address(name: str, raw: str) -> Address:
@@ -136,14 +139,6 @@ def _loopback(address: Address) -> bool:
 
 def _socket_address(address: Address) -> Json:
     return {"socket_address": {"address": address.host, "port_value": address.port}}
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _named(items: Sequence[Json], name: str) -> Json:
@@ -216,7 +211,7 @@ def render(template: Json, options: EdgeOptions) -> Json:
     cluster = _named(config["static_resources"]["clusters"], "wuffchat_grpc")
     upstream = _upstream(options)
     upstreams = tuple(_connectable(a) for a in options.fleet) or (upstream,)
-    cluster["type"] = "STATIC" if all(_is_ip(a.host) for a in upstreams) else "STRICT_DNS"
+    cluster["type"] = "STATIC" if all(envoy_tls.is_ip(a.host) for a in upstreams) else "STRICT_DNS"
     cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = _socket_address(upstream)
     if options.fleet:
         envoy_fleet.cluster_endpoints(cluster, [_socket_address(a) for a in upstreams], options.fleet_tuning)
@@ -226,6 +221,9 @@ def render(template: Json, options: EdgeOptions) -> Json:
     if options.upstream_tls is not None:
         socket = envoy_tls.upstream_transport_socket(options.upstream_tls, upstream.host, options.sds_dir)
         cluster["transport_socket"] = socket
+    if options.tracing is not None:  # the edge only: the redirect and stats listeners start no traces
+        hcm["tracing"] = envoy_tracing.http_tracing(options.tracing)
+        config["static_resources"]["clusters"].append(envoy_tracing.collector_cluster(options.tracing))
     return config
 
 
@@ -291,12 +289,20 @@ def _optional_address(name: str, environ: Mapping[str, str]) -> Address | None:
     return None if raw in ("", "off") else parse_address(name, raw)
 
 
+def _tracing(environ: Mapping[str, str]) -> envoy_tracing.Tracing | None:
+    try:
+        return envoy_tracing.tracing_from_env(environ)
+    except envoy_tracing.TracingError as err:
+        raise RenderError(str(err)) from None
+
+
 def options_from_env(
     env_name: str, environ: Mapping[str, str], *, static_dir: Path | None = WEB_DIST, sds_dir: Path | None = None
 ) -> EdgeOptions:
     """EdgeOptions from ENVOY_ADDR, ENVOY_ADMIN_ADDR, GRPC_ADDR (or ENVOY_UPSTREAMS, a fleet), CORS_ORIGINS,
-    MAX_REQUEST_BYTES and the TLS variables (ENVOY_TLS_*, ENVOY_REDIRECT_ADDR, ENVOY_UPSTREAM_*); SDS files
-    go to `sds_dir` (default build/envoy-<env>-sds).
+    MAX_REQUEST_BYTES, the TLS variables (ENVOY_TLS_*, ENVOY_REDIRECT_ADDR, ENVOY_UPSTREAM_*), ENVOY_STATS_ADDR
+    and the OpenTelemetry ones (OTEL_*, scripts/envoy_tracing.py); SDS files go to `sds_dir` (default
+    build/envoy-<env>-sds).
 
     Raises:
         RenderError: a variable is malformed.
@@ -324,6 +330,7 @@ def options_from_env(
         sds_dir=sds_dir or ROOT / "build" / f"envoy-{env_name}-sds",
         stats=_optional_address("ENVOY_STATS_ADDR", environ),
         fleet=parse_addresses("ENVOY_UPSTREAMS", environ.get("ENVOY_UPSTREAMS", "")),
+        tracing=_tracing(environ),
     )
     upstreams = tuple(_connectable(a) for a in options.fleet) or (_upstream(options),)
     reachable = next((a for a in upstreams if not _loopback(a)), upstreams[0])  # what the prod rule must see

@@ -14,7 +14,6 @@ from pathlib import Path
 import grpc
 import pytest
 from opentelemetry import trace
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -25,8 +24,9 @@ from wuffchat.conversation.v1 import conversation_service_pb2_grpc
 
 from interceptors.chain import ChainDependencies, build_chain
 from server.app import RunningServer
-from tests.support.auth import FAST_AUTH, SERVICE_KEY, api_key, env_text
-from tests.support.process import start_server
+from tests.support.auth import SERVICE_KEY, api_key
+from tests.support.otlp import Receiver, otlp_receiver
+from tests.support.process import process_env, start_server
 from tests.support.servers import Servers
 
 SEND = "wuffchat.conversation.v1.ConversationService/SendMessage"
@@ -154,49 +154,19 @@ async def test_tracing_off_by_default_no_step(servers: Servers) -> None:
     assert "TracingInterceptor" not in [type(step).__name__ for step in used[0]]
 
 
-class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """The OTLP/gRPC collector endpoint: records every export request it is sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
-        self.arrived = asyncio.Event()
-
-    async def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext[object, object]
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        self.requests.append(request)
-        self.arrived.set()
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-    def spans(self) -> list[tuple[str, str, str]]:
-        """(service.name, span name, trace id) of every span received."""
-        found = []
-        for request in self.requests:
-            for resource_spans in request.resource_spans:
-                attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-                for scope in resource_spans.scope_spans:
-                    for span in scope.spans:
-                        found.append((attributes.get("service.name", ""), span.name, span.trace_id.hex()))
-        return found
-
-
 async def test_unary_spans_reach_an_otlp_receiver_and_trace_ids_are_in_the_json_lines(tmp_path: Path) -> None:
-    receiver = Receiver()
-    collector = grpc.aio.server()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, collector)
-    collector_port = collector.add_insecure_port("127.0.0.1:0")
-    await collector.start()
-    env = {
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otlp.db",
-        "KNOWLEDGE_OVERLAY_DIR": str(tmp_path / "overlay"),
-        "API_KEYS": f"svc:service:{SERVICE_KEY}",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
-        "OTEL_SERVICE_NAME": "wuffchat-otlp-test",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        "LOG_LEVEL": "INFO",
-        **{name: env_text(value) for name, value in FAST_AUTH.items() if name != "API_KEYS"},
-    }
+    async with otlp_receiver() as (receiver, collector_port):
+        await _export_through_a_process(receiver, collector_port, tmp_path)
+
+
+async def _export_through_a_process(receiver: Receiver, collector_port: int, tmp_path: Path) -> None:
+    env = process_env(
+        tmp_path,
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
+        OTEL_SERVICE_NAME="wuffchat-otlp-test",
+        OTEL_BSP_SCHEDULE_DELAY="100",
+        LOG_LEVEL="INFO",
+    )
     proc = await asyncio.to_thread(start_server, env, timeout=60)
     try:
         header, trace_id, _ = _traceparent()
@@ -206,18 +176,15 @@ async def test_unary_spans_reach_an_otlp_receiver_and_trace_ids_are_in_the_json_
                 conv_pb.StartConversationRequest(language="de"),
                 metadata=(("x-api-key", SERVICE_KEY), ("traceparent", header)),
             )
-        for _ in range(50):
-            if any(found[2] == trace_id and found[1].endswith("StartConversation") for found in receiver.spans()):
-                break
-            await asyncio.wait_for(receiver.arrived.wait(), 10)
-            receiver.arrived.clear()
+        await receiver.wait_for(
+            lambda spans: any(s.trace_id == trace_id and s.name.endswith("StartConversation") for s in spans)
+        )
         proc.process.terminate()
         assert proc.process.stdout is not None
         rest = await asyncio.to_thread(proc.process.stdout.read)
         code = await asyncio.to_thread(proc.process.wait, 30)
     finally:
         proc.close()
-        await collector.stop(0)
     assert code == 0
     spans = [found for found in receiver.spans() if found[2] == trace_id]
     names = {name for _, name, _ in spans}

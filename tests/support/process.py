@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.auth import FAST_AUTH, SERVICE_KEY, env_text
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,19 @@ class ServerProcess:
         self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def process_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """Variables for a test server process: APP_ENV=test, its own SQLite database and knowledge overlay
+    in `workdir`, the test service key (SERVICE_KEY) and fast password hashing; `extra` adds or overrides."""
+    return {
+        "APP_ENV": "test",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/server.db",
+        "KNOWLEDGE_OVERLAY_DIR": str(workdir / "overlay"),
+        "API_KEYS": f"svc:service:{SERVICE_KEY}",
+        **{name: env_text(value) for name, value in FAST_AUTH.items() if name != "API_KEYS"},
+        **extra,
+    }
 
 
 def run_server(env: dict[str, str], *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
