@@ -5,6 +5,8 @@ Each area builds its own part in the same style (`build_knowledge`, `build_auth`
 closed goes on one `contextlib.AsyncExitStack`, which `RunningServer.stop()` (or a failed start)
 closes in reverse order.
 
+With HEALTH_ADDR the health servicer is served alone on a plaintext port too (server/health_port.py).
+
 Observability (README "Metrics", "Traces", "Health"): with METRICS_ADDR one `rpc.metrics.Metrics` is
 handed to the chain, the audit sink, the limiter, health, knowledge and conversation, and served on
 that address; OTEL_* give the chain a tracer (server/tracing.py); health probes the database and, when
@@ -58,6 +60,7 @@ from server.config import Settings
 from server.conversation.assembly import build_conversation
 from server.conversation.sweeper import Sweeper
 from server.health import HealthMonitor, Probe
+from server.health_port import HealthPortError, start_health_port
 from server.knowledge import factory as knowledge_factory
 from server.knowledge.assembly import build_knowledge
 from server.knowledge.loader import KnowledgeError
@@ -101,6 +104,7 @@ class RunningServer:
     resources: contextlib.AsyncExitStack  # closes the limiter, auth, knowledge and the engine, in that order
     metrics: Metrics | None = None  # METRICS_ADDR set (or a --workers worker): the server's metrics
     metrics_port: int | None = None  # the bound port of METRICS_ADDR, when this process serves it
+    health_port: int | None = None  # the bound port of HEALTH_ADDR, when set
 
     async def stop(self, grace: float, *, drain: float = 0.0) -> None:
         """Health NOT_SERVING; after `drain` seconds (calls still served, so a load balancer that checks
@@ -246,6 +250,26 @@ def _serve_metrics(settings: Settings, metrics: Metrics | None, resources: conte
     return endpoint.port
 
 
+async def _serve_health_port(
+    settings: Settings, health: HealthMonitor, resources: contextlib.AsyncExitStack
+) -> int | None:
+    """Serve `health`'s servicer alone on HEALTH_ADDR, started now and stopped with `resources` (after the
+    main port, so probes see NOT_SERVING throughout the drain); the bound port, None when off.
+
+    Raises:
+        StartupError: the address is in use or not available.
+    """
+    addr = settings.server.health_addr
+    if addr is None:
+        return None
+    try:
+        server, port = await start_health_port(health.servicer, addr, reuse_port=settings.server.workers > 1)
+    except HealthPortError as exc:
+        raise StartupError(str(exc)) from None
+    resources.push_async_callback(server.stop, 0)
+    return port
+
+
 def _dependency_probes(settings: Settings, limiter: Limiter, knowledge: knowledge_factory.Knowledge) -> list[Probe]:
     """Health probes beside the database's: Redis (gates nothing: limits fall back to memory) and
     Weaviate (gates the services that answer from retrieval), each only when configured."""
@@ -373,7 +397,8 @@ async def start(
         port = await _listen(server, settings)
         metrics_port = _serve_metrics(settings, metrics, resources) if serve_metrics else None
 
-        await server.start()
+        health_port = await _serve_health_port(settings, health, resources)  # bound before a failure can leave
+        await server.start()  # the main port running
         await health.start()
         conversation.sweeper.start()
         retention.start()
@@ -386,6 +411,7 @@ async def start(
             env=settings.app_env,
             database=db.safe_url(settings.database.url),
             metrics_port=metrics_port,
+            health_port=health_port,
             tracing=tracer is not None,
         )
         return RunningServer(
@@ -402,6 +428,7 @@ async def start(
             resources=resources.pop_all(),
             metrics=metrics,
             metrics_port=metrics_port,
+            health_port=health_port,
         )
 
 

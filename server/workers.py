@@ -3,7 +3,8 @@
 The parent migrates the database once, reserves the port (so `GRPC_ADDR=host:0` resolves to one port
 for all), then forks the workers before any gRPC or asyncio object exists in it (grpc's
 examples/python/multiprocessing); each worker runs `serve()` with `grpc.so_reuseport` on, and the
-kernel spreads new connections over them. SIGTERM or SIGINT to the parent is forwarded to every
+kernel spreads new connections over them. HEALTH_ADDR (server/health_port.py) is reserved and shared
+the same way. SIGTERM or SIGINT to the parent is forwarded to every
 worker, which drains like a single server; the parent exits 0 once all exited cleanly. A worker that
 exits on its own (crash, kill, failed start) is reported, the others are stopped, and the parent
 exits 1.
@@ -206,35 +207,52 @@ def _run_workers(settings: Settings, stack: contextlib.ExitStack, metrics_dir: s
     Raises:
         StartupError: the address (or METRICS_ADDR) cannot be bound.
     """
-    with reserve_port(settings.server.grpc_addr) as addr:
-        # Held from before the fork until the parent's handlers exist: workers inherit the blocked mask
-        # and serve() unblocks once its own handlers exist, so a SIGTERM during start-up is delayed,
-        # never lost and never fatal half-way.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            # the reserved address, validated like any GRPC_ADDR; every other group is shared as it is
-            server = ServerSettings.model_validate({**settings.server.model_dump(), "grpc_addr": addr})
-            workers = _fork_workers(settings.model_copy(update={"server": server}), metrics_dir)
-            supervisor = _Supervisor(
-                workers, settings.server.shutdown_drain_seconds + settings.server.shutdown_grace_seconds, metrics_dir
-            )
-            for signum in STOP_SIGNALS:
-                signal.signal(signum, supervisor.request_stop)
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        metrics_port = None
-        if metrics_dir is not None and settings.observability.metrics_addr is not None:
-            try:  # after the fork: the endpoint's thread stays in the parent
-                endpoint = MetricsEndpoint(
-                    settings.observability.metrics_addr, metrics.multiprocess_registry(metrics_dir)
-                )
-            except OSError:
-                supervisor.stop_all()
-                supervisor.run()
-                raise StartupError(
-                    f"cannot serve metrics on {settings.observability.metrics_addr} (address in use or not available)"
-                ) from None
-            stack.callback(endpoint.stop)
-            metrics_port = endpoint.port
-        log.info("workers started", addr=addr, pids=[worker.pid for worker in workers], metrics_port=metrics_port)
-        return supervisor.run()
+    with contextlib.ExitStack() as reserved:
+        addr = reserved.enter_context(reserve_port(settings.server.grpc_addr))
+        health_addr = settings.server.health_addr
+        if health_addr is not None:  # HEALTH_ADDR=host:0 is one port for all workers too
+            health_addr = reserved.enter_context(reserve_port(health_addr))
+        return _fork_and_supervise(settings, stack, metrics_dir, addr, health_addr)
+
+
+def _fork_and_supervise(
+    settings: Settings, stack: contextlib.ExitStack, metrics_dir: str | None, addr: str, health_addr: str | None
+) -> int:
+    """`_run_workers` once the ports are reserved: `addr` (GRPC_ADDR's) and `health_addr` (HEALTH_ADDR's)."""
+    # Held from before the fork until the parent's handlers exist: workers inherit the blocked mask
+    # and serve() unblocks once its own handlers exist, so a SIGTERM during start-up is delayed,
+    # never lost and never fatal half-way.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        # the reserved address, validated like any GRPC_ADDR; every other group is shared as it is
+        server = ServerSettings.model_validate(
+            {**settings.server.model_dump(), "grpc_addr": addr, "health_addr": health_addr}
+        )
+        workers = _fork_workers(settings.model_copy(update={"server": server}), metrics_dir)
+        supervisor = _Supervisor(
+            workers, settings.server.shutdown_drain_seconds + settings.server.shutdown_grace_seconds, metrics_dir
+        )
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, supervisor.request_stop)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    metrics_port = None
+    if metrics_dir is not None and settings.observability.metrics_addr is not None:
+        try:  # after the fork: the endpoint's thread stays in the parent
+            endpoint = MetricsEndpoint(settings.observability.metrics_addr, metrics.multiprocess_registry(metrics_dir))
+        except OSError:
+            supervisor.stop_all()
+            supervisor.run()
+            raise StartupError(
+                f"cannot serve metrics on {settings.observability.metrics_addr} (address in use or not available)"
+            ) from None
+        stack.callback(endpoint.stop)
+        metrics_port = endpoint.port
+    log.info(
+        "workers started",
+        addr=addr,
+        health_addr=health_addr,
+        pids=[worker.pid for worker in workers],
+        metrics_port=metrics_port,
+    )
+    return supervisor.run()

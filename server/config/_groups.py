@@ -27,6 +27,14 @@ class ServerSettings(Group):
     """The process: address, workers, logging, shutdown and periodic housekeeping."""
 
     grpc_addr: GrpcAddr = env("GRPC_ADDR", "127.0.0.1:50051", "listen address (`host:port`, port 0 picks a free one)")
+    health_addr: Annotated[str | None, AfterValidator(lambda v: v and _parse.grpc_addr(v))] = env(
+        "HEALTH_ADDR",
+        None,
+        (
+            "`host:port` of a plaintext port that serves only `grpc.health.v1.Health` (the same status as "
+            "`GRPC_ADDR`'s), for probes that cannot speak TLS (Kubernetes' gRPC probes); unset: none"
+        ),
+    )
     workers: int = env(
         "WORKERS",
         1,

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
             raise ConfigError("WORKERS > 1 needs REDIS_URL (rate limits must be shared between processes)")
         if self.server.workers > 1 and self.secrets.is_ephemeral:
             raise ConfigError("WORKERS > 1 needs SECRET_KEY (every process must sign and check with the same key)")
+        if self.server.health_addr is not None and _same_port(self.server.health_addr, self.server.grpc_addr):
+            raise ConfigError("HEALTH_ADDR must use another port than GRPC_ADDR")
         if (self.server.tls_cert_file is None) != (self.server.tls_key_file is None):
             raise ConfigError("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together: set both or neither")
         if self.server.tls_client_ca_file is not None and self.server.tls_cert_file is None:
@@ -101,6 +103,12 @@ class Settings(BaseSettings):
                 raise ConfigError(str(err)) from None
             check_prod(self)
         return self
+
+
+def _same_port(first: str, second: str) -> bool:
+    """Whether two `host:port` addresses name one fixed port (port 0 picks a free one each time)."""
+    port = first.rpartition(":")[2]
+    return port != "0" and port == second.rpartition(":")[2]
 
 
 def _check_production_floors(settings: Settings) -> None:
