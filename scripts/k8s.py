@@ -3,7 +3,8 @@
 `python -m scripts.k8s envoy` writes deploy/k8s/overlays/<overlay>/envoy/ (`make k8s-config`): the
 envoy.yaml of scripts/render_envoy.py for the overlay's APP_ENV and CORS_ORIGINS (read from the
 overlay's kustomization) and the SDS files it names (scripts/envoy_tls.py): https on 0.0.0.0:8443 with
-the certificate of the mounted Secret, a plain 0.0.0.0:8080 that only redirects to https, the server's
+the certificate of the mounted Secret, a plain 0.0.0.0:8080 that only redirects to https, Envoy's
+`/stats/prometheus` alone on 0.0.0.0:9902 (scripts/envoy_stats.py), the server's
 Service as upstream (TLS verified against the server's CA for the name `wuffchat-server` where the
 overlay turns on GRPC_TLS_CERT_FILE), and the web client's files at the paths the Envoy image has them.
 It needs the built web client (`make web`).
@@ -43,6 +44,7 @@ ENVOY_LISTEN = "0.0.0.0:8443"
 UPSTREAM = "wuffchat-server:50051"
 UPSTREAM_NAME = "wuffchat-server"
 ENVOY_REDIRECT = "0.0.0.0:8080"  # plain http, answered only with a redirect to https (a Service maps 80)
+ENVOY_STATS = "0.0.0.0:9902"  # GET /stats/prometheus only (scripts/envoy_stats.py), the pod port `metrics`
 CONFIG_DIR = Path("/etc/envoy")  # the ConfigMap's mount: envoy.yaml and its SDS files
 DOWNSTREAM_CERT = "/etc/envoy-tls/tls.crt"
 DOWNSTREAM_KEY = "/etc/envoy-tls/tls.key"
@@ -98,7 +100,9 @@ def envoy_files(overlay: str) -> dict[str, str]:
     try:
         options = replace(
             render_envoy.options_from_env(
-                "dev", {"ENVOY_ADDR": ENVOY_LISTEN, "GRPC_ADDR": UPSTREAM}, sds_dir=CONFIG_DIR
+                "dev",
+                {"ENVOY_ADDR": ENVOY_LISTEN, "GRPC_ADDR": UPSTREAM, "ENVOY_STATS_ADDR": ENVOY_STATS},
+                sds_dir=CONFIG_DIR,
             ),
             env=env_name,
             cors_origins=render_envoy.parse_origins(env_name, env.get("CORS_ORIGINS", "")),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts import healthcheck, k8s
+from scripts import envoy_stats, k8s
 from server.app import SERVICE_NAMES
 from server.config import env_table, load_settings
 from tests.support.pki import make_pki
@@ -108,28 +108,31 @@ def test_secret_files_lie_in_mounted_secrets(overlay: tuple[str, list[Json]]) ->
                     assert any(value.startswith(mount + "/") for mount in mounts), f"{name}: {variable}={value}"
 
 
+def _port(addr: str) -> int:
+    return int(addr.rpartition(":")[2])
+
+
 def test_ports_and_health_service_names_match_the_server(overlay: tuple[str, list[Json]]) -> None:
     _, docs = overlay
     deployment = _objects(docs, "Deployment")["wuffchat-server"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env = _server_env(docs, container)
-    port = int(env["GRPC_ADDR"].rpartition(":")[2])
-    metrics = int(env["METRICS_ADDR"].rpartition(":")[2])
-    assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [("grpc", port), ("metrics", metrics)]
+    port, metrics, health = _port(env["GRPC_ADDR"]), _port(env["METRICS_ADDR"]), _port(env["HEALTH_ADDR"])
+    assert env["HEALTH_ADDR"] == "0.0.0.0:8081"
+    assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [
+        ("grpc", port),
+        ("metrics", metrics),
+        ("health", health),
+    ]
     service = _objects(docs, "Service")["wuffchat-server"]
     assert service["spec"]["ports"][0]["targetPort"] in (port, container["ports"][0]["name"])
+    assert health not in {p["port"] for p in service["spec"]["ports"]}
     for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
+        # native gRPC probes on HEALTH_ADDR's plaintext port (the gRPC port speaks TLS in prod)
         probe = container[probe_name]
-        if "grpc" in probe:
-            assert probe["grpc"]["port"] == port
-            assert probe["grpc"].get("service", "") in HEALTH_SERVICES
-        else:  # the image's scripts/healthcheck.py, over TLS with the CA of the mounted Secret
-            command = probe["exec"]["command"]
-            assert command[:2] == ["python", "scripts/healthcheck.py"]
-            args = healthcheck.parser().parse_args(command[2:])
-            assert args.service in HEALTH_SERVICES
-            mounts = [mount["mountPath"] for mount in container["volumeMounts"]]
-            assert args.tls_ca is None or str(args.tls_ca.parent) in mounts
+        assert "exec" not in probe, probe_name
+        assert probe["grpc"]["port"] == health, probe_name
+        assert probe["grpc"].get("service", "") in HEALTH_SERVICES
     # Envoy's upstream is that Service and port (its ConfigMap is the rendered envoy.yaml).
     envoy_yaml = yaml.safe_load(_config(docs, "wuffchat-envoy")["data"]["envoy.yaml"])
     cluster = next(c for c in envoy_yaml["static_resources"]["clusters"] if c["name"] == "wuffchat_grpc")
@@ -140,6 +143,55 @@ def test_ports_and_health_service_names_match_the_server(overlay: tuple[str, lis
         item["address"]["socket_address"]["port_value"] for item in envoy_yaml["static_resources"]["listeners"]
     }
     assert {p["containerPort"] for p in envoy["ports"]} == listeners
+
+
+def _listener(envoy_yaml: Json, name: str) -> Json:
+    listener: Json = next(item for item in envoy_yaml["static_resources"]["listeners"] if item["name"] == name)
+    return listener
+
+
+def test_envoys_stats_listener_is_the_metrics_port(overlay: tuple[str, list[Json]]) -> None:
+    """Envoy's /stats/prometheus (scripts/envoy_stats.py) on the pod port `metrics`, never on the Service."""
+    _, docs = overlay
+    envoy_yaml = yaml.safe_load(_config(docs, "wuffchat-envoy")["data"]["envoy.yaml"])
+    host, _, port = k8s.ENVOY_STATS.rpartition(":")
+    assert (host, int(port)) == ("0.0.0.0", 9902)
+    stats = _listener(envoy_yaml, envoy_stats.LISTENER)
+    assert stats["address"]["socket_address"] == {"address": host, "port_value": int(port)}
+    admin = envoy_yaml["admin"]["address"]["socket_address"]
+    assert admin["address"] == "127.0.0.1"  # the admin interface itself stays on loopback
+    envoy = _objects(docs, "Deployment")["wuffchat-envoy"]["spec"]["template"]["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in envoy["ports"]}["metrics"] == 9902
+    service = _objects(docs, "Service")["wuffchat-envoy"]
+    assert 9902 not in {p["port"] for p in service["spec"]["ports"]}
+    assert "metrics" not in {p["targetPort"] for p in service["spec"]["ports"]}
+
+
+def _admitted(docs: list[Json], app: str, port: int) -> list[list[Json] | None]:
+    """The `from` lists of every ingress rule that admits `port` of the pods named `app` (None: anyone)."""
+    found: list[list[Json] | None] = []
+    for policy in _objects(docs, "NetworkPolicy").values():
+        selector = policy["spec"]["podSelector"]
+        if selector and selector.get("matchLabels", {}).get("app.kubernetes.io/name") != app:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            ports = rule.get("ports")
+            if ports is None or any(p["port"] == port for p in ports):
+                found.append(rule.get("from"))
+    return found
+
+
+MONITORING = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
+def test_network_policies_admit_metrics_from_monitoring_only_and_nothing_to_the_health_port(
+    overlay: tuple[str, list[Json]],
+) -> None:
+    _, docs = overlay
+    assert _admitted(docs, "wuffchat-envoy", 9902) == [MONITORING]
+    assert _admitted(docs, "wuffchat-server", 9464) == [MONITORING]
+    assert _admitted(docs, "wuffchat-server", 8081) == []  # the kubelet probes from the node
+    assert _admitted(docs, "wuffchat-envoy", 8443) == [None]  # callers from anywhere
 
 
 def test_run_as_user_is_the_images_user(overlay: tuple[str, list[Json]]) -> None:
