@@ -1,7 +1,7 @@
 """Throughput of the same trivial handler served bare and through the full interceptor chain.
 
 One run starts a server process with two grpc.aio servers on 127.0.0.1: "bare" (no interceptors)
-and "chain" (`build_chain` served as one `Chain`, exactly as app.py does it: memory rate limiter, audit log on a
+and "chain" (`build_chain`'s interceptors served exactly as app.py does it: memory rate limiter, audit log on a
 temporary SQLite file, JSON log lines rendered and written to /dev/null). Both serve the same
 trivial handler under two methods:
 
@@ -100,22 +100,23 @@ def _handlers() -> list[grpc.GenericRpcHandler[Any, Any]]:
 def _inline_handlers(limiter: Any) -> list[grpc.GenericRpcHandler[Any, Any]]:
     """The public method's trivial handler doing the chain's required per-call work itself (see the docstring)."""
     import limits
+    import structlog
     from wuffchat.auth.v1 import auth_service_pb2
 
     from interceptors.context import new_request_id, peer_ip
-    from server import log
 
     method = CASES[0].method
     item = limits.parse("1000000/second")
     prefix = item.key_for(method)
     response = auth_service_pb2.GetCaptchaResponse()
+    rpc_log = structlog.get_logger("wuffchat.rpc")
 
     async def inline(request: Any, context: Any) -> Any:
         started = time.perf_counter()
         ip = peer_ip(context.peer())
         user_agent = dict(context.invocation_metadata() or ()).get("user-agent", "")
         request_id = new_request_id()
-        verdict = limiter.hit_nowait(item, f"{prefix}/ip:{ip}")
+        verdict = await limiter.hit(item, f"{prefix}/ip:{ip}")
         context.set_trailing_metadata(
             (
                 ("x-request-id", request_id),
@@ -124,7 +125,7 @@ def _inline_handlers(limiter: Any) -> list[grpc.GenericRpcHandler[Any, Any]]:
                 ("x-ratelimit-reset", str(math.ceil(verdict.reset_after))),
             )
         )
-        log.rpc_logger().info(
+        rpc_log.info(
             "rpc",
             request_id=request_id,
             method=method,
@@ -147,14 +148,13 @@ def _inline_handlers(limiter: Any) -> list[grpc.GenericRpcHandler[Any, Any]]:
 
 async def _serve(workdir: Path) -> None:
     from interceptors.chain import ChainDependencies, ChainOptions, build_chain
-    from interceptors.compose import Chain
     from interceptors.ratelimit_backend import Limiter
     from server.audit import AuditLog
     from server.auth.access import AccessTokenVerifier
     from server.auth.api_keys import ApiKeyChecker
     from server.auth.tokens import JwtCodec
     from server.config import load_settings
-    from server.log import configure_logging, rpc_logger
+    from server.log import configure_logging
     from server.storage import db, migrate
 
     configure_logging("INFO")  # stdout is /dev/null: lines are rendered and written, not kept
@@ -177,14 +177,13 @@ async def _serve(workdir: Path) -> None:
         limiter=limiter,
         token_verifier=AccessTokenVerifier(JwtCodec.from_settings(settings.auth.tokens, settings.secrets), engine),
         api_key_checker=ApiKeyChecker(engine, settings.auth.api_keys),
-        line_logger=rpc_logger,
     )
 
     servers, ports = [], {}
     inline_limiter = Limiter()
     for name, interceptors, handlers in (
         ("bare", [], _handlers()),
-        ("chain", [Chain(build_chain(deps))], _handlers()),
+        ("chain", build_chain(deps), _handlers()),
         ("inline", [], _inline_handlers(inline_limiter)),
     ):
         server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])

@@ -113,14 +113,13 @@ def _serve(workers: int) -> int:
 
 def _bare_process(addr: str, reuse: bool) -> None:
     import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from grpc_health.v1._async import HealthServicer
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
     async def main() -> None:
         server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse else 0)])
-        health = HealthServicer()
-        await health.set("", health_pb2.HealthCheckResponse.SERVING)
-        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        servicer = health.aio.HealthServicer()
+        await servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
         port = server.add_insecure_port(addr)
         await server.start()
         print(json.dumps({"event": "listening", "port": port, "pid": os.getpid()}), flush=True)

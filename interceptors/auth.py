@@ -24,13 +24,13 @@ from rpc import call, errors
 from rpc.call import Principal
 
 from .auth_failures import AuthFailureBudget
-from .base import Context, Gate, RpcInfo
+from .base import Context, Interceptor, RpcInfo
 from .protocols import ApiKeyChecker, TokenVerifier
 
 BEARER = "bearer "
 
 
-class AuthInterceptor(Gate):
+class AuthInterceptor(Interceptor):
     """Sets `call.current().principal`, or aborts with UNAUTHENTICATED."""
 
     def __init__(
@@ -56,7 +56,7 @@ class AuthInterceptor(Gate):
             return await self._tokens.verify(token.strip())
         return await self._api_keys.check(api_key[0])
 
-    async def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+    async def before(self, info: RpcInfo, request: Any, context: Context) -> None:
         """Set the principal, or abort with UNAUTHENTICATED (RESOURCE_EXHAUSTED past the failure budget)."""
         state = call.current()
         authorization, api_key = _credentials(state.metadata)

@@ -56,9 +56,7 @@ class AuthFailureBudget:
     async def admit(self, info: RpcInfo, context: Context) -> None:
         """Before verifying credentials: abort with RESOURCE_EXHAUSTED when the caller's IP is over budget."""
         key = self._key()
-        verdict = self._limiter.peek_nowait(self._item, key)
-        if verdict is None:
-            verdict = await self._limiter.peek(self._item, key)
+        verdict = await self._limiter.peek(self._item, key)
         if not verdict.allowed:
             await self._refuse(info, context, verdict)
 

@@ -8,14 +8,14 @@ wants NOT_FOUND there, not PERMISSION_DENIED). chain.py applies it to methods th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
 
 from rpc import call, errors
 
-from .base import Context, Gate, RpcInfo
+from .base import Context, Interceptor, RpcInfo
 from .policy import POLICIES
 from .protocols import AuditSink
 
@@ -25,7 +25,7 @@ REQUIRED_ROLES: Mapping[str, frozenset[str]] = {
 }
 
 
-class AuthorizationInterceptor(Gate):
+class AuthorizationInterceptor(Interceptor):
     """Checks the principal's roles against `required_roles` (one of them is enough).
 
     Aborts with UNAUTHENTICATED when there is no principal at all (authentication did not run:
@@ -43,16 +43,13 @@ class AuthorizationInterceptor(Gate):
         self._audit = audit
         self._required = dict(required_roles)
 
-    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
+    async def before(self, info: RpcInfo, request: Any, context: Context) -> None:
         principal = call.principal()
         if principal is None:
-            return errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+            await errors.abort(context, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
         roles = self._required.get(info.method)
         if roles is None or not roles.isdisjoint(principal.roles):
-            return None
-        return self._deny(info, roles, context)
-
-    async def _deny(self, info: RpcInfo, roles: frozenset[str], context: Context) -> None:
+            return
         await self._audit.record_safely(
             "authz_fail", severity="warning", details={"method": info.method, "required_role": ",".join(sorted(roles))}
         )

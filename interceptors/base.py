@@ -1,17 +1,16 @@
 """The one mechanism every interceptor uses: wrap a method handler's behaviour, for all four RPC kinds.
 
-A subclass overrides `unary` (unary-unary and stream-unary: one response; an `async def`) and/or
-`stream` (unary-stream and stream-stream: many responses). `request` is the request message, or the
-async iterator of request messages for client streams; `proceed(request, context)` runs the rest of
-the call. The `applies` predicate (see `selector.py`) decides per method whether the interceptor runs
-at all; chain.py passes it.
+Every step of the chain is a plain grpc.aio `ServerInterceptor` (chain.py lists them, app.py serves
+them in that order). A subclass overrides `before` (check or prepare before the call, then proceed
+with the same request; it may end the call with `rpc.errors.abort`), or `unary` (unary-unary and
+stream-unary: one response; an `async def`) and/or `stream` (unary-stream and stream-stream: many
+responses). `request` is the request message, or the async iterator of request messages for client
+streams; `proceed(request, context)` runs the rest of the call. The `applies` predicate (see
+`selector.py`) decides per method whether the interceptor runs at all; chain.py passes it.
 
-A step that only checks or prepares before the call and then always proceeds with the same request
-subclasses `Gate` and overrides `check` instead: the composed chain (compose.py) then runs the
-checks of neighbouring gates in a row rather than nesting one wrapper per step. A check is either an
-`async def`, or a plain function that returns None when it is done and an awaitable only when it has
-to wait (I/O, or ending the call with `rpc.errors.abort`): most calls then pass most gates
-without creating a coroutine.
+Steps that observe the whole call (audit, metrics, tracing) subclass `Recording`: it runs the rest
+of the call once, for both kinds, and hands the step an `Outcome` (the status the client gets, the
+duration, the exception that ended the call, if any).
 
 Stream handlers may be async generators or coroutines that call `context.write` (as the health
 service's Watch does); both are adapted so a `stream` hook always sees an async iterator.
@@ -19,19 +18,18 @@ service's Watch does); both are adapted so a `stream` hook always sees an async 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import grpc
 
-from rpc import call
-
 Context = grpc.aio.ServicerContext[Any, Any]
 UnaryProceed = Callable[[Any, "Context"], Awaitable[Any]]
-Check = Callable[["RpcInfo", Any, Context], Awaitable[None] | None]  # see the module docstring
 StreamProceed = Callable[[Any, "Context"], AsyncIterator[Any]]
 HandlerCallDetails = grpc.HandlerCallDetails
 
@@ -65,7 +63,7 @@ async def as_async_iter(result: Any) -> AsyncIterator[Any]:
 
 
 class Interceptor(ServerInterceptor):
-    """Base class; see the module docstring. Also usable on its own as a grpc.aio interceptor."""
+    """Base class; see the module docstring. A grpc.aio interceptor of its own."""
 
     _CACHE_LIMIT = 4096  # distinct (method, handler) pairs; a server has a few dozen
 
@@ -80,15 +78,17 @@ class Interceptor(ServerInterceptor):
         """Whether this step runs for `method` at all."""
         return self._applies(method)
 
-    def check_for(self, info: RpcInfo) -> Check | None:
-        """A before-only hook that replaces `unary`/`stream` for this kind of RPC, or None (wrap the call)."""
-        return None
+    async def before(self, info: RpcInfo, request: Any, context: Context) -> None:
+        """Check or prepare before the call (streams: before the first response); may end the call."""
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
+        await self.before(info, request, context)
         return await proceed(request, context)
 
-    def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        return proceed(request, context)
+    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
+        await self.before(info, request, context)
+        async for response in proceed(request, context):
+            yield response
 
     async def intercept_service(  # type: ignore[override]  # grpc-stubs forget the None of unknown methods
         self,
@@ -98,7 +98,6 @@ class Interceptor(ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        call.receive(handler_call_details.invocation_metadata or ())
         method = handler_call_details.method
         key = (method, handler)
         wrapped = self._wrapped.get(key)
@@ -116,8 +115,7 @@ class Interceptor(ServerInterceptor):
             "response_serializer": handler.response_serializer,
         }
         if not handler.response_streaming:
-            # grpc awaits behavior(request, context): that is `unary` itself, with this method's facts
-            # bound once here, so a step adds no wrapper frame or closure per call
+            # grpc awaits behavior(request, context): `unary` with this method's facts bound once here
             inner_unary = cast(UnaryProceed, handler.unary_unary or handler.stream_unary)
             behavior = functools.partial(type(self).unary, self, info, proceed=inner_unary)
             if handler.request_streaming:
@@ -138,28 +136,85 @@ class Interceptor(ServerInterceptor):
         return grpc.unary_stream_rpc_method_handler(stream_behavior, **codec)
 
 
-class Gate(Interceptor):
-    """A step that checks (or prepares) before the call and then proceeds with the unchanged request.
+_BY_VALUE = {status.value[0]: status for status in grpc.StatusCode}
 
-    `check` may end the call (through `rpc.errors.abort`); streams run it before the first response.
+
+def final_status(context: Context, failure: BaseException | None) -> grpc.StatusCode:
+    """The status the client gets: the code set on `context` (set_code, abort), else from how the call ended.
+
+    An exception that set no code is UNKNOWN (what grpc sends for it); a cancelled task or a stream
+    closed by grpc (`GeneratorExit`) is CANCELLED.
+    """
+    code: Any = context.code()  # None until set; a StatusCode or its int after set_code / abort
+    if code is not None:
+        status = code if isinstance(code, grpc.StatusCode) else _BY_VALUE.get(code, grpc.StatusCode.UNKNOWN)
+        if status is not grpc.StatusCode.OK:
+            return status
+    if failure is None:
+        return grpc.StatusCode.OK
+    if isinstance(failure, asyncio.CancelledError | GeneratorExit):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a call ended, as the client sees it."""
+
+    code: grpc.StatusCode  # the status the client gets (final_status)
+    duration: float  # seconds the rest of the call took, from just after `begin`
+    exception: BaseException | None  # what ended the rest of the call; None when it returned
+
+
+Record = TypeVar("Record")
+
+
+class Recording(Interceptor, Generic[Record]):
+    """A step that observes whole calls: `begin` before, `end` with the `Outcome` after (audit, metrics, tracing).
+
+    `end` runs exactly once per call, however it ends: a response, an abort, an exception, a
+    cancelled task, or a stream that grpc closed early. The exception is re-raised after `end`.
     """
 
-    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
-        """None when done; an awaitable to await when the check has to wait (see the module docstring)."""
+    def begin(self, info: RpcInfo, context: Context) -> Record:
+        """Before the rest of the call; what `begin` returns is handed to `requests`, `responded` and `end`."""
         raise NotImplementedError
 
-    def check_for(self, info: RpcInfo) -> Check | None:
-        return self.check
+    def requests(self, record: Record, info: RpcInfo, request: Any) -> Any:
+        """The request (or the client stream's requests) to pass on; unchanged unless overridden."""
+        return request
+
+    def responded(self, record: Record) -> None:
+        """One response of a server stream went out (a unary response counts as sent when the code is OK)."""
+
+    def end(self, record: Record, outcome: Outcome) -> None:
+        """After the rest of the call, however it ended (an exception raised here would replace the call's)."""
+        raise NotImplementedError
 
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        pending = self.check(info, request, context)
-        if pending is not None:
-            await pending
-        return await proceed(request, context)
+        record = self.begin(info, context)
+        request = self.requests(record, info, request)
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await proceed(request, context)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self.end(record, Outcome(final_status(context, failure), time.perf_counter() - started, failure))
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        pending = self.check(info, request, context)
-        if pending is not None:
-            await pending
-        async for response in proceed(request, context):
-            yield response
+        record = self.begin(info, context)
+        request = self.requests(record, info, request)
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            async for response in proceed(request, context):
+                self.responded(record)
+                yield response
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self.end(record, Outcome(final_status(context, failure), time.perf_counter() - started, failure))

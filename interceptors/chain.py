@@ -20,13 +20,13 @@ Tracing and metrics are in the list only when the application turns them on (OTE
 Health and reflection (selector.is_infrastructure) are never rate limited; authz runs only where a
 principal is needed; validation only on our own services, whose messages carry buf.validate rules.
 
-app.py serves the list as one interceptor (`compose.Chain`): same order, same selection per method,
-without grpc.aio awaiting every interceptor on every call.
+app.py hands the list to grpc.aio as it is (`grpc.aio.server(interceptors=[...])`, after the receive
+deadline): each step is a plain `ServerInterceptor` that wraps the handler of the methods it
+`applies` to and passes the others through untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from opentelemetry.trace import Tracer
@@ -34,7 +34,7 @@ from opentelemetry.trace import Tracer
 from rpc.metrics import Metrics
 
 from . import selector
-from .audit import AuditInterceptor, LineLogger
+from .audit import AuditInterceptor
 from .auth import AuthInterceptor
 from .auth_failures import AuthFailureBudget
 from .authz import AuthorizationInterceptor
@@ -67,7 +67,6 @@ class ChainDependencies:
     limiter: RateLimiter
     token_verifier: TokenVerifier  # Bearer access tokens
     api_key_checker: ApiKeyChecker  # x-api-key
-    line_logger: Callable[[], LineLogger] | None = None  # the per-call line's logger (audit); structlog's if None
     metrics: Metrics | None = None  # METRICS_ADDR set: the gRPC server metrics (metrics.py); None: off
     tracer: Tracer | None = None  # OTEL_* turn tracing on: a SERVER span per call (tracing.py); None: off
 
@@ -86,7 +85,7 @@ def build_chain(deps: ChainDependencies) -> list[Interceptor]:
         *tracing,  # SERVER span continuing the caller's traceparent; every later line carries its trace_id
         ContextInterceptor(trusted_proxies=options.trusted_proxies),  # request id, client IP, language
         *metrics,  # grpc_server_* and refusals, with the code the client gets
-        AuditInterceptor(line_logger=deps.line_logger),  # one JSON line per call, with the status the client gets
+        AuditInterceptor(),  # one JSON line per call, with the status the client gets
         ErrorScrubbingInterceptor(),  # unexpected exceptions -> INTERNAL / UNAVAILABLE, nothing leaks
         AuthInterceptor(
             deps.token_verifier,

@@ -17,7 +17,7 @@ from typing import Any
 from rpc import call
 from rpc.call import CallState
 
-from .base import Context, Gate, RpcInfo
+from .base import Context, Interceptor, RpcInfo
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -80,7 +80,7 @@ def preferred_language(accept_language: str | None) -> str:
     return "de"
 
 
-class ContextInterceptor(Gate):
+class ContextInterceptor(Interceptor):
     """Creates the `CallState` of every call (see rpc/call.py)."""
 
     def __init__(self, *, trusted_proxies: Sequence[Network] = ()) -> None:
@@ -88,9 +88,7 @@ class ContextInterceptor(Gate):
         self._trusted = tuple(trusted_proxies)
 
     def _state(self, info: RpcInfo, context: Context) -> CallState:
-        received = call.received()
-        if received is None:
-            received = tuple(context.invocation_metadata() or ())
+        received = tuple(context.invocation_metadata() or ())
         metadata = {key: value for key, value in received if key in _READ and isinstance(value, str)}
         rid = metadata.get("x-request-id")
         return CallState(
@@ -102,7 +100,7 @@ class ContextInterceptor(Gate):
             metadata=received,
         )
 
-    def check(self, info: RpcInfo, request: Any, context: Context) -> None:
+    async def before(self, info: RpcInfo, request: Any, context: Context) -> None:
         state = self._state(info, context)
         call.bind(state)  # each RPC runs in its own task, so nothing leaks to other calls
         # In the trailers, not the headers: an early header send costs a write per call. Envoy

@@ -13,15 +13,15 @@ the label children of a method are resolved once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
+
+import grpc
 
 from rpc import call
 from rpc.metrics import CAPTCHA_INVALID, RATE_LIMITED, Metrics
 
-from .audit import final_status
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Outcome, Recording, RpcInfo
 
 # grpc_code as go-grpc-prometheus writes it (Go's codes.Code.String()), which dashboards match on
 GO_CODE_NAMES = {
@@ -52,9 +52,21 @@ def _kind(info: RpcInfo) -> str:
 
 
 class _MethodMetrics:
-    """The label children of one method (resolved once, when the chain composes the method)."""
+    """The label children of one method (resolved on its first call)."""
 
-    __slots__ = ("codes", "handled", "labels", "method", "metrics", "received", "seconds", "sent", "service", "started")
+    __slots__ = (
+        "codes",
+        "handled",
+        "labels",
+        "method",
+        "metrics",
+        "received",
+        "seconds",
+        "sent",
+        "server_streaming",
+        "service",
+        "started",
+    )
 
     def __init__(self, metrics: Metrics, info: RpcInfo) -> None:
         service, _, method = info.method.lstrip("/").rpartition("/")
@@ -68,10 +80,11 @@ class _MethodMetrics:
         self.codes: dict[str, Any] = {}
         self.codes["OK"] = metrics.handled.labels(*labels, "OK")
         self.labels = labels
+        self.server_streaming = info.server_streaming
 
-    def done(self, status: str, started: float) -> None:
-        self.seconds.observe(time.perf_counter() - started)
-        code = GO_CODE_NAMES.get(status, "Unknown")
+    def done(self, outcome: Outcome) -> None:
+        self.seconds.observe(outcome.duration)
+        code = GO_CODE_NAMES.get(outcome.code.name, "Unknown")
         child = self.codes.get(code)
         if child is None:
             child = self.codes[code] = self.handled.labels(*self.labels, code)
@@ -92,7 +105,7 @@ class _MethodMetrics:
             m.captcha_failures.labels(self.method).inc()
 
 
-class MetricsInterceptor(Interceptor):
+class MetricsInterceptor(Recording[_MethodMetrics]):
     """Counts and times every call on `metrics`; see the module docstring."""
 
     def __init__(self, metrics: Metrics) -> None:
@@ -100,49 +113,28 @@ class MetricsInterceptor(Interceptor):
         self._metrics = metrics
         self._methods: dict[RpcInfo, _MethodMetrics] = {}
 
-    def _for(self, info: RpcInfo) -> _MethodMetrics:
-        found = self._methods.get(info)
-        if found is None:
-            found = self._methods[info] = _MethodMetrics(self._metrics, info)
-        return found
-
-    def _begin(self, info: RpcInfo, request: Any) -> tuple[_MethodMetrics, float, Any]:
-        """Count the call as started and its request(s) as received; the request to pass on."""
-        m = self._for(info)
+    def begin(self, info: RpcInfo, context: Context) -> _MethodMetrics:
+        """Count the call as started."""
+        m = self._methods.get(info)
+        if m is None:
+            m = self._methods[info] = _MethodMetrics(self._metrics, info)
         m.started.inc()
+        return m
+
+    def requests(self, record: _MethodMetrics, info: RpcInfo, request: Any) -> Any:
+        """Count the request, or each request of a client stream as it arrives."""
         if info.client_streaming:
-            request = _counted(request, m)
-        else:
-            m.received.inc()
-        return m, time.perf_counter(), request
+            return _counted(request, record)
+        record.received.inc()
+        return request
 
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        m, started, request = self._begin(info, request)
-        failure: BaseException | None = None
-        try:
-            response = await proceed(request, context)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            code = final_status(context, failure)
-            if code == "OK":
-                m.sent.inc()
-            m.done(code, started)
-        return response
+    def responded(self, record: _MethodMetrics) -> None:
+        record.sent.inc()
 
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        m, started, request = self._begin(info, request)
-        failure: BaseException | None = None
-        try:
-            async for response in proceed(request, context):
-                m.sent.inc()
-                yield response
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            m.done(final_status(context, failure), started)
+    def end(self, record: _MethodMetrics, outcome: Outcome) -> None:
+        if not record.server_streaming and outcome.code is grpc.StatusCode.OK:
+            record.sent.inc()  # the one response of a unary call
+        record.done(outcome)
 
 
 async def _counted(requests: AsyncIterator[Any], m: _MethodMetrics) -> AsyncIterator[Any]:

@@ -41,14 +41,6 @@ class RateLimiter(Protocol):
         """Where counts live now, for audit details ("memory", "redis", "memory-fallback")."""
         ...
 
-    def hit_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
-        """The verdict when counting needs no I/O; None: call `hit` (nothing was counted)."""
-        ...
-
-    def peek_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
-        """`peek` when it needs no I/O; None: call `peek`."""
-        ...
-
     async def hit(self, item: RateLimitItem, key: str) -> Verdict:
         """Count one call against `item` under `key`."""
         ...

@@ -15,7 +15,7 @@ audit event (at most one per key and method per minute, so a flood cannot flood 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -28,8 +28,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from rpc import call, errors
 
-from .base import Context, Gate, RpcInfo
-from .protocols import AuditSink, RateLimiter, Verdict
+from .base import Context, Interceptor, RpcInfo
+from .protocols import AuditSink, RateLimiter
 
 _AUDIT_ONCE = limits.parse("1/minute")
 
@@ -59,7 +59,7 @@ class RateLimitPolicy:
         return cls(limits.parse(by_name["default"]), per_method)
 
 
-class RateLimitInterceptor(Gate):
+class RateLimitInterceptor(Interceptor):
     """Counts each call and refuses those over the limit; see the module docstring."""
 
     def __init__(
@@ -84,31 +84,12 @@ class RateLimitInterceptor(Gate):
             rule = self._rules[method] = (item, item.key_for(method))
         return rule
 
-    def check(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
-        """Count the call; abort with RESOURCE_EXHAUSTED when it is over the limit.
-
-        Synchronous while the count needs no I/O (memory backend) and the call is admitted.
-        """
+    async def before(self, info: RpcInfo, request: Any, context: Context) -> None:
+        """Count the call; abort with RESOURCE_EXHAUSTED when it is over the limit."""
         state = call.current()
         key = state.principal.owner_key if state.principal is not None else f"ip:{state.client_ip}"
         item, prefix = self._rule(info.method)
-        counter = f"{prefix}/{key}"
-        verdict = self._limiter.hit_nowait(item, counter)
-        if verdict is None:
-            return self._check_waiting(info, context, item, key, counter)
-        return self._apply(info, context, item, key, verdict)
-
-    async def _check_waiting(
-        self, info: RpcInfo, context: Context, item: RateLimitItem, key: str, counter: str
-    ) -> None:
-        pending = self._apply(info, context, item, key, await self._limiter.hit(item, counter))
-        if pending is not None:
-            await pending
-
-    def _apply(
-        self, info: RpcInfo, context: Context, item: RateLimitItem, key: str, verdict: Verdict
-    ) -> Awaitable[None] | None:
-        """Add the headers of `verdict`; the refusal to await when it is over the limit."""
+        verdict = await self._limiter.hit(item, f"{prefix}/{key}")
         reset = math.ceil(verdict.reset_after)
         headers: list[tuple[str, str | bytes]] = [
             ("x-ratelimit-limit", str(verdict.limit)),
@@ -117,8 +98,8 @@ class RateLimitInterceptor(Gate):
         ]
         if verdict.allowed:
             call.add_trailing_metadata(context, headers)
-            return None
-        return self._refuse(info, context, item, key, headers=headers, retry_after=max(1, reset))
+            return
+        await self._refuse(info, context, item, key, headers=headers, retry_after=max(1, reset))
 
     async def _refuse(
         self,

@@ -103,19 +103,10 @@ class Limiter:
         self._maybe_probe()
         return False
 
-    def hit_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
-        """The verdict when counting needs no I/O (memory, or Redis down); None: use `hit`, nothing counted."""
-        return None if self._counts_in_redis() else self._hit_memory(item, key)
-
-    def peek_nowait(self, item: RateLimitItem, key: str) -> Verdict | None:
-        """`peek` when it needs no I/O (memory, or Redis down); None: use `peek`."""
-        return None if self._counts_in_redis() else self._peek_memory(item, key)
-
     async def peek(self, item: RateLimitItem, key: str) -> Verdict:
         """Whether one more call under `key` would be admitted, counting nothing; never raises for Redis."""
-        verdict = self.peek_nowait(item, key)
-        if verdict is not None:
-            return verdict
+        if not self._counts_in_redis():
+            return self._peek_memory(item, key)
         assert self._redis is not None
         try:
             with tracing.child("redis.ratelimit.peek"):
@@ -127,9 +118,8 @@ class Limiter:
 
     async def hit(self, item: RateLimitItem, key: str) -> Verdict:
         """Count one call against `item` under `key`; never raises for a failing Redis."""
-        verdict = self.hit_nowait(item, key)
-        if verdict is not None:
-            return verdict
+        if not self._counts_in_redis():
+            return self._hit_memory(item, key)
         assert self._redis is not None
         try:
             with tracing.child("redis.ratelimit.hit"):

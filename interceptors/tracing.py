@@ -13,7 +13,8 @@ tracing is off.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Sequence
+from contextvars import Token
 from typing import Any
 
 import grpc
@@ -22,14 +23,19 @@ from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from rpc import call
-
-from .audit import final_status
-from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Outcome, Recording, RpcInfo
 
 # server faults per the OpenTelemetry gRPC conventions; other codes are the caller's
-_SERVER_ERRORS = frozenset({"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"})
-_CODES = {status.name: status.value[0] for status in grpc.StatusCode}
+_SERVER_ERRORS = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -46,64 +52,40 @@ _GETTER = _MetadataGetter()
 
 
 def _parent(context: Context) -> otel_context.Context | None:
-    metadata: Iterable[tuple[str, Any]] | None = call.received()
-    if metadata is None:
-        metadata = context.invocation_metadata() or ()
-    carrier = tuple(metadata)
+    carrier = tuple(context.invocation_metadata() or ())
     if not any(name == "traceparent" for name, _ in carrier):
         return None
     return _PROPAGATOR.extract(carrier, getter=_GETTER)
 
 
-class TracingInterceptor(Interceptor):
+_Span = tuple[trace.Span, Token[otel_context.Context]]  # the call's span and the token of its attached context
+
+
+class TracingInterceptor(Recording[_Span]):
     """A SERVER span per call on `tracer`; see the module docstring."""
 
     def __init__(self, tracer: trace.Tracer) -> None:
         super().__init__()
         self._tracer = tracer
 
-    def _start(self, info: RpcInfo, context: Context) -> trace.Span:
+    def begin(self, info: RpcInfo, context: Context) -> _Span:
+        """Start the span and make it current for the rest of the call."""
         service, _, method = info.method.lstrip("/").rpartition("/")
-        return self._tracer.start_span(
+        span = self._tracer.start_span(
             info.method.lstrip("/"),
             context=_parent(context),
             kind=trace.SpanKind.SERVER,
             attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": method},
         )
+        return span, otel_context.attach(trace.set_span_in_context(span))
 
-    @staticmethod
-    def _end(span: trace.Span, context: Context, failure: BaseException | None) -> None:
-        code = final_status(context, failure)
-        span.set_attribute("rpc.grpc.status_code", _CODES.get(code, 2))
+    def end(self, record: _Span, outcome: Outcome) -> None:
+        span, token = record
+        otel_context.detach(token)
+        code = outcome.code
+        span.set_attribute("rpc.grpc.status_code", code.value[0])
         if code in _SERVER_ERRORS:
-            span.set_status(trace.Status(trace.StatusCode.ERROR, code))
-        if failure is not None and code in _SERVER_ERRORS:
-            span.record_exception(failure)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, code.name))
+            if outcome.exception is not None:
+                span.record_exception(outcome.exception)
         span.end()
-
-    async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
-        span = self._start(info, context)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        failure: BaseException | None = None
-        try:
-            return await proceed(request, context)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            otel_context.detach(token)
-            self._end(span, context, failure)
-
-    async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
-        span = self._start(info, context)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        failure: BaseException | None = None
-        try:
-            async for response in proceed(request, context):
-                yield response
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            otel_context.detach(token)
-            self._end(span, context, failure)

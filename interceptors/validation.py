@@ -23,19 +23,19 @@ nothing of the decoder's error (exception, message type) in the answer.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 import protovalidate
-from google.protobuf import descriptor, descriptor_pool
+from google.protobuf import descriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
 from rpc import errors
 from rpc.decoding import UNDECODABLE
 
-from .base import Check, Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
+from .base import Context, Interceptor, RpcInfo, StreamProceed, UnaryProceed
 
 _KEPT_CONTROLS = frozenset("\t\n")  # of category C; \r goes (after CRLF became LF)
 _UNDECODABLE = error_details_pb2.BadRequest(
@@ -91,16 +91,6 @@ def _can_break_rules(message_type: Any) -> bool:  # a Descriptor, pure-Python or
     return bool(message_type.fields) or message_type.GetOptions().ByteSize() > 0
 
 
-def _request_can_break_rules(method: str) -> bool:
-    """Whether the request type of `method` ("/pkg.Service/Method") can; True when it is not known."""
-    service, _, name = method.lstrip("/").partition("/")
-    try:
-        request_type = descriptor_pool.Default().FindMethodByName(f"{service}.{name}").input_type
-    except KeyError:
-        return True
-    return _can_break_rules(request_type)
-
-
 def field_path(violation: protovalidate.Violation) -> str:
     """`a.b[2].c["k"]` from a violation's field path (empty for message-level rules)."""
     path = violation.proto.field
@@ -122,60 +112,42 @@ class ValidationInterceptor(Interceptor):
         self._validator = protovalidate.Validator()
         self._checked_types: dict[str, bool] = {}  # message full name -> worth checking
 
-    def check_for(self, info: RpcInfo) -> Check | None:
-        # one request message: checking it before the call is all there is to do
-        if info.client_streaming:
-            return None
-        # a request type that can carry neither text nor a rule (GetCaptcha): only its decoding
-        return self._check_one if _request_can_break_rules(info.method) else self._check_decoded
-
-    def _check_decoded(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
-        return _refuse_undecodable(context) if request is UNDECODABLE else None
-
-    def _check_one(self, info: RpcInfo, request: Any, context: Context) -> Awaitable[None] | None:
-        return self._check(request, context)
-
     async def unary(self, info: RpcInfo, request: Any, context: Context, proceed: UnaryProceed) -> Any:
         if info.client_streaming:
             return await proceed(self._each(request, context), context)
-        await self._checked(request, context)
+        await self._check(request, context)
         return await proceed(request, context)
 
     async def stream(self, info: RpcInfo, request: Any, context: Context, proceed: StreamProceed) -> AsyncIterator[Any]:
         if info.client_streaming:
             request = self._each(request, context)
         else:
-            await self._checked(request, context)
+            await self._check(request, context)
         async for response in proceed(request, context):
             yield response
 
     async def _each(self, requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for request in requests:
-            await self._checked(request, context)
+            await self._check(request, context)
             yield request
 
-    async def _checked(self, request: Any, context: Context) -> None:
-        refusal = self._check(request, context)
-        if refusal is not None:
-            await refusal
-
-    def _check(self, request: Any, context: Context) -> Awaitable[None] | None:
-        """Normalize `request`; the INVALID_ARGUMENT + BadRequest abort to await when it breaks a rule."""
+    async def _check(self, request: Any, context: Context) -> None:
+        """Normalize `request`; abort with INVALID_ARGUMENT and a BadRequest when it breaks a rule."""
         if request is UNDECODABLE:
-            return _refuse_undecodable(context)
+            await errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument", _UNDECODABLE)
         if not isinstance(request, Message):
-            return None
+            return
         name = request.DESCRIPTOR.full_name
         checked = self._checked_types.get(name)
         if checked is None:
             checked = self._checked_types[name] = _can_break_rules(request.DESCRIPTOR)
         if not checked:
-            return None
+            return
         normalize(request)
         violations = self._validator.collect_violations(request)
         if not violations:
-            return None
-        return errors.abort(
+            return
+        await errors.abort(
             context,
             grpc.StatusCode.INVALID_ARGUMENT,
             "invalid_argument",
@@ -188,7 +160,3 @@ class ValidationInterceptor(Interceptor):
                 ]
             ),
         )
-
-
-def _refuse_undecodable(context: Context) -> Awaitable[None]:
-    return errors.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument", _UNDECODABLE)

@@ -48,22 +48,6 @@ class CallState:
 
 
 _current: contextvars.ContextVar[CallState] = contextvars.ContextVar("wuffchat_call")
-_received: contextvars.ContextVar[Sequence[tuple[str, Any]]] = contextvars.ContextVar("wuffchat_received")
-
-
-def receive(metadata: Sequence[tuple[str, Any]]) -> None:
-    """Keep the invocation metadata grpc handed to the interceptors for this call.
-
-    grpc.aio resolves the handler (interceptors included) and runs it in the same task, so the
-    context interceptor finds it here instead of asking `context.invocation_metadata()`, which
-    converts the whole metadata again on every read.
-    """
-    _received.set(metadata)
-
-
-def received() -> Sequence[tuple[str, Any]] | None:
-    """What `receive` kept for the running call, if anything."""
-    return _received.get(None)
 
 
 def bind(state: CallState) -> contextvars.Token[CallState]:

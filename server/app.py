@@ -45,13 +45,11 @@ from wuffchat.knowledge.v1 import knowledge_service_pb2, knowledge_service_pb2_g
 
 from interceptors.base import Interceptor
 from interceptors.chain import ChainDependencies, ChainOptions, build_chain
-from interceptors.compose import Chain
 from interceptors.ratelimit_backend import Limiter
 from interceptors.receive_deadline import ReceiveDeadline
 from rpc import decoding
 from rpc.metrics import Metrics
 from server import config, tls
-from server import log as server_log
 from server import tracing as server_tracing
 from server.audit import AuditLog
 from server.auth.assembly import Auth, MissingApiKeysError, build_auth, check_prod_api_keys
@@ -196,13 +194,13 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def _grpc_server(settings: Settings, chain: Chain) -> grpc.aio.Server:
+def _grpc_server(settings: Settings, chain: Sequence[Interceptor]) -> grpc.aio.Server:
     """The server with its interceptors: the receive deadline first (it runs before any request message
-    exists), then the chain's steps in their order, served as one interceptor (interceptors/compose.py)."""
+    exists), then the chain's steps in their order (interceptors/chain.py), each a grpc.aio interceptor."""
     receive_deadline = ReceiveDeadline(
         settings.edge.request_receive_timeout_seconds, max_waiting=settings.edge.max_waiting_requests
     )
-    return grpc.aio.server(interceptors=[receive_deadline, chain], options=_server_options(settings))
+    return grpc.aio.server(interceptors=[receive_deadline, *chain], options=_server_options(settings))
 
 
 async def _listen(server: grpc.aio.Server, settings: Settings) -> int:
@@ -368,12 +366,10 @@ async def start(
             limiter=limiter,
             token_verifier=auth.token_verifier,
             api_key_checker=auth.api_key_checker,
-            line_logger=server_log.rpc_logger,
             metrics=metrics,
             tracer=tracer,
         )
-        # the steps in their order, served as one interceptor (interceptors/compose.py)
-        server = _grpc_server(settings, Chain(chain_factory(deps)))
+        server = _grpc_server(settings, chain_factory(deps))
         # our services decode requests tolerantly: an undecodable body runs the chain too (rpc/decoding.py)
         decoding.add_servicer(server, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, auth.servicer)
         decoding.add_servicer(

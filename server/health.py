@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
+from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2
-
-# the public alias `health.aio` is bound in a try block that type checkers cannot follow
-from grpc_health.v1._async import HealthServicer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rpc.metrics import Metrics
@@ -28,6 +27,9 @@ from server.periodic import Periodic
 from server.storage.db import ping
 
 log = structlog.get_logger(__name__)
+
+# grpcio-health-checking's public asyncio servicer; its stubs describe only the synchronous one
+HealthServicer: Any = grpc_health.aio.HealthServicer  # type: ignore[attr-defined]
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
-from interceptors.compose import Chain
 from interceptors.context import ContextInterceptor
 from interceptors.receive_deadline import MALFORMED, NOT_RECEIVED, TOO_MANY_WAITING, ReceiveDeadline
 from rpc import errors
@@ -33,7 +32,7 @@ async def _items(*items: bytes) -> AsyncIterator[bytes]:
 
 
 async def test_unary_request_never_sent_ends_deadline_exceeded() -> None:
-    async with echo_server([ReceiveDeadline(0.3), Chain([ContextInterceptor()])]) as channel:
+    async with echo_server([ReceiveDeadline(0.3), ContextInterceptor()]) as channel:
         # a stream-unary client on a unary method: HEADERS go out, the message never does
         call = channel.stream_unary("/test.Echo/Unary")(_never())
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -43,7 +42,7 @@ async def test_unary_request_never_sent_ends_deadline_exceeded() -> None:
 
 
 async def test_stream_response_request_never_sent_ends_deadline_exceeded() -> None:
-    async with echo_server([ReceiveDeadline(0.3), Chain([ContextInterceptor()])]) as channel:
+    async with echo_server([ReceiveDeadline(0.3), ContextInterceptor()]) as channel:
         call = channel.stream_stream("/test.Echo/ServerStream")(_never())
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await asyncio.wait_for(call.read(), 5)
@@ -60,7 +59,7 @@ async def test_unary_request_missing_is_invalid_argument() -> None:
 
 async def test_unary_calls_past_max_waiting_are_refused_until_one_ends() -> None:
     deadline = ReceiveDeadline(30, max_waiting=2)
-    async with echo_server([deadline, Chain([ContextInterceptor()])]) as channel:
+    async with echo_server([deadline, ContextInterceptor()]) as channel:
         hanging = [channel.stream_unary("/test.Echo/Unary")(_never()) for _ in range(2)]
         while deadline.waiting < 2:
             await asyncio.sleep(0.01)
@@ -77,7 +76,7 @@ async def test_unary_calls_past_max_waiting_are_refused_until_one_ends() -> None
 
 
 async def test_all_four_kinds_still_work() -> None:
-    async with echo_server([ReceiveDeadline(5), Chain([ContextInterceptor()])]) as channel:
+    async with echo_server([ReceiveDeadline(5), ContextInterceptor()]) as channel:
         assert (await channel.unary_unary("/test.Echo/Unary")(b"hi")).startswith(b"hi|")
         assert [m async for m in channel.unary_stream("/test.Echo/ServerStream")(b"2")] == [b"0", b"1"]
         written = [m async for m in channel.unary_stream("/test.Echo/ServerStreamWrites")(b"")]
@@ -87,7 +86,7 @@ async def test_all_four_kinds_still_work() -> None:
 
 
 async def test_unary_second_request_message_is_invalid_argument() -> None:
-    async with echo_server([ReceiveDeadline(5), Chain([ContextInterceptor()])]) as channel:
+    async with echo_server([ReceiveDeadline(5), ContextInterceptor()]) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await channel.stream_unary("/test.Echo/Unary")(_items(b"a", b"b"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -97,7 +96,7 @@ async def test_unary_second_request_message_is_invalid_argument() -> None:
 async def test_unary_calls_on_one_busy_connection_are_never_refused() -> None:
     """Thousands of quick calls, 50 at a time, on one connection limited to 100 streams: each finished
     call's stream is released at once (a request iterator left suspended would hold it)."""
-    chain = [ReceiveDeadline(5), Chain([ContextInterceptor()])]
+    chain = [ReceiveDeadline(5), ContextInterceptor()]
     async with echo_server(chain, server_options=[("grpc.max_concurrent_streams", 100)]) as channel:
         unary = channel.unary_unary("/test.Echo/Unary")
 

@@ -4,8 +4,8 @@ the interceptor unit tests.
 `echo_server` is deliberately not the WuffChat server (tests/support/servers.py): a unit test of one
 interceptor runs exactly the steps it names, with no storage, areas or other steps of the chain in the
 way (grpcio-testing cannot drive grpc.aio server interceptors, so it is a real port all the same). The
-steps are composed as server/app.py serves them, into one `Chain` (interceptors/compose.py), so what
-is tested alone is what runs in production. Tests of the whole chain as the server assembles it use
+steps are registered as server/app.py registers them, each a grpc.aio interceptor in the given order,
+so what is tested alone is what runs in production. Tests of the whole chain as the server assembles it use
 `servers`; the echo service rides along there as an extra handler.
 """
 
@@ -18,8 +18,6 @@ from typing import Any
 
 import grpc
 
-from interceptors.base import Interceptor
-from interceptors.compose import Chain
 from rpc import call
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -69,26 +67,6 @@ def handler() -> grpc.GenericRpcHandler[Any, Any]:
     )
 
 
-def as_served(
-    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
-) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
-    """Neighbouring chain steps (`Interceptor`s) composed into one `Chain`, as server/app.py serves
-    them; other grpc.aio interceptors (`ReceiveDeadline`, a `Chain` already built) stay where they are."""
-    served: list[grpc.aio.ServerInterceptor[Any, Any]] = []
-    steps: list[Interceptor] = []
-    for interceptor in interceptors:
-        if isinstance(interceptor, Interceptor):
-            steps.append(interceptor)
-            continue
-        if steps:
-            served.append(Chain(steps))
-            steps = []
-        served.append(interceptor)
-    if steps:
-        served.append(Chain(steps))
-    return served
-
-
 @asynccontextmanager
 async def echo_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
@@ -97,13 +75,10 @@ async def echo_server(
     register: Sequence[Callable[[grpc.aio.Server], None]] = (),
     server_options: Sequence[tuple[str, Any]] = (),
     channel_options: Sequence[tuple[str, Any]] = (),
-    compose: bool = True,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """Serve the echo service, `handlers` and what `register` adds (generated `add_*_to_server`) through
-    exactly `interceptors` (composed by `as_served`, unless `compose=False` registers each step as a
-    grpc.aio interceptor of its own) on a free port; yield a channel to it."""
-    served = as_served(interceptors) if compose else list(interceptors)
-    server = grpc.aio.server(interceptors=served, options=list(server_options))
+    exactly `interceptors` (outermost first, as grpc.aio runs them) on a free port; yield a channel to it."""
+    server = grpc.aio.server(interceptors=list(interceptors), options=list(server_options))
     server.add_generic_rpc_handlers((handler(), *handlers))
     for add in register:
         add(server)
