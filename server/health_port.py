@@ -13,8 +13,7 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-# the public alias `health.aio` is bound in a try block that type checkers cannot follow
-from grpc_health.v1._async import HealthServicer
+from .health import HealthServicer
 
 # A health request is a service name; a probe needs a stream or two, not a caller's budget.
 _OPTIONS = [
