@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -59,6 +59,21 @@ async def _invalid(context: Context, field: str, description: str) -> NoReturn:
         "invalid_argument",
         error_details_pb2.BadRequest(field_violations=[violation]),
     )
+
+
+async def _to_the_end(write: Coroutine[Any, Any, None]) -> None:
+    """Run `write` to its end even when the call is cancelled meanwhile (the client left after the
+    answer): a transaction cut off by a cancellation is neither committed nor rolled back, and on SQLite
+    its connection keeps the write lock, so every other turn waits and fails (busy_timeout). The
+    cancellation is raised once the write is done; the turn the owner saw is stored whole."""
+    task = asyncio.ensure_future(write)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: a refused turn of a call that is gone needs no answer
+        raise
 
 
 class ConversationService(conversation_service_pb2_grpc.ConversationServiceServicer):
@@ -154,16 +169,17 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             user_text = CONTACT_PLACEHOLDER
         now = self._clock()
         messages = [NewMessage(pb.SENDER_USER, pb.MESSAGE_KIND_ANSWER, user_text), *bot]
+        write = self._store.save_turn(
+            row=row,
+            state=int(plan.state),
+            context=plan.context,
+            messages=messages,
+            feedback=plan.feedback,
+            now=now,
+            ttl=self._ttl,
+        )
         try:
-            await self._store.save_turn(
-                row=row,
-                state=int(plan.state),
-                context=plan.context,
-                messages=messages,
-                feedback=plan.feedback,
-                now=now,
-                ttl=self._ttl,
-            )
+            await _to_the_end(write)
         except ConcurrentTurnError:
             await errors.abort(context, grpc.StatusCode.ABORTED, "conversation_changed")
         if self._finished is not None and row.state == flow.State.FEEDBACK_Q5 and plan.state == flow.State.GREETING:

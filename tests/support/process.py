@@ -62,7 +62,7 @@ def run_server(env: dict[str, str], *args: str, timeout: float = 60.0) -> subpro
 
 
 def start_server(
-    env: dict[str, str], *args: str, timeout: float = 30.0, ready: str = "listening", count: int = 1
+    env: dict[str, str], *args: str, timeout: float = 60.0, ready: str = "listening", count: int = 1
 ) -> ServerProcess:
     """Start the server and wait for `count` log lines with event `ready` (one `listening` per worker)."""
     process = subprocess.Popen(
