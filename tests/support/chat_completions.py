@@ -57,7 +57,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._send(int(mode), json.dumps(error).encode())
                 return
             if mode == "slow":
-                time.sleep(1.5)
+                time.sleep(4.0)
             if mode == "malformed":
                 self._send(200, b'{"choices": "nope"')
                 return
