@@ -92,10 +92,10 @@ def _serve(workers: int) -> int:
 
     lag_dir = Path(os.environ["BENCH_LAG_DIR"])
 
-    async def serve_sampled(settings: Any, *, migrate_schema: bool = True) -> None:
+    async def serve_sampled(settings: Any, *, migrate_schema: bool = True, metrics: Any = None) -> None:
         sampler = asyncio.ensure_future(LagSampler(lag_dir).run())
         try:
-            await serve(settings, migrate_schema=migrate_schema)
+            await serve(settings, migrate_schema=migrate_schema, metrics=metrics)
         finally:
             sampler.cancel()
 

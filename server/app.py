@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -432,6 +433,11 @@ async def serve(settings: Settings, *, migrate_schema: bool = True, metrics: Met
     """Run until SIGTERM or SIGINT, then shut down gracefully. `metrics`: a `--workers` worker's, kept in
     the shared multiprocess directory; the parent serves METRICS_ADDR (server/workers.py)."""
     running = await start(settings, migrate_schema=migrate_schema, metrics=metrics, serve_metrics=metrics is None)
+    # What start-up built (the knowledge base, the message model's vocabularies, the encoder's weights)
+    # lives as long as the process: out of the collector's sight, so that every full collection under
+    # load no longer walks millions of objects that can never be garbage (issue 14's profile).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:

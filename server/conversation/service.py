@@ -27,12 +27,12 @@ from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.knowledge.search import KnowledgeSearch
 from server.knowledge.store import KnowledgeStore
-from server.storage.models import Conversation, Message
+from server.storage.models import Message
 
 from . import flow
 from .paging import Cursor, PageTokens
 from .responders.interface import Responder, StreamFallback  # not from .openai: `openai` loads lazily
-from .store import ConcurrentTurnError, ConversationStore, NewMessage
+from .store import ConcurrentTurnError, ConversationStore, NewMessage, StoredConversation
 
 Context = grpc.aio.ServicerContext[object, object]
 DEFAULT_PAGE = 20
@@ -111,7 +111,7 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
         principal = call.authenticated()
         return principal.owner_key, principal.id if principal.kind == "user" else None
 
-    async def _load(self, context: Context, conversation_id: str, *, live: bool) -> Conversation:
+    async def _load(self, context: Context, conversation_id: str, *, live: bool) -> StoredConversation:
         owner, _ = self._owner()
         row = await self._store.get(conversation_id, owner)
         if row is None:
@@ -155,14 +155,16 @@ class ConversationService(conversation_service_pb2_grpc.ConversationServiceServi
             messages=[self._message(m, now) for m in messages],
         )
 
-    async def _plan(self, context: Context, conversation_id: str, text: str) -> tuple[Conversation, flow.Plan, str]:
+    async def _plan(
+        self, context: Context, conversation_id: str, text: str
+    ) -> tuple[StoredConversation, flow.Plan, str]:
         row = await self._load(context, conversation_id, live=True)
         base = self._knowledge.base
         plan = await flow.advance(flow.State(row.state), dict(row.context or {}), text, self._search, base)
         return row, plan, text
 
     async def _save(
-        self, context: Context, row: Conversation, plan: flow.Plan, user_text: str, bot: list[NewMessage]
+        self, context: Context, row: StoredConversation, plan: flow.Plan, user_text: str, bot: list[NewMessage]
     ) -> datetime:
         """Store the turn; ABORTED (nothing stored, the client may send again) when another turn came first."""
         if row.state == flow.State.FEEDBACK_Q5 and plan.feedback and plan.feedback.get("contact"):

@@ -44,6 +44,25 @@ def new_id() -> str:
 
 
 @dataclass(frozen=True)
+class StoredConversation:
+    """A conversation as a turn reads it (its slots opened): a plain row, no ORM instance to track."""
+
+    id: str
+    owner_id: str
+    user_id: str | None
+    language: str
+    state: int
+    context: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    version: int
+
+
+_COLUMNS = tuple(Conversation.__table__.c[name] for name in StoredConversation.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class NewMessage:
     sender: int
     kind: int
@@ -75,8 +94,10 @@ class ConversationStore:
         messages: Sequence[NewMessage],
         now: datetime,
         ttl: timedelta,
-    ) -> Conversation:
-        row = Conversation(
+    ) -> StoredConversation:
+        """A new conversation and its opening messages, in one transaction of two Core INSERTs (sealed
+        here, as save_turn seals)."""
+        row = StoredConversation(
             id=new_id(),
             owner_id=owner,
             user_id=user_id,
@@ -86,24 +107,34 @@ class ConversationStore:
             created_at=now,
             updated_at=now,
             expires_at=now + ttl,
+            version=0,
         )
-        async with self._write_lock, self._sessions.begin() as session:
-            session.add(row)
-            await session.flush()
-            session.add_all(self._messages(row.id, 0, messages, now))
+        values = {column.name: getattr(row, column.name) for column in _COLUMNS}
+        values["context"] = sealing.seal_value(self._engine, Conversation, "context", (row.id,), context)
+        async with self._write_lock, self._engine.begin() as connection:
+            await connection.execute(insert(Conversation), values)
+            await connection.execute(insert(Message), self._message_rows(row.id, 0, messages, now))
         return row
 
-    async def get(self, conversation_id: str, owner: str) -> Conversation | None:
-        async with self._sessions() as session:
-            row: Conversation | None = await session.scalar(
-                select(Conversation).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
-            )
-            return row
+    async def get(self, conversation_id: str, owner: str) -> StoredConversation | None:
+        """The conversation `conversation_id` of `owner`, by one Core SELECT (a turn's read: no ORM
+        identity map or load events, which cost more CPU than the turn's flow)."""
+        async with self._engine.connect() as connection:
+            found = (
+                await connection.execute(
+                    select(*_COLUMNS).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
+                )
+            ).one_or_none()
+        if found is None:
+            return None
+        values = found._asdict()
+        values["context"] = sealing.open_value(self._engine, Conversation, "context", (found.id,), found.context)
+        return StoredConversation(**values)
 
     async def save_turn(
         self,
         *,
-        row: Conversation,
+        row: StoredConversation,
         state: int,
         context: dict[str, Any],
         messages: Sequence[NewMessage],
@@ -226,18 +257,3 @@ class ConversationStore:
                 .values(state=0, context=None, version=Conversation.version + 1)  # a turn read before loses
             )
             return int(getattr(result, "rowcount", 0))
-
-    @staticmethod
-    def _messages(conversation_id: str, start: int, messages: Sequence[NewMessage], now: datetime) -> list[Message]:
-        return [
-            Message(
-                conversation_id=conversation_id,
-                seq=start + i,
-                sender=m.sender,
-                kind=m.kind,
-                text=m.text,
-                steps=list(m.steps) or None,
-                created_at=now,
-            )
-            for i, m in enumerate(messages)
-        ]

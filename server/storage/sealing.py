@@ -6,7 +6,8 @@ those fields just before an INSERT or UPDATE (and restore the plaintext on the i
 open them when a row is loaded, so services, export, retention and tests only ever see plaintext and
 the database only ever ciphertext. A sealed column refuses plain text outright (models.Sealed), so a
 Core statement cannot write plaintext by mistake; the Core statements that write sealed columns (a
-turn's slots and messages, conversation/store.py) seal through `seal_value`. The cipher (keyring plus
+turn's slots and messages, conversation/store.py) seal through `seal_value`, and the Core SELECT that
+reads a turn's conversation opens through `open_value`. The cipher (keyring plus
 blind-index key) belongs to the engine: `attach` binds it once at start (data_keys.unlock), and an
 engine without one refuses to touch sealed fields.
 """
@@ -111,6 +112,20 @@ def seal_value(engine: AsyncEngine, model: type, column: str, identity: Sequence
     assert spec is not None and column in spec.names, f"{model.__name__}.{column} is not sealed"
     table = model.__tablename__  # type: ignore[attr-defined]
     return cipher_of(engine).seal(table, column, identity, value, as_json=column in spec.json)
+
+
+def open_value(engine: AsyncEngine, model: type, column: str, identity: Sequence[object], token: str | None) -> Any:
+    """The plain value of `model.column`'s `token` in the row `identity`, for a Core SELECT (None stays None).
+
+    Raises:
+        UnreadableValueError: see Keyring.open.
+    """
+    spec: SealedFields | None = getattr(model, "__sealed__", None)
+    assert spec is not None and column in spec.names, f"{model.__name__}.{column} is not sealed"
+    if token is None:
+        return None
+    table = model.__tablename__  # type: ignore[attr-defined]
+    return cipher_of(engine).open(table, column, identity, token, as_json=column in spec.json)
 
 
 def _seal(mapper: Mapper[Any], connection: Connection, target: Any, *, only_changed: bool) -> None:
