@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.storage import db, sealing
@@ -60,6 +60,28 @@ class StoredConversation:
 
 
 _COLUMNS = tuple(Conversation.__table__.c[name] for name in StoredConversation.__dataclass_fields__)
+
+# A turn's statements, built once: constructing a statement and its cache key anew on every call cost
+# as much CPU as running it (issue 14's profile).
+_INSERT_CONVERSATION = insert(Conversation.__table__)
+_INSERT_MESSAGES = insert(Message.__table__)
+_SELECT_CONVERSATION = select(*_COLUMNS).where(
+    Conversation.__table__.c.id == bindparam("id"), Conversation.__table__.c.owner_id == bindparam("owner")
+)
+_UPDATE_TURN = (
+    update(Conversation.__table__)
+    .where(Conversation.__table__.c.id == bindparam("row_id"), Conversation.__table__.c.version == bindparam("read"))
+    .values(
+        state=bindparam("new_state"),
+        context=bindparam("new_context"),
+        updated_at=bindparam("now"),
+        expires_at=bindparam("expires"),
+        version=bindparam("read") + 1,
+    )
+)
+_LAST_SEQ = select(func.coalesce(func.max(Message.__table__.c.seq), -1)).where(
+    Message.__table__.c.conversation_id == bindparam("id")
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +134,8 @@ class ConversationStore:
         values = {column.name: getattr(row, column.name) for column in _COLUMNS}
         values["context"] = sealing.seal_value(self._engine, Conversation, "context", (row.id,), context)
         async with self._write_lock, self._engine.begin() as connection:
-            await connection.execute(insert(Conversation), values)
-            await connection.execute(insert(Message), self._message_rows(row.id, 0, messages, now))
+            await connection.execute(_INSERT_CONVERSATION, values)
+            await connection.execute(_INSERT_MESSAGES, self._message_rows(row.id, 0, messages, now))
         return row
 
     async def get(self, conversation_id: str, owner: str) -> StoredConversation | None:
@@ -121,9 +143,7 @@ class ConversationStore:
         identity map or load events, which cost more CPU than the turn's flow)."""
         async with self._engine.connect() as connection:
             found = (
-                await connection.execute(
-                    select(*_COLUMNS).where(Conversation.id == conversation_id, Conversation.owner_id == owner)
-                )
+                await connection.execute(_SELECT_CONVERSATION, {"id": conversation_id, "owner": owner})
             ).one_or_none()
         if found is None:
             return None
@@ -157,23 +177,21 @@ class ConversationStore:
             # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
             # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
             updated = await connection.execute(
-                update(Conversation)  # on a Connection: a plain Core UPDATE, no ORM bulk machinery
-                .where(Conversation.id == row.id, Conversation.version == row.version)
-                .values(
-                    state=state,
-                    context=sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
-                    updated_at=now,
-                    expires_at=now + ttl,
-                    version=row.version + 1,
-                )
+                _UPDATE_TURN,
+                {
+                    "row_id": row.id,
+                    "read": row.version,
+                    "new_state": state,
+                    "new_context": sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
+                    "now": now,
+                    "expires": now + ttl,
+                },
             )
             if updated.rowcount != 1:  # another turn (on this or another instance) came first
                 raise ConcurrentTurnError(row.id)
-            seq = await connection.scalar(
-                select(func.coalesce(func.max(Message.seq), -1)).where(Message.conversation_id == row.id)
-            )
+            seq = await connection.scalar(_LAST_SEQ, {"id": row.id})
             start = int(seq if seq is not None else -1) + 1
-            await connection.execute(insert(Message), self._message_rows(row.id, start, messages, now))
+            await connection.execute(_INSERT_MESSAGES, self._message_rows(row.id, start, messages, now))
             if feedback is not None:
                 contact = feedback.get("contact")
                 async with AsyncSession(bind=connection) as session:  # joins this transaction
