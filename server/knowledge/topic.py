@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import phrases
+
 
 def _words(block: str) -> list[str]:
     return block.split()
@@ -119,10 +121,8 @@ class Topic:
         verb_threshold: float | None = None,
     ) -> None:
         # Whole aliases only: "german shepherd" is a dog, "german" alone is not.
-        aliases = sorted({a.lower() for a in breed_words if len(a) > 3}, key=len, reverse=True)
-        self._breeds = (
-            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)") if aliases else None
-        )
+        aliases = {a.lower() for a in breed_words if len(a) > 3}
+        self._breeds = phrases.whole_words(aliases)
         self._threshold = threshold
         self._weak_threshold = weak_threshold
         self._verb_threshold = weak_threshold if verb_threshold is None else verb_threshold

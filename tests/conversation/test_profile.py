@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.conversation.profile import Profile, age_class, extract
+from server.conversation.profile import Profile, age_class, extract, find_breed
 from server.knowledge import loader
 from server.knowledge.types import BreedGroup
 
@@ -169,3 +169,13 @@ def test_profile_round_trips_through_context() -> None:
     found = profile("Unser 9 Monate alter Beagle-Mix bellt im Garten, er ist ein Rüde")
     assert Profile.from_context(found.as_context()) == found
     assert Profile.from_context(None) == Profile()
+
+
+def test_longest_alias_wins_even_when_a_shorter_one_comes_first() -> None:
+    """Two groups' aliases overlap in the text: the longer alias names the group, wherever it starts."""
+    short = BreedGroup(id="short", name="S", instincts={}, breeds=(), aliases=("parson jack",))
+    long = BreedGroup(id="long", name="L", instincts={}, breeds=(), aliases=("jack russell terrier",))
+    same = BreedGroup(id="same", name="M", instincts={}, breeds=(), aliases=("jack russell terrier",))
+    assert find_breed("my parson jack russell terrier", (short, long, same)) is long
+    assert find_breed("my parson jack russell terrier", (short, same, long)) is same
+    assert find_breed("a jack russell terrierish dog", (short, long)) is None
