@@ -11,9 +11,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.storage import db, sealing
@@ -59,18 +59,20 @@ class StoredConversation:
     version: int
 
 
-_COLUMNS = tuple(Conversation.__table__.c[name] for name in StoredConversation.__dataclass_fields__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+_COLUMNS = tuple(_CONVERSATIONS.c[name] for name in StoredConversation.__dataclass_fields__)
 
 # A turn's statements, built once: constructing a statement and its cache key anew on every call cost
 # as much CPU as running it (issue 14's profile).
-_INSERT_CONVERSATION = insert(Conversation.__table__)
-_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_CONVERSATION = insert(_CONVERSATIONS)
+_INSERT_MESSAGES = insert(_MESSAGES)
 _SELECT_CONVERSATION = select(*_COLUMNS).where(
-    Conversation.__table__.c.id == bindparam("id"), Conversation.__table__.c.owner_id == bindparam("owner")
+    _CONVERSATIONS.c.id == bindparam("id"), _CONVERSATIONS.c.owner_id == bindparam("owner")
 )
 _UPDATE_TURN = (
-    update(Conversation.__table__)
-    .where(Conversation.__table__.c.id == bindparam("row_id"), Conversation.__table__.c.version == bindparam("read"))
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("row_id"), _CONVERSATIONS.c.version == bindparam("read"))
     .values(
         state=bindparam("new_state"),
         context=bindparam("new_context"),
@@ -79,9 +81,7 @@ _UPDATE_TURN = (
         version=bindparam("read") + 1,
     )
 )
-_LAST_SEQ = select(func.coalesce(func.max(Message.__table__.c.seq), -1)).where(
-    Message.__table__.c.conversation_id == bindparam("id")
-)
+_LAST_SEQ = select(func.coalesce(func.max(_MESSAGES.c.seq), -1)).where(_MESSAGES.c.conversation_id == bindparam("id"))
 
 
 @dataclass(frozen=True)
