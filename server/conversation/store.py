@@ -57,17 +57,26 @@ class StoredConversation:
     updated_at: datetime
     expires_at: datetime
     version: int
+    last_seq: int = -1  # the seq of its last message (-1: none), read with `version`
 
 
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _MESSAGES = cast(Table, Message.__table__)
-_COLUMNS = tuple(_CONVERSATIONS.c[name] for name in StoredConversation.__dataclass_fields__)
+_COLUMNS = tuple(_CONVERSATIONS.c[name] for name in StoredConversation.__dataclass_fields__ if name != "last_seq")
 
 # A turn's statements, built once: constructing a statement and its cache key anew on every call cost
 # as much CPU as running it (issue 14's profile).
 _INSERT_CONVERSATION = insert(_CONVERSATIONS)
 _INSERT_MESSAGES = insert(_MESSAGES)
-_SELECT_CONVERSATION = select(*_COLUMNS).where(
+# The last seq comes with the row: a turn's UPDATE applies only to the version it read, and every write
+# of messages raises the version, so the seq read here is still the last when that UPDATE succeeds.
+_LAST_SEQ = (
+    select(func.coalesce(func.max(_MESSAGES.c.seq), -1))
+    .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id)
+    .scalar_subquery()
+    .label("last_seq")
+)
+_SELECT_CONVERSATION = select(*_COLUMNS, _LAST_SEQ).where(
     _CONVERSATIONS.c.id == bindparam("id"), _CONVERSATIONS.c.owner_id == bindparam("owner")
 )
 _UPDATE_TURN = (
@@ -81,7 +90,6 @@ _UPDATE_TURN = (
         version=bindparam("read") + 1,
     )
 )
-_LAST_SEQ = select(func.coalesce(func.max(_MESSAGES.c.seq), -1)).where(_MESSAGES.c.conversation_id == bindparam("id"))
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,7 @@ class ConversationStore:
             updated_at=now,
             expires_at=now + ttl,
             version=0,
+            last_seq=len(messages) - 1,
         )
         values = {column.name: getattr(row, column.name) for column in _COLUMNS}
         values["context"] = sealing.seal_value(self._engine, Conversation, "context", (row.id,), context)
@@ -164,7 +173,8 @@ class ConversationStore:
     ) -> None:
         """Store the owner's message and the bot's answer, the new state and slots, and finished feedback.
 
-        One transaction of SQLAlchemy Core statements (an UPDATE, the next `seq`, one multi-row INSERT),
+        One transaction of two SQLAlchemy Core statements (an UPDATE, one multi-row INSERT numbered on from
+        the `last_seq` that `get` read),
         sealed here as the ORM events would seal them: the unit of work cost more CPU than the turn's
         flow (issue 14's profile). Only a finished feedback goes through the ORM. The UPDATE applies
         only to the version the turn read, so two turns of one conversation never both apply, whichever
@@ -189,9 +199,8 @@ class ConversationStore:
             )
             if updated.rowcount != 1:  # another turn (on this or another instance) came first
                 raise ConcurrentTurnError(row.id)
-            seq = await connection.scalar(_LAST_SEQ, {"id": row.id})
-            start = int(seq if seq is not None else -1) + 1
-            await connection.execute(_INSERT_MESSAGES, self._message_rows(row.id, start, messages, now))
+            rows = self._message_rows(row.id, row.last_seq + 1, messages, now)
+            await connection.execute(_INSERT_MESSAGES, rows)
             if feedback is not None:
                 contact = feedback.get("contact")
                 async with AsyncSession(bind=connection) as session:  # joins this transaction
