@@ -8,7 +8,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.sparse
 
 from server.knowledge import loader
 from server.knowledge.loader import KnowledgeError
@@ -115,3 +117,17 @@ def test_a_broken_messages_file_is_a_knowledge_error(tmp_path: Path, content: st
     path.write_text(content, encoding="utf-8")
     with pytest.raises(KnowledgeError, match=re.escape(message)):
         load_messages(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Mein Hund zieht an der Leine", "er leckt sich die pfoten wund!!", "Bello bellt bellt bellt", "xyz", ""],
+)
+def test_the_models_own_arithmetic_gives_scikit_learns_decision_values(model: MessageModel, text: str) -> None:
+    """Fitted.values scores without scikit-learn's transform; it must agree with it to rounding."""
+    fitted = model._model()
+    assert fitted is not None
+    expected = fitted.intercept.copy()
+    for block in fitted.blocks:
+        expected += (scipy.sparse.csr_matrix(block.vectorizer.transform([text])) @ block.weights).ravel()
+    assert np.allclose(fitted.values(text), expected, rtol=1e-9, atol=1e-12)
