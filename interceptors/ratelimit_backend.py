@@ -5,7 +5,8 @@ lock, the Redis storage in one Lua script), so N concurrent callers never get mo
 The memory backend is limits' synchronous storage, used through its public methods only: its
 operations are a few dictionary and list steps that never wait, so one hit and its window stats run
 back to back without giving up the event loop (atomic for the loop, and a third of the cost of the
-async storage's awaits and locks). It sweeps expired entries on its own timer thread.
+async storage's awaits and locks). It sweeps expired entries inline, at most once a second (see
+`SweptMemoryStorage`), not on a timer thread.
 
 Policy when Redis fails mid-run (documented in README.md): fail open to an in-process moving
 window, so the service keeps answering with per-process limits; the switch is logged and audited
@@ -34,6 +35,30 @@ log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "wuffchat-rl"
 _REDIS_FAILURES = (StorageError, OSError, asyncio.TimeoutError)
+
+
+SWEEP_INTERVAL = 1.0  # seconds between two sweeps of expired memory entries
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' MemoryStorage, its sweep of expired entries run inline at most every SWEEP_INTERVAL.
+
+    Upstream schedules the sweep on a 10 ms `threading.Timer` whenever none is alive: under load a new
+    thread every 10 ms, each started from the event loop (`Thread.start` waits until it runs), a tenth of
+    a chain call's CPU (issue 14's profile). The sweep is the library's own; only when it runs changes.
+    Moving windows are decided by the entries' timestamps, so a later sweep changes no decision
+    (tests/interceptors/test_ratelimit_backend.py holds both).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802  # replaces the name-mangled upstream method
+        now = time.monotonic()
+        if now - self._swept >= SWEEP_INTERVAL:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 def _verdict(item: RateLimitItem, allowed: bool, window: tuple[float, int]) -> Verdict:
@@ -68,7 +93,7 @@ class Limiter:
         probe_interval: float = 2.0,
         redis_timeout: float = 0.5,
     ) -> None:
-        self._memory = MemoryStorage()
+        self._memory = SweptMemoryStorage()
         self._redis: RedisStorage | None = None
         if redis_url is not None:
             self._redis = RedisStorage(
