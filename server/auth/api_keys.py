@@ -5,6 +5,9 @@ nothing to brute-force. The presented key's hash is compared with `hmac.compare_
 configured key (no early exit); table keys are found by their hash and then compared the same way.
 Every table key is `generate_key`'s exact shape (`wck_` + 43 base64url characters), so a key of
 another shape is refused without a database lookup (the shape is public, nothing leaks by timing).
+A valid table key's principal is kept for `CACHE_SECONDS`, so a busy service does not query the table
+on every call (issue 14); a revocation (`apikey revoke`, from any process) is therefore refused within
+that second by every instance, with no signal between them.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +36,8 @@ KEY_PREFIX = "wck_"
 _TABLE_KEY = re.compile(r"wck_[A-Za-z0-9_-]{43}")  # generate_key: token_urlsafe(32) is 43 characters
 MAX_KEY_LENGTH = 256
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+CACHE_SECONDS = 1.0  # how long a valid table key is trusted without the table: the revocation delay
+CACHE_SIZE = 1024  # valid table keys kept at most (one per service, in practice)
 
 
 class ApiKeyNameTakenError(ValueError):
@@ -67,7 +73,14 @@ def generate_key() -> str:
 class ApiKeyChecker:
     """Turns a presented `x-api-key` into a principal (kind "apikey", role service or admin)."""
 
-    def __init__(self, engine: AsyncEngine, configured: Sequence[ApiKeySpec], *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        configured: Sequence[ApiKeySpec],
+        *,
+        clock: Clock = system_clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
         self._sessions = session_factory(engine)
         self._configured = [
@@ -75,6 +88,8 @@ class ApiKeyChecker:
             for spec in configured
         ]
         self._clock = clock
+        self._monotonic = monotonic
+        self._recent: dict[str, tuple[float, Principal]] = {}  # key hash -> (trusted until, principal)
 
     async def check(self, key: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None otherwise."""
@@ -89,6 +104,19 @@ class ApiKeyChecker:
             return match.principal
         if _TABLE_KEY.fullmatch(key) is None:
             return None
+        recent = self._recent.get(presented)
+        if recent is not None and recent[0] > self._monotonic():
+            return recent[1]
+        principal = await self._look_up(presented)
+        if principal is None:
+            self._recent.pop(presented, None)
+            return None
+        if len(self._recent) >= CACHE_SIZE:
+            self._recent.clear()
+        self._recent[presented] = (self._monotonic() + CACHE_SECONDS, principal)
+        return principal
+
+    async def _look_up(self, presented: str) -> Principal | None:
         async with self._sessions() as session, session.begin():
             row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == presented, ApiKey.revoked_at.is_(None)))
             if row is None or not hmac.compare_digest(row.key_hash, presented):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from wuffchat.auth.v1 import auth_service_pb2 as pb
 from wuffchat.auth.v1 import auth_service_pb2_grpc
 
+from server.auth.api_keys import CACHE_SECONDS, ApiKeyChecker, ApiKeyStore
+from server.storage import db, migrate
 from tests.auth.conftest import Serving
 from tests.conftest import SettingsFactory
 from tests.support.auth import ADMIN_KEY, SERVICE_KEY, api_key, bearer
@@ -75,6 +78,7 @@ async def test_unary_table_keys_rotate_and_revoke(serving: Serving, settings_fac
         assert old not in listing and new not in listing
         assert re.search(r"^crawler\twck_\S+\.\.\.\tservice\tactive", listing, re.M)
         cli(settings.database.url, "revoke", "crawler")
+        await asyncio.sleep(CACHE_SECONDS)  # a running server trusts a valid key for at most this long
         assert await whoami_code(channel, api_key(old)) == grpc.StatusCode.UNAUTHENTICATED
         assert await whoami(channel, api_key(new)) == "apikey|crawler-2026|service"
         assert re.search(r"^crawler\t.*\trevoked\t", cli(settings.database.url, "list"), re.M)
@@ -151,3 +155,25 @@ def test_cli_refuses_bad_or_taken_names(tmp_path: Path) -> None:
     assert again.returncode == 1 and "exists already" in again.stderr and again.stdout == ""
     missing = run_server({"DATABASE_URL": url}, "apikey", "revoke", "nobody", timeout=30)
     assert missing.returncode == 1
+
+
+async def test_a_valid_table_key_is_trusted_for_a_second_then_looked_up_again(tmp_path: Path) -> None:
+    """The checker keeps a valid table key for CACHE_SECONDS (no query per call); a revocation from
+    another process is refused once that second has passed."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = db.create_engine(url)
+    now = [100.0]
+    try:
+        key = await ApiKeyStore(engine).create("crawler", "service")
+        checker = ApiKeyChecker(engine, [], monotonic=lambda: now[0])
+        found = await checker.check(key)
+        assert found is not None and found.id == "crawler"
+        await ApiKeyStore(engine).revoke("crawler")
+        now[0] += CACHE_SECONDS - 0.01
+        assert await checker.check(key) == found  # still within the second: no lookup
+        now[0] += 0.02
+        assert await checker.check(key) is None
+        assert await checker.check(key) is None  # a refused key is not kept
+    finally:
+        await engine.dispose()
