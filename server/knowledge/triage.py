@@ -156,6 +156,23 @@ CAR_SICKNESS = re.compile(
     r"erbrech|erbricht|übergibt|übergeben|kotzt|gekotzt|würgt|vomit|throw(s|ing)? up|threw up|sick|sabbert|drool"
 )
 # Asking about products or rules is a dog question even when it names a health topic ("flea treatment").
+# The health signs that go to the vet whatever else a text describes (search.py): pain, blood, vomiting,
+# seizures, collapse, poison, refusing food, limping, laboured breathing. The other signs ("zittert",
+# "röchelt", "wund") yield to a behaviour the message model is sure of.
+URGENT = _any(
+    r"schmerz|jault vor|tut (ihm|ihr) weh|\b(blut|erbrech|erbroch|erbricht|kotzt|gekotzt|krampf|anfall|epilep)",
+    r"(jault|schreit|quietscht|winselt),? (\w+,? ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
+    r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)",
+    r"\b(humpel|hinkt|lahmt|vergift|bewusstlos|ohnmacht|umgekippt|zusammengebrochen|atemnot)|atmet schwer",
+    r"\b(frisst|frißt|isst) (\w+ ){0,5}(nicht|nichts|kaum)( mehr)?\b|futter verweiger|will nicht (mehr )?fressen",
+    r"(schokolade|weintrauben|trauben|rosinen|xylit|gift|medikamente|tabletten|ibuprofen)\w* (\w+ ){0,3}"
+    r"(gefressen|erwischt|geschluckt|aufgenommen|verschluckt|gegessen)",
+    r"\b(vomit|throw(s|ing)? up|threw up|blood|bleeding|seizure|convuls|limp|lame\b|collapsed|poison)",
+    r"in pain|hurting|hurts (him|her|itself)|pain when|yelp(s|ed|ing)? (\w+ ){0,2}when",
+    r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|refus(es|ing) (food|to eat)",
+)
+
+
 PRODUCTS = re.compile(
     r"(floh|zecken|wurm|flea|tick|worm)\w* ?(mittel|schutz|halsband|tablette|treatment|collar|tablets?|spot)"
 )
@@ -248,6 +265,11 @@ class Signals:
     generic_only: bool  # nothing left but dog words, stop words and generic judgements
     judgement: bool  # a word that judges behaviour ("schlimm", "aggressive", "out of control")
     not_for_us: bool  # an insult or a question about the bot itself
+
+
+def urgent(text: str) -> bool:
+    """True when `text` holds a health sign that goes to the vet whatever else it describes (URGENT)."""
+    return bool(URGENT.search(text.lower()))
 
 
 def health_signs(text: str) -> list[str]:
