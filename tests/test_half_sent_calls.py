@@ -66,6 +66,29 @@ def _closed_by_server(sock: socket.socket) -> bool:
         return False
 
 
+class _PeakRss:
+    """The highest RSS of a process, sampled every 20 ms on a thread while the block runs (one reading
+    right after the flood is sent can come before the server has read most of it)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = rss_bytes(pid)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def _settled_rss(pid: int, target: int, timeout: float) -> int:
     """RSS once it is at most `target`, or after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -82,25 +105,26 @@ def test_unary_half_sent_calls_end_and_memory_returns(server: ServerProcess) -> 
     time.sleep(1)
     baseline = rss_bytes(pid)
     silent = socket.create_connection(("127.0.0.1", server.port))  # no HTTP/2 preface, no SETTINGS
-    clients = open_half_sent(server.port, connections=CONNECTIONS, streams=STREAMS, promised=60_000, sent=16_000)
-    try:
-        peak = rss_bytes(pid)
-        _pump_until_ended(clients, timeout=10)
-        started = sum(c.started for c in clients)
-        ended = sum(c.ended for c in clients)
-        statuses = sum((c.statuses for c in clients), Counter[str]())
-        assert started == CONNECTIONS * STREAMS
-        assert ended == started, f"{started - ended} of {started} half-sent calls still held ({statuses})"
-        assert not any(c.closed for c in clients)  # ended by the limits, not by dropping connections
-        refused = sum(len(c.reset - c.answered) for c in clients)
-        assert refused == CONNECTIONS * (STREAMS - PER_CONNECTION)  # REFUSED_STREAM past the stream limit
-        assert statuses["4"] > 0  # DEADLINE_EXCEEDED: the receive deadline
-        assert statuses["8"] > 0  # RESOURCE_EXHAUSTED: too many calls waiting for their message
-        assert _closed_by_server(silent), "a connection that never sent its HTTP/2 preface is still open"
-    finally:
-        silent.close()
-        for client in clients:
-            client.close()
+    with _PeakRss(pid) as sampled:
+        clients = open_half_sent(server.port, connections=CONNECTIONS, streams=STREAMS, promised=60_000, sent=16_000)
+        try:
+            _pump_until_ended(clients, timeout=10)
+            started = sum(c.started for c in clients)
+            ended = sum(c.ended for c in clients)
+            statuses = sum((c.statuses for c in clients), Counter[str]())
+            assert started == CONNECTIONS * STREAMS
+            assert ended == started, f"{started - ended} of {started} half-sent calls still held ({statuses})"
+            assert not any(c.closed for c in clients)  # ended by the limits, not by dropping connections
+            refused = sum(len(c.reset - c.answered) for c in clients)
+            assert refused == CONNECTIONS * (STREAMS - PER_CONNECTION)  # REFUSED_STREAM past the stream limit
+            assert statuses["4"] > 0  # DEADLINE_EXCEEDED: the receive deadline
+            assert statuses["8"] > 0  # RESOURCE_EXHAUSTED: too many calls waiting for their message
+            assert _closed_by_server(silent), "a connection that never sent its HTTP/2 preface is still open"
+        finally:
+            silent.close()
+            for client in clients:
+                client.close()
+    peak = sampled.peak
     grown = peak - baseline
     assert grown > 50 * MB, f"the flood should have cost memory (grew {grown / MB:.0f} MB)"
     after = _settled_rss(pid, baseline + grown // 2, timeout=8)
