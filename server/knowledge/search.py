@@ -197,6 +197,9 @@ class KnowledgeSearch:
         best = max(values, key=lambda owner: values[owner])
         if best in NON_BEHAVIOUR:
             return SearchResult([], Category(best))
+        evidence = self._topic.evidence(query)
+        if evidence.animal_subject and not evidence.strong:
+            return SearchResult([], Category.OFF_TOPIC)  # "Unser Kater pinkelt an die Haustür"
         ranked = await self._retriever.search(query, max(limit, FUSION_CANDIDATES))
         known = {m.id: m for m in ranked}
         passing = [owner for value, owner in fused(values, {m.id: m.score for m in ranked}) if value >= MATCH_FLOOR]

@@ -90,6 +90,8 @@ OTHER_ANIMALS = frozenset(
         """
     katze kater katzen pferd pferde pony vogel wellensittich papagei kaninchen hamster meerschweinchen
     cat cats kitten horse horses budgie parrot hamster marder maulwurf igel mole moles hedgehog
+    stute hengst wallach fohlen schildkröte hase hühner huhn ziege rabbit bunny tortoise tabby ragdoll
+    goat chickens hens
     """
     )
 )
@@ -107,6 +109,7 @@ class Evidence:
     strong: bool  # a dog word, breed or dog name
     other_subject: bool  # the sentence opens with someone or something else as subject
     weak: bool  # a dog behaviour verb
+    animal_subject: bool = False  # it opens with another animal as subject ("Unser Kater pinkelt...")
 
 
 class Topic:
@@ -147,7 +150,8 @@ class Topic:
         other = other and not (weak and words[1] in THINGS)
         if any(w in OTHER_ANIMALS for w in words[:OPENING]) and not any(CHASE.match(w) for w in words):
             other = True
-        return Evidence(strong=strong, other_subject=other, weak=weak)
+        animal = len(words) >= 2 and words[0] in DETERMINERS and words[1] in OTHER_ANIMALS
+        return Evidence(strong=strong, other_subject=other, weak=weak, animal_subject=animal)
 
     def threshold(self, text: str) -> float | None:
         """The confidence a match needs for `text` (by its evidence); None when it is about something else."""

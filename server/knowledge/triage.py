@@ -60,6 +60,8 @@ _SIGN_EN = (
 )
 
 
+_LIMP = r"(?<!goes )(?<!went )(?<!gone )(?<!go )\blimp(s|ing|ed)?\b"  # "goes limp" is no limp
+
 HEALTH = _any(
     # German (word starts)
     r"\b(durchfall|dünnpfiff|breiig|erbrech|erbroch|erbricht|gekrampf|übergibt sich|übergeben|kotzt|gekotzt|würgt)",
@@ -72,13 +74,16 @@ HEALTH = _any(
     r"will nicht (mehr )?fressen|kann (\w+ ){0,4}nicht mehr (hoch|laufen|springen|aufstehen|treppen)|abgemagert",
     r"(trinkt|säuft) (\w+ ){0,5}(unmengen|literweise|massig|wie verrückt|ständig)",
     r"sabbert (plötzlich|stark|extrem|sehr)",
-    r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp|apathisch|lethargisch|teilnahmslos)",
+    r"\btrinkt (\w+ ){0,5}(viel|mehr)\b|säuft (sehr )?viel|\b(schlapp(e|er|es)?\b|apathisch|lethargisch|teilnahmslos)",
     r"(jault|schreit|quietscht|winselt),? (\w+,? ){0,2}wenn (man|ich|wir) (ihn|sie) (anfass|anheb|hochheb|hochnehm)",
-    r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)|\b(taub|schwerhörig)\b",
+    r"jault (\w+ ){0,2}beim (treppensteigen|aufstehen|hinlegen|springen|hochheben)"
+    r"|(?<!wie )(?<!wäre er )(?<!wäre sie )\b(taub|schwerhörig)\b(?! für)",
     r"starrt (\w+ ){0,3}(die |an die )?wand|(steht|bleibt) (\w+ ){0,3}in (der|einer) ecke (stehen|fest)",
     r"schüttelt (ständig |dauernd |oft )?(den )?kopf",
     r"kratzt (sich |se |si )?(am|an den|an de|an da) ohr",
-    r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot",
+    r"rutscht .{0,30}(po|hintern)|schlittenfahren|atmet schwer|atemnot|zieht (seinen|ihren|den) (hintern|po) über",
+    r"kopf (ist )?(\w+ )?schief|fällt (dabei |immer |einfach )?um\b|frisst (\w+ )?(nüt|nix|nümm|nimmer|nimma)\b",
+    r"analdrüse|anal glands?|jault (\w+,? ){0,3}wenn (er|sie) (\w+ ){0,2}treppe",
     r"schütt\w* (\w+ ){0,3}(kopf|koupf|schädel)",
     r"knickt (\w+ ){0,3}(weg|ein)\b|treppe (\w+ )?(nicht|kaum) (mehr |noch )?hoch|kaum noch (die )?treppe",
     r"hechelt (\w+ ){0,3}(in ruhe|im liegen|nachts)|\b(taumelt|torkelt|inkontinen|verstopf)",
@@ -99,8 +104,8 @@ HEALTH = _any(
     r"\b(arthritis|hair loss|bald (patch|spot)s?|dandruff|weak|weakness|feverish|dehydrated)\b",
     r"(skin|ears?|eyes?|paws?|gums) (is |are |look |looks )?(red|inflamed|swollen|bleeding|crusty|smelly)",
     # English
-    r"\b(vomit|throw(s|ing)? up|threw up|being sick|diarrh|runny (poo|poop|stool)|loose stool|limp|lame\b)",
-    r"\b(blood|bleeding|fever|cough|sneez|seizure|convuls|wheez|itchy|itching|rash|lump|bump|swollen|swelling)",
+    r"\b(vomit|throw(s|ing)? up|threw up|being sick|diarrh|runny (poo|poop|stool)|loose stool|lame\b)|" + _LIMP,
+    r"\b(blood|bleeding|fever|cough|sneez|seizure|convuls|wheez|itchy|itching|rash|lumps?\b|bumps?\b|swollen|swelling)",
     r"scratch(es|ing)? (himself|herself|itself|constantly|all the time|non-?stop)|hot ?spot",
     r"scratch(es|ing)? (at )?(his|her|its) (ears?|skin|belly|face)|ears? (smell|stink)|they smell",
     r"lick(s|ing)? (his|her|its) (paws?|legs?|skin|bum|butt|bottom|rear|privates|genitals)",
@@ -167,9 +172,19 @@ URGENT = _any(
     r"\b(frisst|frißt|isst) (\w+ ){0,5}(nicht|nichts|kaum)( mehr)?\b|futter verweiger|will nicht (mehr )?fressen",
     r"(schokolade|weintrauben|trauben|rosinen|xylit|gift|medikamente|tabletten|ibuprofen)\w* (\w+ ){0,3}"
     r"(gefressen|erwischt|geschluckt|aufgenommen|verschluckt|gegessen)",
-    r"\b(vomit|throw(s|ing)? up|threw up|blood|bleeding|seizure|convuls|limp|lame\b|collapsed|poison)",
+    r"\b(vomit|throw(s|ing)? up|threw up|blood|bleeding|seizure|convuls|lame\b|collapsed|poison)|" + _LIMP,
     r"in pain|hurting|hurts (him|her|itself)|pain when|yelp(s|ed|ing)? (\w+ ){0,2}when",
     r"not eating|won'?t eat|stopped eating|off (his|her|its) food|no appetite|refus(es|ing) (food|to eat)",
+)
+
+
+# Blood in a fight between dogs or from a female in heat is what the behaviour is about: with one of these
+# the blood alone is no urgent sign (a behaviour the model is sure of answers; without one, the vet).
+BLOOD = re.compile(r"blut|blood|bleed")
+BLOOD_IN = re.compile(r"\b(blut|blood) (im|in|aus|from)\b")  # in the stool, the urine, from the mouth: urgent
+FIGHT_OR_HEAT = re.compile(
+    r"beißerei|beisserei|rauferei|gerangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt|läufig"
+    r"|\bhitze\b|fight|scrap|scuffle|attack|\bbit\b|bitten|in heat|in season"
 )
 
 
@@ -269,7 +284,12 @@ class Signals:
 
 def urgent(text: str) -> bool:
     """True when `text` holds a health sign that goes to the vet whatever else it describes (URGENT)."""
-    return bool(URGENT.search(text.lower()))
+    lowered = text.lower()
+    signs = [m.group(0) for m in URGENT.finditer(lowered)]
+    only_blood = signs and all(BLOOD.search(sign) for sign in signs) and not BLOOD_IN.search(lowered)
+    if only_blood and FIGHT_OR_HEAT.search(lowered):
+        return False
+    return bool(signs)
 
 
 def health_signs(text: str) -> list[str]:

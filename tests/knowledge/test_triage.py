@@ -127,6 +127,8 @@ async def test_short_text_is_never_matched_to_another_behaviour(built: factory.K
         "Meine Katze kratzt am Sofa",
         "my cat keeps scratching the sofa",
         "Mein Auto macht komische Geräusche",
+        "Unser Kater pinkelt an die Haustür.",  # another animal as subject: whatever the behaviour, not a dog's
+        "Our rabbit keeps chewing the skirting boards.",
     ],
 )
 async def test_off_topic(built: factory.Knowledge, text: str) -> None:
