@@ -70,6 +70,7 @@ from server.retention import Retention, RetentionPolicy
 from server.storage import data_keys, db, migrate
 from server.storage.keyring import KeyringError
 from server.storage.observe import observe
+from server.storage.transactions import Transactions
 
 log = structlog.get_logger(__name__)
 
@@ -317,7 +318,9 @@ async def start(
         tracer = _tracer(settings, tracer, resources)
         engine = await _open_storage(settings, migrate_schema=migrate_schema)
         resources.push_async_callback(engine.dispose)
-        observe(engine, metrics)  # database spans and error counts
+        transactions = Transactions(engine)  # a turn's transactions (one thread hop each on SQLite)
+        resources.callback(transactions.close)
+        observe(engine, metrics, twin=transactions.twin)  # database spans and error counts
         audit = AuditLog(engine, metrics=metrics)
         if not settings.is_prod and (lowered := config.weakened(settings)):
             await audit.record_safely("config_weakened", severity="warning", details={"settings": list(lowered)})
@@ -338,7 +341,7 @@ async def start(
         resources.callback(auth.close)
         conversation = build_conversation(
             settings.conversation,
-            engine,
+            transactions,
             knowledge.knowledge,
             openai=settings.openai,
             signing_keys=settings.secrets.all_keys,

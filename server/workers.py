@@ -31,6 +31,7 @@ import threading
 from collections.abc import Iterator
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 from typing import cast
 
@@ -40,6 +41,8 @@ import uvloop
 from rpc import metrics
 from server.app import STOP_SIGNALS, StartupError, prepare_storage, serve
 from server.config import ServerSettings, Settings
+from server.knowledge import factory as knowledge_factory
+from server.knowledge.loader import KnowledgeError
 from server.log import bind_process
 from server.metrics_endpoint import MetricsEndpoint
 
@@ -189,6 +192,10 @@ def run(settings: Settings) -> int:
         StartupError: the database stays unreachable, or the address cannot be bound.
     """
     asyncio.run(prepare_storage(settings))
+    # One fit in the parent, inherited by the forked workers (each would fit for seconds while starting);
+    # an invalid base is left to the workers, which refuse to start and say why.
+    with contextlib.suppress(KnowledgeError):
+        knowledge_factory.prefit_message_model(Path(settings.knowledge.dir), Path(settings.knowledge.overlay_dir))
     # Finalize the start-up's garbage (the migration's loop and connections) here, once, rather than
     # in every worker's collector at some later moment, on descriptors the worker inherited.
     gc.collect()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from rpc.metrics import Metrics
 from server.audit import AuditLog
 from server.clock import Clock, system_clock
 from server.config import ConversationSettings, OpenAISettings
 from server.knowledge.factory import Knowledge
+from server.storage.transactions import Transactions
 
 from .paging import PageTokens
 from .responders.interface import Responder
@@ -51,7 +50,7 @@ def _responder(settings: OpenAISettings, metrics: Metrics | None = None) -> Resp
 
 def build_conversation(
     settings: ConversationSettings,
-    engine: AsyncEngine,
+    transactions: Transactions,
     knowledge: Knowledge,
     *,
     openai: OpenAISettings,
@@ -61,10 +60,11 @@ def build_conversation(
     audit: AuditLog | None = None,
     metrics: Metrics | None = None,
 ) -> ConversationPart:
-    """Wire the store, the responder and the flow's knowledge into the servicer; the sweeper is not started.
+    """Wire the store (on `transactions`), the responder and the flow's knowledge into the servicer; the
+    sweeper is not started.
     `signing_keys` sign page tokens (the first) and verify them (all); feedback contact data is kept for
     `contact_retention`."""
-    store = ConversationStore(engine, contact_retention=contact_retention)
+    store = ConversationStore(transactions, contact_retention=contact_retention)
     servicer = ConversationService(
         store,
         knowledge.store,

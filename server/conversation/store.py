@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from server.storage import db, sealing
 from server.storage.models import Conversation, Feedback, Message
+from server.storage.transactions import Transactions
 
 from .paging import Cursor
 
@@ -101,10 +102,13 @@ class NewMessage:
 
 
 class ConversationStore:
-    """All conversation persistence; `engine` is the application's database."""
+    """All conversation persistence in the application's database; a turn's reads and writes go through
+    `transactions` (one hop per transaction on SQLite), the rest through its async engine."""
 
-    def __init__(self, engine: AsyncEngine, *, contact_retention: timedelta = CONTACT_RETENTION) -> None:
+    def __init__(self, transactions: Transactions, *, contact_retention: timedelta = CONTACT_RETENTION) -> None:
+        engine = transactions.engine
         self._engine = engine
+        self._transactions = transactions
         self._sessions = db.session_factory(engine)
         self._contact_retention = contact_retention
         # SQLite has one writer; queueing writers here is far faster than its busy-wait back-off
@@ -142,18 +146,21 @@ class ConversationStore:
         )
         values = {column.name: getattr(row, column.name) for column in _COLUMNS}
         values["context"] = sealing.seal_value(self._engine, Conversation, "context", (row.id,), context)
-        async with self._write_lock, self._engine.begin() as connection:
-            await connection.execute(_INSERT_CONVERSATION, values)
-            await connection.execute(_INSERT_MESSAGES, self._message_rows(row.id, 0, messages, now))
+        rows = self._message_rows(row.id, 0, messages, now)
+
+        def insert_both(connection: Connection) -> None:
+            connection.execute(_INSERT_CONVERSATION, values)
+            connection.execute(_INSERT_MESSAGES, rows)
+
+        async with self._write_lock:
+            await self._transactions.run(insert_both)
         return row
 
     async def get(self, conversation_id: str, owner: str) -> StoredConversation | None:
         """The conversation `conversation_id` of `owner`, by one Core SELECT (a turn's read: no ORM
         identity map or load events, which cost more CPU than the turn's flow)."""
-        async with self._engine.connect() as connection:
-            found = (
-                await connection.execute(_SELECT_CONVERSATION, {"id": conversation_id, "owner": owner})
-            ).one_or_none()
+        parameters = {"id": conversation_id, "owner": owner}
+        found = await self._transactions.run(lambda c: c.execute(_SELECT_CONVERSATION, parameters).one_or_none())
         if found is None:
             return None
         values = found._asdict()
@@ -183,40 +190,43 @@ class ConversationStore:
         Raises:
             ConcurrentTurnError: the conversation changed since `row` was read; nothing was stored.
         """
-        async with self._write_lock, self._engine.begin() as connection:
+        turn = {
+            "row_id": row.id,
+            "read": row.version,
+            "new_state": state,
+            "new_context": sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
+            "now": now,
+            "expires": now + ttl,
+        }
+        rows = self._message_rows(row.id, row.last_seq + 1, messages, now)
+        finished = None if feedback is None else self._feedback(row.id, feedback, now)
+
+        def write(connection: Connection) -> None:
             # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
             # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
-            updated = await connection.execute(
-                _UPDATE_TURN,
-                {
-                    "row_id": row.id,
-                    "read": row.version,
-                    "new_state": state,
-                    "new_context": sealing.seal_value(self._engine, Conversation, "context", (row.id,), context),
-                    "now": now,
-                    "expires": now + ttl,
-                },
-            )
-            if updated.rowcount != 1:  # another turn (on this or another instance) came first
+            if connection.execute(_UPDATE_TURN, turn).rowcount != 1:  # another turn (any instance) came first
                 raise ConcurrentTurnError(row.id)
-            rows = self._message_rows(row.id, row.last_seq + 1, messages, now)
-            await connection.execute(_INSERT_MESSAGES, rows)
-            if feedback is not None:
-                contact = feedback.get("contact")
-                async with AsyncSession(bind=connection) as session:  # joins this transaction
-                    session.add(
-                        Feedback(
-                            conversation_id=row.id,
-                            helped=feedback.get("helped"),
-                            perspective=feedback.get("perspective"),
-                            exercise_fit=feedback.get("exercise_fit"),
-                            score=feedback.get("score"),
-                            contact=contact,
-                            contact_delete_after=now + self._contact_retention if contact else None,
-                            created_at=now,
-                        )
-                    )
-                    await session.flush()
+            connection.execute(_INSERT_MESSAGES, rows)
+            if finished is not None:
+                with Session(bind=connection) as session:  # joins this transaction; the ORM seals the contact
+                    session.add(finished)
+                    session.flush()
+
+        async with self._write_lock:
+            await self._transactions.run(write)
+
+    def _feedback(self, conversation_id: str, answers: dict[str, Any], now: datetime) -> Feedback:
+        contact = answers.get("contact")
+        return Feedback(
+            conversation_id=conversation_id,
+            helped=answers.get("helped"),
+            perspective=answers.get("perspective"),
+            exercise_fit=answers.get("exercise_fit"),
+            score=answers.get("score"),
+            contact=contact,
+            contact_delete_after=now + self._contact_retention if contact else None,
+            created_at=now,
+        )
 
     def _message_rows(
         self, conversation_id: str, start: int, messages: Sequence[NewMessage], now: datetime

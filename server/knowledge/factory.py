@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rpc.metrics import Metrics
 
 from . import loader
-from .message_model import MessageModel, load_examples, load_messages
+from .message_model import MessageModel, load_examples, load_messages, prefit
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -146,3 +146,16 @@ async def build(
         close_retriever=close,
         ready=ready,
     )
+
+
+def prefit_message_model(knowledge_dir: Path, overlay_dir: Path) -> None:
+    """Fit the message model for the base as it is on disk, into this process's fit cache (blocking, seconds
+    of CPU): a `--workers` parent runs it before forking, so the workers inherit one fit instead of each
+    repeating it while they start.
+
+    Raises:
+        loader.KnowledgeError: the base breaks its schema.
+    """
+    base = loader.load(knowledge_dir, overlay_dir)
+    categories = load_examples(knowledge_dir / "triage.yaml")
+    prefit(base.behaviors, categories, load_messages(knowledge_dir / "owner_messages.yaml"))

@@ -187,6 +187,16 @@ def examples_of(
     return tuple(examples)
 
 
+def prefit(
+    behaviors: Mapping[str, Behavior], categories: Mapping[Category, Sequence[str]], messages: Sequence[OwnerMessage]
+) -> None:
+    """Fit for these examples into this process's fit cache (blocking): a MessageModel built later on the
+    same examples finds the fit instead of repeating it."""
+    examples = examples_of(behaviors, categories, messages)
+    if len({owner for owner, _ in examples}) > 1:
+        _fit(examples)
+
+
 class MessageModel:
     """`behaviors` gives the current behaviours (refitted when the base changes); `categories` the example
     messages per category; `messages` the labelled owner messages; `executor` runs the fit and the

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import Engine, event, exc, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -122,6 +123,20 @@ def create_engine(database_url: str, pool: Pool = DEFAULT_POOL) -> AsyncEngine:
     event.listen(engine.sync_engine, "handle_error", _unavailable)
     event.listen(engine.sync_engine, "do_connect", _connect)
     return engine
+
+
+def sqlite_twin(engine: AsyncEngine) -> Engine | None:
+    """A synchronous (pysqlite) engine on the same SQLite file as `engine`, with its settings and error
+    translation, for work run on a thread of its own (server/storage/transactions.py); None when
+    `engine` is not a SQLite file (PostgreSQL, or an in-memory database another engine cannot see)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or _sqlite_file(url) is None:
+        return None
+    twin = create_sync_engine(url.set(drivername="sqlite"), connect_args={"check_same_thread": False})
+    event.listen(twin, "connect", _on_sqlite_connect)
+    event.listen(twin, "handle_error", _unavailable)
+    event.listen(twin, "do_connect", _connect)
+    return twin
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import trace
 from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rpc.metrics import Metrics
@@ -27,10 +27,9 @@ def _verb(statement: str) -> str:
     return head[0].upper() if head else "?"
 
 
-def observe(engine: AsyncEngine, metrics: Metrics | None = None) -> None:
-    """Attach the hooks to `engine` (see the module docstring)."""
+def observe(engine: AsyncEngine, metrics: Metrics | None = None, *, twin: Engine | None = None) -> None:
+    """Attach the hooks to `engine`, and to `twin` (its synchronous twin, server/storage/transactions.py)."""
     system = engine.dialect.name
-    sync = engine.sync_engine
 
     def before(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
         if not trace.get_current_span().is_recording():
@@ -59,6 +58,7 @@ def observe(engine: AsyncEngine, metrics: Metrics | None = None) -> None:
             span.set_status(trace.Status(trace.StatusCode.ERROR, type(exception_context.original_exception).__name__))
             span.end()
 
-    event.listen(sync, "before_cursor_execute", before)
-    event.listen(sync, "after_cursor_execute", after)
-    event.listen(sync, "handle_error", failed)
+    for sync in (engine.sync_engine, *([] if twin is None else [twin])):
+        event.listen(sync, "before_cursor_execute", before)
+        event.listen(sync, "after_cursor_execute", after)
+        event.listen(sync, "handle_error", failed)

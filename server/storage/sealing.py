@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapper, QueryContext, attributes
 
@@ -77,11 +77,18 @@ class Cipher:
 
 
 _CIPHERS: weakref.WeakKeyDictionary[Dialect, Cipher] = weakref.WeakKeyDictionary()
+_TWINS: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()  # twin -> its engine's
 
 
 def attach(engine: AsyncEngine, cipher: Cipher) -> None:
     """Make `cipher` seal and open every sealed field written or read through `engine`."""
     _CIPHERS[engine.sync_engine.dialect] = cipher
+
+
+def share(engine: AsyncEngine, twin: Engine) -> None:
+    """Let `twin`, another engine on the same database (db.sqlite_twin), seal and open with whatever cipher
+    `engine` has, now or once attached."""
+    _TWINS[twin.dialect] = engine.sync_engine.dialect
 
 
 def cipher_of(engine: AsyncEngine) -> Cipher:
@@ -90,7 +97,7 @@ def cipher_of(engine: AsyncEngine) -> Cipher:
 
 def _cipher(dialect: Dialect) -> Cipher:
     try:
-        return _CIPHERS[dialect]
+        return _CIPHERS[_TWINS.get(dialect, dialect)]
     except KeyError:
         raise NoCipherError("this engine has no data keys attached (server.storage.data_keys.unlock)") from None
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from server.knowledge import loader
+from server.knowledge import loader, message_model
 from server.knowledge.loader import KnowledgeError
 from server.knowledge.message_model import MessageModel, OwnerMessage, examples_of, load_examples, load_messages
 from server.knowledge.search import FUSION_WEIGHT, fused
@@ -131,3 +131,16 @@ def test_the_models_own_arithmetic_gives_scikit_learns_decision_values(model: Me
     for block in fitted.blocks:
         expected += (scipy.sparse.csr_matrix(block.vectorizer.transform([text])) @ block.weights).ravel()
     assert np.allclose(fitted.values(text), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_prefit_is_found_by_a_model_built_later(behaviors: dict[str, Behavior]) -> None:
+    """What a `--workers` parent does before forking (server/workers.py): the workers' models find the fit."""
+    few = {slug: behaviors[slug] for slug in sorted(behaviors)[:3]}
+    categories = {Category.HEALTH: ["er humpelt seit gestern"], Category.OFF_TOPIC: ["wie wird das wetter"]}
+    message_model.prefit(few, categories, ())
+    fits = message_model._fit.cache_info()
+    later = MessageModel(lambda: few, ThreadPoolExecutor(1), categories=dict(categories), messages=())
+    later.warm()
+    after = message_model._fit.cache_info()
+    assert (after.misses, after.hits) == (fits.misses, fits.hits + 1)
+    assert later.scores_sync("er humpelt")
