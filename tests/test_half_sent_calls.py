@@ -126,7 +126,8 @@ def test_unary_half_sent_calls_end_and_memory_returns(server: ServerProcess) -> 
                 client.close()
     peak = sampled.peak
     grown = peak - baseline
-    assert grown > 50 * MB, f"the flood should have cost memory (grew {grown / MB:.0f} MB)"
+    # 4,000 calls of 16,000 bytes each were sent (61 MB): the server held at least half of it at the peak
+    assert grown > 30 * MB, f"the flood should have cost memory (grew {grown / MB:.0f} MB)"
     after = _settled_rss(pid, baseline + grown // 2, timeout=8)
     assert after <= baseline + grown // 2, (
         f"RSS {after / MB:.0f} MB after the connections closed; baseline {baseline / MB:.0f}, peak {peak / MB:.0f}"

@@ -67,8 +67,9 @@ async def test_unary_two_workers_share_port_secret_and_limits_then_sigterm_exits
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
             tokens = await signed_up(channel, "workers@example.org")  # 2 of the 12 GetCaptcha calls
-        # one connection per call: the kernel picks a worker per connection, not per call
-        for _ in range(12):
+        # one connection per call: the kernel picks a worker per connection (a hash of its ports), not per
+        # call; 40 connections all landing on one of two listening workers would take odds of 2**-39
+        for _ in range(40):
             async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
                 stub = auth_service_pb2_grpc.AuthServiceStub(channel)
                 # the token signed by one worker is accepted by every worker (same SECRET_KEY, same DB)
