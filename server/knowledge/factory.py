@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rpc.metrics import Metrics
 
 from . import loader
-from .message_model import MessageModel, load_examples, load_messages, prefit
+from .message_model import MessageModel, OwnerMessage, load_examples, load_messages, prefit
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -26,6 +26,7 @@ from .retrieval.queries import QueryEncoder
 from .search import DEFAULT_THRESHOLD, DEFAULT_VERB_THRESHOLD, DEFAULT_WEAK_THRESHOLD, KnowledgeSearch
 from .store import KnowledgeStore
 from .topic import Topic
+from .triage import Category
 
 if TYPE_CHECKING:  # weaviate-client takes about a second to import: only when WEAVIATE_URL is set
     from .retrieval.weaviate import WeaviateRetriever
@@ -129,8 +130,7 @@ async def build(
         weak_threshold=DEFAULT_WEAK_THRESHOLD,
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
-    examples = await asyncio.to_thread(load_examples, knowledge_dir / "triage.yaml")
-    messages = await asyncio.to_thread(load_messages, knowledge_dir / "owner_messages.yaml")
+    examples, messages = await asyncio.to_thread(_training_messages, knowledge_dir)
     model = MessageModel(lambda: store.base.behaviors, _EXECUTOR, categories=examples, messages=messages)
     await asyncio.get_running_loop().run_in_executor(_EXECUTOR, model.warm)
     return Knowledge(
@@ -156,6 +156,9 @@ def prefit_message_model(knowledge_dir: Path, overlay_dir: Path) -> None:
     Raises:
         loader.KnowledgeError: the base breaks its schema.
     """
-    base = loader.load(knowledge_dir, overlay_dir)
-    categories = load_examples(knowledge_dir / "triage.yaml")
-    prefit(base.behaviors, categories, load_messages(knowledge_dir / "owner_messages.yaml"))
+    prefit(loader.load(knowledge_dir, overlay_dir).behaviors, *_training_messages(knowledge_dir))
+
+
+def _training_messages(knowledge_dir: Path) -> tuple[dict[Category, list[str]], list[OwnerMessage]]:
+    """The message model's example messages per category and its labelled owner messages."""
+    return load_examples(knowledge_dir / "triage.yaml"), load_messages(knowledge_dir / "owner_messages.yaml")
