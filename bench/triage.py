@@ -90,8 +90,13 @@ def fold_search(knowledge: factory.Knowledge, train: list[dict[str, Any]]) -> Kn
     """A search like the server's whose message model learns only from `train` (and the base's own texts)."""
     behaviors = knowledge.store.base.behaviors
     messages = [OwnerMessage(i["text"], tuple(slugs_of(i)), i["lang"]) for i in train]
+    assert knowledge.search.messages is not None
     model = MessageModel(
-        lambda: behaviors, _POOL, categories=load_examples(KNOWLEDGE / "triage.yaml"), messages=messages
+        lambda: behaviors,
+        _POOL,
+        categories=load_examples(KNOWLEDGE / "triage.yaml"),
+        messages=messages,
+        vectors=knowledge.search.messages.vectors,
     )
     return KnowledgeSearch(knowledge.retriever, knowledge.search.topic, behaviors=lambda: behaviors, messages=model)
 

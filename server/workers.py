@@ -195,7 +195,9 @@ def run(settings: Settings) -> int:
     # One fit in the parent, inherited by the forked workers (each would fit for seconds while starting);
     # an invalid base is left to the workers, which refuse to start and say why.
     with contextlib.suppress(KnowledgeError):
-        knowledge_factory.prefit_message_model(Path(settings.knowledge.dir), Path(settings.knowledge.overlay_dir))
+        knowledge_factory.prefit_message_model(
+            Path(settings.knowledge.dir), Path(settings.knowledge.overlay_dir), Path(settings.knowledge.cache_dir)
+        )
     # Finalize the start-up's garbage (the migration's loop and connections) here, once, rather than
     # in every worker's collector at some later moment, on descriptors the worker inherited.
     gc.collect()

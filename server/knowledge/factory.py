@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rpc.metrics import Metrics
 
 from . import loader
-from .message_model import MessageModel, OwnerMessage, load_examples, load_messages, prefit
+from .message_model import MessageModel, OwnerMessage, SentenceVectors, load_examples, load_messages, prefit
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
 from .retrieval.encoder import Encoder, Usem3Encoder
@@ -131,7 +131,10 @@ async def build(
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
     examples, messages = await asyncio.to_thread(_training_messages, knowledge_dir)
-    model = MessageModel(lambda: store.base.behaviors, _EXECUTOR, categories=examples, messages=messages)
+    vectors = SentenceVectors(cache.encoder.name, cache.embed, queries.vector)
+    model = MessageModel(
+        lambda: store.base.behaviors, _EXECUTOR, categories=examples, messages=messages, vectors=vectors
+    )
     await asyncio.get_running_loop().run_in_executor(_EXECUTOR, model.warm)
     return Knowledge(
         store=store,
@@ -148,15 +151,17 @@ async def build(
     )
 
 
-def prefit_message_model(knowledge_dir: Path, overlay_dir: Path) -> None:
+def prefit_message_model(knowledge_dir: Path, overlay_dir: Path, cache_dir: Path | None) -> None:
     """Fit the message model for the base as it is on disk, into this process's fit cache (blocking, seconds
-    of CPU): a `--workers` parent runs it before forking, so the workers inherit one fit instead of each
-    repeating it while they start.
+    of CPU): a `--workers` parent runs it before forking, so the workers inherit one fit (and the loaded
+    encoder) instead of each repeating it while they start.
 
     Raises:
         loader.KnowledgeError: the base breaks its schema.
     """
-    prefit(loader.load(knowledge_dir, overlay_dir).behaviors, *_training_messages(knowledge_dir))
+    cache = EmbeddingCache(shared_encoder(), cache_dir)
+    vectors = SentenceVectors(cache.encoder.name, cache.embed)
+    prefit(loader.load(knowledge_dir, overlay_dir).behaviors, *_training_messages(knowledge_dir), vectors)
 
 
 def _training_messages(knowledge_dir: Path) -> tuple[dict[Category, list[str]], list[OwnerMessage]]:

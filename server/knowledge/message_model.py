@@ -15,9 +15,9 @@ import asyncio
 import functools
 import itertools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from .loader import KnowledgeError
+from .retrieval.encoder import Vectors
+from .retrieval.queries import Vector
 from .retrieval.weaviate_schema import passage_texts
 from .triage import Category
 from .types import LANGUAGES, Behavior
@@ -34,6 +36,19 @@ from .types import LANGUAGES, Behavior
 Examples = tuple[tuple[str, str], ...]  # (class: behaviour id or category, text)
 NON_BEHAVIOUR = tuple(c.value for c in Category if c is not Category.BEHAVIOUR)
 EXAMPLE_CATEGORIES = (Category.HEALTH, Category.DOG_RELATED, Category.OFF_TOPIC)  # the sections of triage.yaml
+VECTOR_WEIGHT = 0.5  # the sentence vector's scale against the unit-length tf-idf blocks (module docstring)
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """Where the model gets sentence vectors: `training` for its training texts (the on-disk embedding
+    cache), `query` for a message (the retrievers' query encoder: its recent texts are shared, so the
+    search that follows finds the vector ready; None where the model is only fitted, as by `prefit`). Equal
+    when `name` (the encoder's) is: fits are cached by it."""
+
+    name: str
+    training: Callable[[Sequence[str]], Vectors] = field(compare=False)
+    query: Callable[[str], Awaitable[Vector]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -134,41 +149,56 @@ class Block:
 
 @dataclass(frozen=True)
 class Fitted:
-    """The vectorizers' blocks (character n-grams within words, then word uni- and bigrams) and the
-    intercepts. A message is scored by the blocks' own arithmetic, not by scikit-learn's transform, whose
-    per-call checks cost four times the arithmetic (issue 14's profile; tests/knowledge check both agree)."""
+    """The vectorizers' blocks (character n-grams within words, then word uni- and bigrams), the sentence
+    vector's weights (dimensions x classes, None when fitted without vectors) and the intercepts. A message
+    is scored by the blocks' own arithmetic, not by scikit-learn's transform, whose per-call checks cost
+    four times the arithmetic (issue 14's profile; tests/knowledge check both agree)."""
 
     blocks: tuple[Block, ...]
+    dense: np.ndarray | None
     intercept: np.ndarray
     classes: tuple[str, ...]
 
-    def values(self, text: str) -> np.ndarray:
+    def values(self, text: str, vector: Vector | None = None) -> np.ndarray:
+        """The decision value of every class; `vector` (the text's sentence vector) is needed when the fit
+        has dense weights.
+
+        Raises:
+            ValueError: the fit has dense weights and `vector` is None.
+        """
         total = self.intercept.copy()
         for block in self.blocks:
             block.add_to(total, text)
+        if self.dense is not None:
+            if vector is None:
+                raise ValueError("this fit needs the message's sentence vector")
+            total += VECTOR_WEIGHT * (np.asarray(vector, dtype=np.float64) @ self.dense)
         return total
 
 
 @functools.lru_cache(maxsize=8)  # servers of one process (tests, reloads) share a fit per base
-def _fit(examples: Examples) -> Fitted:
+def _fit(examples: Examples, vectors: SentenceVectors | None = None) -> Fitted:
     vectorizers = (
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=_fold),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, preprocessor=_fold),
     )
     texts = [text for _, text in examples]
     matrices = [vectorizer.fit_transform(texts) for vectorizer in vectorizers]
+    if vectors is not None:
+        matrices.append(scipy.sparse.csr_matrix(VECTOR_WEIGHT * np.asarray(vectors.training(texts), np.float64)))
     classifier = LinearSVC(C=1.0).fit(scipy.sparse.hstack(matrices).tocsr(), [owner for owner, _ in examples])
     coef = np.asarray(classifier.coef_, dtype=np.float64)
     intercept = np.asarray(classifier.intercept_, dtype=np.float64)
     classes = tuple(str(owner) for owner in classifier.classes_)
     if len(classes) == 2:  # one decision value, positive for the second class: make it one per class
         coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
-    edges = np.cumsum([0, *(matrix.shape[1] for matrix in matrices)])
+    edges = list(itertools.pairwise(np.cumsum([0, *(matrix.shape[1] for matrix in matrices)])))
     blocks = tuple(
         Block.of(vectorizer, np.ascontiguousarray(coef[:, a:b].T))
-        for vectorizer, (a, b) in zip(vectorizers, itertools.pairwise(edges), strict=True)
+        for vectorizer, (a, b) in zip(vectorizers, edges, strict=False)
     )
-    return Fitted(blocks, intercept, classes)
+    dense = np.ascontiguousarray(coef[:, edges[-1][0] :].T) if vectors is not None else None
+    return Fitted(blocks, dense, intercept, classes)
 
 
 def examples_of(
@@ -188,19 +218,22 @@ def examples_of(
 
 
 def prefit(
-    behaviors: Mapping[str, Behavior], categories: Mapping[Category, Sequence[str]], messages: Sequence[OwnerMessage]
+    behaviors: Mapping[str, Behavior],
+    categories: Mapping[Category, Sequence[str]],
+    messages: Sequence[OwnerMessage],
+    vectors: SentenceVectors | None = None,
 ) -> None:
     """Fit for these examples into this process's fit cache (blocking): a MessageModel built later on the
-    same examples finds the fit instead of repeating it."""
+    same examples and the same encoder finds the fit instead of repeating it."""
     examples = examples_of(behaviors, categories, messages)
     if len({owner for owner, _ in examples}) > 1:
-        _fit(examples)
+        _fit(examples, vectors)
 
 
 class MessageModel:
     """`behaviors` gives the current behaviours (refitted when the base changes); `categories` the example
-    messages per category; `messages` the labelled owner messages; `executor` runs the fit and the
-    predictions (CPU work, off the event loop)."""
+    messages per category; `messages` the labelled owner messages; `vectors` the sentence vectors (None:
+    n-grams only); `executor` runs the fit and the predictions (CPU work, off the event loop)."""
 
     def __init__(
         self,
@@ -209,9 +242,11 @@ class MessageModel:
         *,
         categories: Mapping[Category, Sequence[str]] | None = None,
         messages: Sequence[OwnerMessage] = (),
+        vectors: SentenceVectors | None = None,
     ) -> None:
         self._behaviors = behaviors
         self._executor = executor
+        self._vectors = vectors
         self._categories = dict(categories or {})
         self._messages = tuple(messages)
         self._lock = threading.Lock()
@@ -224,20 +259,27 @@ class MessageModel:
             if current is not self._seen:
                 examples = examples_of(current, self._categories, self._messages)
                 classes = {owner for owner, _ in examples}
-                self._fitted = _fit(examples) if len(classes) > 1 else None  # an SVM needs two classes
+                self._fitted = _fit(examples, self._vectors) if len(classes) > 1 else None  # an SVM needs two classes
                 self._seen = current
             return self._fitted
+
+    @property
+    def vectors(self) -> SentenceVectors | None:
+        return self._vectors
 
     def warm(self) -> None:
         """Fit for the current base now (blocking: run it in the executor at start)."""
         self._model()
 
-    def scores_sync(self, text: str) -> dict[str, float]:
-        """The decision value of every class for `text` (blocking; empty when nothing is fitted)."""
+    def scores_sync(self, text: str, vector: Vector | None = None) -> dict[str, float]:
+        """The decision value of every class for `text`, whose sentence vector is `vector` (needed when the
+        model has `vectors`; blocking; empty when nothing is fitted)."""
         fitted = self._model()
         if fitted is None:
             return {}
-        return {owner: float(v) for owner, v in zip(fitted.classes, fitted.values(text), strict=True)}
+        return {owner: float(v) for owner, v in zip(fitted.classes, fitted.values(text, vector), strict=True)}
 
     async def scores(self, text: str) -> dict[str, float]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.scores_sync, text)
+        query = None if self._vectors is None else self._vectors.query
+        vector = None if query is None else await query(text)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.scores_sync, text, vector)

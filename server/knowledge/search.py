@@ -40,9 +40,10 @@ CLEAR_WINNER_MARGIN = 0.3  # how far ahead of the runner-up it must be
 # With the message model (message_model.py) the model decides: its best class when that is a category;
 # for a behaviour, its decision value plus this weight times retrieval's confidence, and a match needs
 # MATCH_FLOOR. Calibrated by cross-validation by set on the owner messages (`bench/triage.py --calibrate`:
-# 1.5 / 0.0 sits in a flat stretch of the fewest errors, 185 of 3,759; 2.0 / 0.5 had 196).
-FUSION_WEIGHT = 1.5
-MATCH_FLOOR = 0.0
+# with the sentence vectors in the model, 0.6 / -0.4 had the fewest errors, 179 of 5,332 (125 behaviours
+# missed, 27 others matched); the former 1.5 / 0.0 had 190, 0.6 / -0.5 to -1.0 180 to 185).
+FUSION_WEIGHT = 0.6
+MATCH_FLOOR = -0.4
 # The health word lists send a text to the vet first, unless the model's best class is a behaviour it
 # scores at least this (0.0: the model's own decision boundary) and no urgent sign (triage.URGENT: pain,
 # blood, vomiting, seizures, refusing food...) is named. Without that exception a passing word ("zittert",

