@@ -178,14 +178,25 @@ URGENT = _any(
 )
 
 
-# Blood in a fight between dogs or from a female in heat is what the behaviour is about: with one of these
-# the blood alone is no urgent sign (a behaviour the model is sure of answers; without one, the vet).
+# Blood in a fight between dogs or from a female in heat, and a male off his food beside a female in heat,
+# are what the behaviour is about: with one of these contexts the sign alone is not urgent (a behaviour the
+# model is sure of answers; without one, the vet).
 BLOOD = re.compile(r"blut|blood|bleed")
-BLOOD_IN = re.compile(r"\b(blut|blood) (im|in|aus|from)\b")  # in the stool, the urine, from the mouth: urgent
-FIGHT_OR_HEAT = re.compile(
-    r"beißerei|beisserei|rauferei|gerangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt|läufig"
-    r"|\bhitze\b|fight|scrap|scuffle|attack|\bbit\b|bitten|in heat|in season"
+BLOOD_IN = re.compile(r"\b(blut\w*|blood|bleed\w*) (im|in|aus|from)\b")  # in the stool, the urine, from the mouth: urgent
+FIGHT = re.compile(
+    r"beißerei|beisserei|rauferei|gerangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt"
+    r"|\bzank|\bzoff|streit|prügel|\brauf(en|t)\b|fight|scrap|scuffle|attack|\bbit\b|bitten"
+    r"|(going|goes|went) for (him|her|the|our|my)|pinn(ing|ed|s) "
 )
+HEAT = re.compile(r"läufig|\bhitze\b|in heat|in season|into season")
+APPETITE = re.compile(r"fress|frisst|frißt|isst|futter|eat|food|appetite")
+
+
+def _excused(sign: str, lowered: str) -> bool:
+    """True when the urgent `sign` is what a fight or a heat named in `lowered` explains."""
+    if BLOOD.search(sign):
+        return bool((FIGHT.search(lowered) or HEAT.search(lowered)) and not BLOOD_IN.search(lowered))
+    return bool(APPETITE.search(sign) and HEAT.search(lowered))
 
 
 PRODUCTS = re.compile(
@@ -286,10 +297,7 @@ def urgent(text: str) -> bool:
     """True when `text` holds a health sign that goes to the vet whatever else it describes (URGENT)."""
     lowered = text.lower()
     signs = [m.group(0) for m in URGENT.finditer(lowered)]
-    only_blood = signs and all(BLOOD.search(sign) for sign in signs) and not BLOOD_IN.search(lowered)
-    if only_blood and FIGHT_OR_HEAT.search(lowered):
-        return False
-    return bool(signs)
+    return not all(_excused(sign, lowered) for sign in signs) if signs else False
 
 
 def health_signs(text: str) -> list[str]:

@@ -44,6 +44,10 @@ def test_figures_of_speech_are_no_sign(text: str) -> None:
         "Unsere beiden Hündinnen geraten aneinander, gestern gab es eine blutige Beißerei.",
         "At the off-lead field he starts scraps with dogs he's never met, there's been blood once.",
         "meine hündin ist läufig, blutet grad und will dauernd raus",
+        "Unsere zwei Hündinnen zanken sich daheim um jeden Schlafplatz, gestern floss Blut.",
+        "My older boy keeps pinning the new rescue in the hallway and there's been blood.",
+        "The spaniel bitch across the road is in season and Diesel is off his food, howling at the gate.",
+        "Die Hündin nebenan ist läufig, seitdem frisst er kaum und jault am Zaun.",
     ],
 )
 def test_blood_from_a_fight_or_a_heat_is_not_urgent(text: str) -> None:
@@ -58,6 +62,8 @@ def test_blood_from_a_fight_or_a_heat_is_not_urgent(text: str) -> None:
         "Nach der Rauferei hat er Blut im Kot",  # blood in the stool stays urgent, fight or not
         "she's been limping since the fight",
         "he bit the other dog and now he is vomiting",
+        "Nach der Rauferei frisst er nicht mehr",  # off his food after a fight: no heat explains it
+        "she's in season and bleeding from the mouth",
     ],
 )
 def test_other_urgent_signs_stay_urgent(text: str) -> None:
