@@ -184,7 +184,7 @@ def test_the_models_own_arithmetic_gives_scikit_learns_decision_values(model: Me
     for block in fitted.blocks:
         expected += (scipy.sparse.csr_matrix(block.vectorizer.transform([text])) @ block.weights).ravel()
     vector = vector_of(text)
-    expected += VECTOR_WEIGHT * vector.astype(np.float64) @ fitted.dense
+    expected += VECTOR_WEIGHT * ((vector - fitted.dense.mean) @ fitted.dense.components) @ fitted.dense.weights
     assert np.allclose(fitted.values(text, vector), expected, rtol=1e-9, atol=1e-12)
 
 
