@@ -170,7 +170,9 @@ class DenseBlock:
         return cls(mean, components, np.zeros((components.shape[1], 0)))
 
     def features(self, vectors: np.ndarray) -> np.ndarray:
-        return VECTOR_WEIGHT * ((np.asarray(vectors, dtype=np.float64) - self.mean) @ self.components)
+        centred = np.asarray(vectors, dtype=np.float64) - self.mean
+        projected: np.ndarray = VECTOR_WEIGHT * (centred @ self.components)
+        return projected
 
     def add_to(self, total: np.ndarray, vector: Vector) -> None:
         total += self.features(vector) @ self.weights

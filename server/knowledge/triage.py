@@ -182,7 +182,8 @@ URGENT = _any(
 # are what the behaviour is about: with one of these contexts the sign alone is not urgent (a behaviour the
 # model is sure of answers; without one, the vet).
 BLOOD = re.compile(r"blut|blood|bleed")
-BLOOD_IN = re.compile(r"\b(blut\w*|blood|bleed\w*) (im|in|aus|from)\b")  # in the stool, the urine, from the mouth: urgent
+# in the stool, the urine, from the mouth: urgent, fight or heat
+BLOOD_IN = re.compile(r"\b(blut\w*|blood|bleed\w*) (im|in|aus|from)\b")
 FIGHT = re.compile(
     r"beißerei|beisserei|rauferei|gerangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt"
     r"|\bzank|\bzoff|streit|prügel|\brauf(en|t)\b|fight|scrap|scuffle|attack|\bbit\b|bitten"
