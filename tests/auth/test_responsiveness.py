@@ -32,14 +32,23 @@ ROUNDS = 3
 
 async def probe(port: int, seconds: float, during: asyncio.Future[None] | None = None) -> list[float]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.probe", str(port), str(seconds), cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "tests.support.probe",
+        str(port),
+        str(seconds),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
     assert (await process.stdout.readline()).strip() == b"ready"
     if during is not None:
         during.set_result(None)
     line = await process.stdout.readline()
+    error = await process.stderr.read()
     await process.wait()
+    assert line.strip(), f"the probe failed (exit {process.returncode}): {error.decode(errors='replace')[-2000:]}"
     return list(json.loads(line))
 
 
