@@ -91,6 +91,9 @@ def unseen(text: str, behaviors: dict[str, Behavior]) -> bool:
         ("er humpelt seit gestern und frisst kaum", Category.HEALTH.value),
         ("wer hat das fußballspiel gestern gewonnen", Category.OFF_TOPIC.value),
         ("welche hundeversicherung könnt ihr empfehlen", Category.DOG_RELATED.value),
+        # no dog word: the sentence vectors tell these from dog questions
+        ("Welche Zimmerpflanzen vertragen wenig Licht im Winter?", Category.OFF_TOPIC.value),
+        ("Can you recommend a good podcast about ancient history?", Category.OFF_TOPIC.value),
     ],
 )
 def test_the_model_names_what_an_unseen_message_is_about(
@@ -110,21 +113,6 @@ async def test_scores_take_the_vector_from_the_query_encoder(model: MessageModel
 def test_a_fit_with_vectors_refuses_to_score_without_one(model: MessageModel) -> None:
     with pytest.raises(ValueError, match="sentence vector"):
         model.scores_sync("er zieht an der leine")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Welche Zimmerpflanzen vertragen wenig Licht im Winter?", Category.OFF_TOPIC.value),
-        ("Can you recommend a good podcast about ancient history?", Category.OFF_TOPIC.value),
-    ],
-)
-def test_the_vectors_tell_an_unseen_question_without_dog_words_from_a_dog_question(
-    model: MessageModel, behaviors: dict[str, Behavior], text: str, expected: str
-) -> None:
-    assert unseen(text, behaviors)
-    values = model.scores_sync(text, vector_of(text))
-    assert max(values, key=lambda k: values[k]) == expected
 
 
 def test_it_refits_when_the_base_changes(behaviors: dict[str, Behavior]) -> None:
