@@ -181,7 +181,7 @@ class DenseBlock:
 @dataclass(frozen=True)
 class Fitted:
     """The vectorizers' blocks (character n-grams within words, then word uni- and bigrams), the sentence
-    vector's weights (dimensions x classes, None when fitted without vectors) and the intercepts. A message
+    vector's block (`DenseBlock`, None when fitted without vectors) and the intercepts. A message
     is scored by the blocks' own arithmetic, not by scikit-learn's transform, whose per-call checks cost
     four times the arithmetic (issue 14's profile; tests/knowledge check both agree)."""
 
