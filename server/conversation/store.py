@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 from sqlalchemy.orm import Session
 
 from server.storage import db, sealing
+from server.storage.compiled import Compiled
 from server.storage.models import Conversation, Feedback, Message
 from server.storage.transactions import Transactions
 
@@ -65,10 +66,13 @@ _CONVERSATIONS = cast(Table, Conversation.__table__)
 _MESSAGES = cast(Table, Message.__table__)
 _COLUMNS = tuple(_CONVERSATIONS.c[name] for name in StoredConversation.__dataclass_fields__ if name != "last_seq")
 
-# A turn's statements, built once: constructing a statement and its cache key anew on every call cost
-# as much CPU as running it (issue 14's profile).
-_INSERT_CONVERSATION = insert(_CONVERSATIONS)
-_INSERT_MESSAGES = insert(_MESSAGES)
+_MESSAGE_KEYS = ("conversation_id", "seq", "sender", "kind", "text", "steps", "created_at")
+
+# A turn's statements, built and compiled once: constructing a statement and its cache key anew on every
+# call cost as much CPU as running it, and SQLAlchemy's execution path more than SQLite (issue 14's
+# profiles; server/storage/compiled.py).
+_INSERT_CONVERSATION = Compiled(insert(_CONVERSATIONS), column_keys=[column.name for column in _COLUMNS])
+_INSERT_MESSAGES = Compiled(insert(_MESSAGES), column_keys=_MESSAGE_KEYS)
 # The last seq comes with the row: a turn's UPDATE applies only to the version it read, and every write
 # of messages raises the version, so the seq read here is still the last when that UPDATE succeeds.
 _LAST_SEQ = (
@@ -77,10 +81,12 @@ _LAST_SEQ = (
     .scalar_subquery()
     .label("last_seq")
 )
-_SELECT_CONVERSATION = select(*_COLUMNS, _LAST_SEQ).where(
-    _CONVERSATIONS.c.id == bindparam("id"), _CONVERSATIONS.c.owner_id == bindparam("owner")
+_SELECT_CONVERSATION = Compiled(
+    select(*_COLUMNS, _LAST_SEQ).where(
+        _CONVERSATIONS.c.id == bindparam("id"), _CONVERSATIONS.c.owner_id == bindparam("owner")
+    )
 )
-_UPDATE_TURN = (
+_UPDATE_TURN = Compiled(
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("row_id"), _CONVERSATIONS.c.version == bindparam("read"))
     .values(
@@ -149,8 +155,8 @@ class ConversationStore:
         rows = self._message_rows(row.id, 0, messages, now)
 
         def insert_both(connection: Connection) -> None:
-            connection.execute(_INSERT_CONVERSATION, values)
-            connection.execute(_INSERT_MESSAGES, rows)
+            _INSERT_CONVERSATION.execute(connection, values)
+            _INSERT_MESSAGES.execute(connection, rows)
 
         async with self._write_lock:
             await self._transactions.run(insert_both)
@@ -160,11 +166,11 @@ class ConversationStore:
         """The conversation `conversation_id` of `owner`, by one Core SELECT (a turn's read: no ORM
         identity map or load events, which cost more CPU than the turn's flow)."""
         parameters = {"id": conversation_id, "owner": owner}
-        found = await self._transactions.run(lambda c: c.execute(_SELECT_CONVERSATION, parameters).one_or_none())
-        if found is None:
+        values = await self._transactions.run(lambda c: _SELECT_CONVERSATION.one_or_none(c, parameters))
+        if values is None:
             return None
-        values = found._asdict()
-        values["context"] = sealing.open_value(self._engine, Conversation, "context", (found.id,), found.context)
+        where = (values["id"],)
+        values["context"] = sealing.open_value(self._engine, Conversation, "context", where, values["context"])
         return StoredConversation(**values)
 
     async def save_turn(
@@ -204,9 +210,9 @@ class ConversationStore:
         def write(connection: Connection) -> None:
             # Write first: on SQLite a transaction that reads before it writes cannot wait for the write
             # lock (SQLITE_BUSY at once), one that starts with a write waits up to busy_timeout.
-            if connection.execute(_UPDATE_TURN, turn).rowcount != 1:  # another turn (any instance) came first
+            if _UPDATE_TURN.rowcount(connection, turn) != 1:  # another turn (any instance) came first
                 raise ConcurrentTurnError(row.id)
-            connection.execute(_INSERT_MESSAGES, rows)
+            _INSERT_MESSAGES.execute(connection, rows)
             if finished is not None:
                 with Session(bind=connection) as session:  # joins this transaction; the ORM seals the contact
                     session.add(finished)

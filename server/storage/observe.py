@@ -9,6 +9,8 @@ greenlet that carries the calling task's context, so the span finds its parent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
@@ -27,20 +29,44 @@ def _verb(statement: str) -> str:
     return head[0].upper() if head else "?"
 
 
+def _start(system: str, statement: str) -> trace.Span | None:
+    """A database span below the current call's span; None outside a traced call."""
+    if not trace.get_current_span().is_recording():
+        return None
+    verb = _verb(statement)
+    return _TRACER.start_span(
+        f"db.{verb.lower()}", kind=trace.SpanKind.CLIENT, attributes={"db.system": system, "db.operation": verb}
+    )
+
+
+def _failed(span: trace.Span, error: BaseException) -> None:
+    span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+    span.end()
+
+
+@contextmanager
+def statement_span(system: str, statement: str) -> Iterator[None]:
+    """The span of one statement run outside SQLAlchemy's execution (server/storage/compiled.py)."""
+    span = _start(system, statement)
+    if span is None:
+        yield
+        return
+    try:
+        yield
+    except BaseException as error:
+        _failed(span, error)
+        raise
+    span.end()
+
+
 def observe(engine: AsyncEngine, metrics: Metrics | None = None, *, twin: Engine | None = None) -> None:
     """Attach the hooks to `engine`, and to `twin` (its synchronous twin, server/storage/transactions.py)."""
     system = engine.dialect.name
 
     def before(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-        if not trace.get_current_span().is_recording():
-            return
-        verb = _verb(statement)
-        span = _TRACER.start_span(
-            f"db.{verb.lower()}",
-            kind=trace.SpanKind.CLIENT,
-            attributes={"db.system": system, "db.operation": verb},
-        )
-        setattr(context, _SPAN, span)
+        span = _start(system, statement)
+        if span is not None:
+            setattr(context, _SPAN, span)
 
     def after(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
         span = getattr(context, _SPAN, None)
@@ -55,8 +81,7 @@ def observe(engine: AsyncEngine, metrics: Metrics | None = None, *, twin: Engine
         span = getattr(context, _SPAN, None) if context is not None else None
         if span is not None:
             setattr(context, _SPAN, None)
-            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exception_context.original_exception).__name__))
-            span.end()
+            _failed(span, exception_context.original_exception)
 
     for sync in (engine.sync_engine, *([] if twin is None else [twin])):
         event.listen(sync, "before_cursor_execute", before)
