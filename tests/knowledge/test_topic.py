@@ -123,6 +123,35 @@ def test_things_and_chased_animals_hide_a_dog(text: str) -> None:
     assert TOPIC.threshold(text) == VERB
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Unser Kater markiert im Flur",
+        "Mei Katz kratzt die Tapete runter",  # Bavarian determiner and form
+        "my bunnies keep digging under the fence",  # a plural
+        "D'Goaß vom Nachbarn frisst die Blumen",
+        "our tomcat sprays the curtains",
+    ],
+)
+def test_another_animal_opening_the_text_is_its_subject(text: str) -> None:
+    assert TOPIC.evidence(text).animal_subject
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Katze in Sicht und er ist weg",  # no determiner: what the dog meets
+        "Die rote Katze von nebenan hüpft auf die Mauer und er rast los",  # not right after the determiner
+        "Seit der Kater da ist, pinkelt er in die Wohnung",  # the animal is context, not the opening subject
+        "Unsere Maus hat Angst vor Silvester",  # what owners call their dog
+        "The chicken on the counter was gone, he stole it",  # food, not an animal subject
+        "Er klaut Fisch vom Tisch",
+    ],
+)
+def test_chased_animals_food_and_context_are_no_animal_subject(text: str) -> None:
+    assert not TOPIC.evidence(text).animal_subject
+
+
 def test_a_being_opening_the_sentence_is_not_excused_by_a_verb() -> None:
     assert TOPIC.evidence("Mein Nachbar buddelt im Garten").other_subject
     assert TOPIC.threshold("Mein Nachbar buddelt im Garten") is None
