@@ -5,7 +5,6 @@ On SQLite it runs on the DBAPI cursor of a twin transaction, on PostgreSQL throu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from server.storage.compiled import Compiled
 from server.storage.models import UtcDateTime
 from server.storage.observe import observe
 from server.storage.transactions import Transactions
+from tests.storage.conftest import TransactionsFor
 
 _METADATA = MetaData()
 _VISITS = Table(
@@ -43,14 +43,8 @@ _BERLIN = datetime(2026, 12, 3, 16, 30, 1, 250, tzinfo=ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-async def transactions(database_url: str) -> AsyncIterator[Transactions]:
-    engine = db.create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(_METADATA.create_all)
-    running = Transactions(engine)
-    yield running
-    running.close()
-    await engine.dispose()
+async def transactions(transactions_for: TransactionsFor) -> Transactions:
+    return await transactions_for(_METADATA)
 
 
 def _rows() -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, ins
 from rpc.errors import DependencyUnavailable
 from server.storage import db
 from server.storage.transactions import Transactions
+from tests.storage.conftest import TransactionsFor
 
 _METADATA = MetaData()
 _NOTES = Table("transaction_notes", _METADATA, Column("id", Integer, primary_key=True), Column("text", String))
@@ -26,14 +27,8 @@ class _RefusedError(Exception):
 
 
 @pytest.fixture
-async def transactions(database_url: str) -> AsyncIterator[Transactions]:
-    engine = db.create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(_METADATA.create_all)
-    running = Transactions(engine)
-    yield running
-    running.close()
-    await engine.dispose()
+async def transactions(transactions_for: TransactionsFor) -> Transactions:
+    return await transactions_for(_METADATA)
 
 
 def _write(text: str) -> Callable[[Connection], str]:
