@@ -229,10 +229,10 @@ def _fit(examples: Examples, vectors: SentenceVectors | None = None) -> Fitted:
     edges = list(itertools.pairwise(np.cumsum([0, *(matrix.shape[1] for matrix in matrices)])))
     blocks = tuple(
         Block.of(vectorizer, np.ascontiguousarray(coef[:, a:b].T))
-        for vectorizer, (a, b) in zip(vectorizers, edges, strict=False)
+        for vectorizer, (a, b) in zip(vectorizers, edges[: len(vectorizers)], strict=True)
     )
     if dense is not None:
-        dense = dataclasses.replace(dense, weights=np.ascontiguousarray(coef[:, edges[-1][0] :].T))
+        dense = dataclasses.replace(dense, weights=np.ascontiguousarray(coef[:, edges[len(vectorizers)][0] :].T))
     return Fitted(blocks, dense, intercept, classes)
 
 
