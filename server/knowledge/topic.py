@@ -109,6 +109,7 @@ DETERMINERS = frozenset(
 )
 # Dialect forms of "my/our/the" that open an owner's sentence (Bavarian, Swiss, Kölsch, Low German).
 DIALECT_DETERMINERS = frozenset({"mei", "meij", "unsa", "unsre", "üse", "üsi", "uns", "d", "de", "dä"})
+ANIMAL_OPENERS = DETERMINERS | DIALECT_DETERMINERS
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,7 @@ def _opens_with_animal(words: list[str]) -> bool:
     """True when the text opens with another animal as its subject: "Unser Kater", "my bunnies", "Mei Katz",
     "D'Goaß". An animal later on, or first without a determiner ("Katze in Sicht und er ist weg"), is what
     the dog meets (cross-validated: those readings cost as many behaviour lines as they saved)."""
-    if len(words) < 2 or (words[0] not in DETERMINERS and words[0] not in DIALECT_DETERMINERS):
-        return False
-    return words[1] in OTHER_ANIMALS
+    return len(words) >= 2 and words[0] in ANIMAL_OPENERS and words[1] in OTHER_ANIMALS
 
 
 class Topic:

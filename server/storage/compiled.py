@@ -46,14 +46,14 @@ class Compiled:
     ) -> None:
         self.statement = statement
         self._column_keys = list(column_keys) if column_keys is not None else None
-        self._plans: dict[int, _Plan] = {}
+        self._sqlite: _Plan | None = None  # compiled at the first run on SQLite (one SQL for every pysqlite engine)
 
     def one_or_none(self, connection: Connection, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         """The one row the SELECT finds, by column name, or None."""
-        if connection.dialect.name != "sqlite":
+        plan = self._plan(connection)
+        if plan is None:
             found = connection.execute(self.statement, parameters).one_or_none()
             return None if found is None else found._asdict()
-        plan = self._plan(connection.dialect)
         rows = self._run(connection, plan, [parameters]).fetchall()
         if not rows:
             return None
@@ -66,23 +66,26 @@ class Compiled:
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         """Run the statement, once for every row of a sequence (an INSERT of several rows)."""
-        if connection.dialect.name != "sqlite":
+        plan = self._plan(connection)
+        if plan is None:
             connection.execute(self.statement, parameters)
             return
-        rows = [parameters] if isinstance(parameters, Mapping) else list(parameters)
-        self._run(connection, self._plan(connection.dialect), rows)
+        self._run(connection, plan, [parameters] if isinstance(parameters, Mapping) else list(parameters))
 
     def rowcount(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
         """Run the statement once (an UPDATE or DELETE); the number of rows it changed."""
-        if connection.dialect.name != "sqlite":
-            return int(getattr(connection.execute(self.statement, parameters), "rowcount", 0))
-        return int(self._run(connection, self._plan(connection.dialect), [parameters]).rowcount)
-
-    def _plan(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(id(dialect))
+        plan = self._plan(connection)
         if plan is None:
-            plan = self._plans[id(dialect)] = self._compile(dialect)
-        return plan
+            return int(getattr(connection.execute(self.statement, parameters), "rowcount", 0))
+        return int(self._run(connection, plan, [parameters]).rowcount)
+
+    def _plan(self, connection: Connection) -> _Plan | None:
+        """The statement compiled for SQLite; None on another database (run by SQLAlchemy)."""
+        if connection.dialect.name != "sqlite":
+            return None
+        if self._sqlite is None:
+            self._sqlite = self._compile(connection.dialect)
+        return self._sqlite
 
     def _compile(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect, column_keys=self._column_keys)
