@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,18 @@ class Tally:
     correct_category: int = 0
     total: int = 0
     per_label: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    hard_hits: dict[bool, list[int]] = field(default_factory=lambda: {False: [0, 0], True: [0, 0]})  # behaviour lines
+
+    def add(self, other: Tally) -> None:
+        for counter in fields(self):
+            if counter.type == "int":
+                setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
+        for label, (ok, n) in other.per_label.items():
+            self.per_label[label][0] += ok
+            self.per_label[label][1] += n
+        for hard, (ok, n) in other.hard_hits.items():
+            self.hard_hits[hard][0] += ok
+            self.hard_hits[hard][1] += n
 
 
 def load(part: str) -> list[dict[str, Any]]:
@@ -89,16 +101,20 @@ def folds(items: list[dict[str, Any]]) -> list[list[int]]:
 def fold_search(knowledge: factory.Knowledge, train: list[dict[str, Any]]) -> KnowledgeSearch:
     """A search like the server's whose message model learns only from `train` (and the base's own texts)."""
     behaviors = knowledge.store.base.behaviors
-    messages = [OwnerMessage(i["text"], tuple(slugs_of(i)), i["lang"]) for i in train]
+    dialect = knowledge.search.dialect
+    messages = [OwnerMessage(dialect.standard(i["text"]), tuple(slugs_of(i)), i["lang"]) for i in train]
+    categories = load_examples(KNOWLEDGE / "triage.yaml")
     assert knowledge.search.messages is not None
     model = MessageModel(
         lambda: behaviors,
         _POOL,
-        categories=load_examples(KNOWLEDGE / "triage.yaml"),
+        categories={category: [dialect.standard(t) for t in texts] for category, texts in categories.items()},
         messages=messages,
         vectors=knowledge.search.messages.vectors,
     )
-    return KnowledgeSearch(knowledge.retriever, knowledge.search.topic, behaviors=lambda: behaviors, messages=model)
+    return KnowledgeSearch(
+        knowledge.retriever, knowledge.search.topic, behaviors=lambda: behaviors, messages=model, dialect=dialect
+    )
 
 
 async def evaluate(
@@ -117,6 +133,8 @@ async def evaluate(
             tally.hit1 += hit
             tally.hit3 += any(s in ids for s in slugs)
             tally.abstained += not ids
+            tally.hard_hits[bool(item.get("hard"))][0] += hit
+            tally.hard_hits[bool(item.get("hard"))][1] += 1
             correct = hit
         else:
             tally.others += 1
@@ -136,15 +154,19 @@ async def evaluate(
 
 async def cross_validated(
     knowledge: factory.Knowledge, items: list[dict[str, Any]], errors: list[str] | None
-) -> dict[str, Tally]:
-    """Per language, the tally of every item searched by a model that never saw it."""
+) -> tuple[dict[str, Tally], dict[tuple[str, str], Tally]]:
+    """Per language, the tally of every item searched by a model that never saw it; and the same per set and
+    language (a set added to the data changes the totals by its own fold: its neighbours' rows show its effect)."""
     tallies = {"de": Tally(), "en": Tally()}
+    by_set: dict[tuple[str, str], Tally] = {}
     for held in folds(items):
         held_set = set(held)
         search = fold_search(knowledge, [item for k, item in enumerate(items) if k not in held_set])
         for lang, tally in tallies.items():
-            await evaluate(search, [items[k] for k in held if items[k]["lang"] == lang], tally, errors)
-    return tallies
+            own = by_set.setdefault((items[held[0]]["set"], lang), Tally())
+            await evaluate(search, [items[k] for k in held if items[k]["lang"] == lang], own, errors)
+            tally.add(own)
+    return tallies, by_set
 
 
 @dataclass(frozen=True)
@@ -164,7 +186,7 @@ async def score(knowledge: factory.Knowledge, items: list[dict[str, Any]]) -> li
         search = fold_search(knowledge, [item for k, item in enumerate(items) if k not in held_set])
         assert search.messages is not None
         for k in held:
-            text = items[k]["text"]
+            text = search.dialect.standard(items[k]["text"])
             ranked = await knowledge.retriever.search(text, search_rules.FUSION_CANDIDATES)
             found.append(
                 Scored(
@@ -234,12 +256,18 @@ def print_table(rows: list[tuple[str, str, Tally]]) -> None:
     for part, lang, t in rows:
         cells = [t.per_label.get(c, [0, 0]) for c in (Category.BEHAVIOUR.value, *NON_BEHAVIOUR)]
         print(f"{part:<9} {lang:<4} " + " ".join(f"{ratio(ok, n):>6} ({n:>3})" for ok, n in cells))
+    print()
+    print(f"{'part':<9} {'lang':<4} {'recall@1 of plain behaviour lines':>34} {'of hard ones':>14}")
+    for part, lang, t in rows:
+        cells = [t.hard_hits[hard] for hard in (False, True)]
+        print(f"{part:<9} {lang:<4} {ratio(*cells[0]):>27} ({cells[0][1]:>4}) {ratio(*cells[1]):>7} ({cells[1][1]:>4})")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list the tuning part's misses")
     parser.add_argument("--part", choices=("tune", "heldout", "both"), default="both", help="which part to run")
+    parser.add_argument("--by-set", action="store_true", help="also print the tuning part's rows per set")
     parser.add_argument("--calibrate", action="store_true", help="search FUSION_WEIGHT and MATCH_FLOOR")
     args = parser.parse_args()
     rows: list[tuple[str, str, Tally]] = []
@@ -253,8 +281,10 @@ async def main() -> None:
         if args.part in ("tune", "both"):
             items = load("tune")
             queries += len(items)
-            tallies = await cross_validated(knowledge, items, errors if args.errors else None)
+            tallies, by_set = await cross_validated(knowledge, items, errors if args.errors else None)
             rows += [("tune (cv)", lang, tally) for lang, tally in tallies.items()]
+            if args.by_set:
+                rows += [(f"cv {name}", lang, tally) for (name, lang), tally in sorted(by_set.items()) if tally.total]
         if args.part in ("heldout", "both"):
             items = load("heldout")
             queries += len(items)

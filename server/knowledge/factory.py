@@ -9,13 +9,14 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rpc.metrics import Metrics
 
 from . import loader
+from .dialect import Dialect, load_dialect
 from .message_model import MessageModel, OwnerMessage, SentenceVectors, load_examples, load_messages, prefit
 from .retrieval.cache import EmbeddingCache
 from .retrieval.embedded import EmbeddedRetriever, Fusion
@@ -130,7 +131,8 @@ async def build(
         weak_threshold=DEFAULT_WEAK_THRESHOLD,
         verb_threshold=DEFAULT_VERB_THRESHOLD,
     )
-    examples, messages = await asyncio.to_thread(_training_messages, knowledge_dir)
+    dialect = await asyncio.to_thread(load_dialect, knowledge_dir / "dialect.yaml")
+    examples, messages = await asyncio.to_thread(_training_messages, knowledge_dir, dialect)
     vectors = SentenceVectors(cache.encoder.name, cache.embed, queries.vector)
     model = MessageModel(
         lambda: store.base.behaviors, _EXECUTOR, categories=examples, messages=messages, vectors=vectors
@@ -144,6 +146,7 @@ async def build(
             behaviors=lambda: store.base.behaviors,
             messages=model,
             metrics=metrics,
+            dialect=dialect,
         ),
         retriever=retriever,
         close_retriever=close,
@@ -161,9 +164,16 @@ def prefit_message_model(knowledge_dir: Path, overlay_dir: Path, cache_dir: Path
     """
     cache = EmbeddingCache(shared_encoder(), cache_dir)
     vectors = SentenceVectors(cache.encoder.name, cache.embed)
-    prefit(loader.load(knowledge_dir, overlay_dir).behaviors, *_training_messages(knowledge_dir), vectors)
+    dialect = load_dialect(knowledge_dir / "dialect.yaml")
+    prefit(loader.load(knowledge_dir, overlay_dir).behaviors, *_training_messages(knowledge_dir, dialect), vectors)
 
 
-def _training_messages(knowledge_dir: Path) -> tuple[dict[Category, list[str]], list[OwnerMessage]]:
-    """The message model's example messages per category and its labelled owner messages."""
-    return load_examples(knowledge_dir / "triage.yaml"), load_messages(knowledge_dir / "owner_messages.yaml")
+def _training_messages(knowledge_dir: Path, dialect: Dialect) -> tuple[dict[Category, list[str]], list[OwnerMessage]]:
+    """The message model's example messages per category and its labelled owner messages, their dialect words
+    read as standard German as the search reads a query's."""
+    examples = load_examples(knowledge_dir / "triage.yaml")
+    messages = load_messages(knowledge_dir / "owner_messages.yaml")
+    return (
+        {category: [dialect.standard(text) for text in texts] for category, texts in examples.items()},
+        [replace(message, text=dialect.standard(message.text)) for message in messages],
+    )

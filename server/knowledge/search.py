@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from rpc.metrics import Metrics
 
 from . import triage
+from .dialect import NONE, Dialect
 from .message_model import NON_BEHAVIOUR, MessageModel
 from .retrieval.interface import Match, Retriever
 from .topic import Topic
@@ -90,7 +91,8 @@ class KnowledgeSearch:
     """`retriever` ranks; `topic` knows the breed words; thresholds are confidences in 0..1; `behaviors`
     gives the current behaviours (to tell a health sign a behaviour explains; without it every sign goes
     to the vet); `messages` classifies the message (none: the word lists and retrieval's thresholds
-    decide)."""
+    decide); `dialect` the dialect words read as standard German (dialect.py) before anything else reads the
+    query."""
 
     def __init__(
         self,
@@ -100,8 +102,10 @@ class KnowledgeSearch:
         behaviors: Callable[[], Mapping[str, Behavior]] | None = None,
         messages: MessageModel | None = None,
         metrics: Metrics | None = None,
+        dialect: Dialect = NONE,
     ) -> None:
         self._retriever = retriever
+        self._dialect = dialect
         self._abstentions = metrics.retrieval_abstentions if metrics is not None else None
         self._messages = messages
         self._topic = topic
@@ -118,6 +122,10 @@ class KnowledgeSearch:
     @property
     def messages(self) -> MessageModel | None:
         return self._messages
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
 
     async def _explained(self, query: str) -> bool:
         """True when a behaviour explains the health signs of `query` ("frisst nichts mehr, seit die Hündin
@@ -164,7 +172,7 @@ class KnowledgeSearch:
         With `behaviors`, match titles are given in `language`. Every empty result counts as an
         abstention (`wuffchat_retrieval_abstentions_total{category}`).
         """
-        result = await self._search(query, limit, language=language, behaviors=behaviors)
+        result = await self._search(self._dialect.standard(query), limit, language=language, behaviors=behaviors)
         if not result.matches and self._abstentions is not None:
             self._abstentions.labels(str(result.category)).inc()
         return result

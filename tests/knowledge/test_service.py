@@ -91,6 +91,33 @@ async def test_unary_search_in_english_gives_english_titles(knowledge: Stub) -> 
     assert (english.matches[0].title, german.matches[0].title) == (data["en"]["title"], data["title"])
 
 
+# Dialect descriptions written for this test (not in the owner messages): without the dialect lexicon
+# (data/knowledge/dialect.yaml) the Kölsch lines about the fence and the recall and the Bavarian lead line
+# went off topic or to a neighbouring behaviour.
+DIALECT = [
+    ("Üse Hund chunnt eifach nöd zrugg, wenn mer ne im Wald rüeft", "rueckruf"),
+    ("Dä Hungk blaff jede aan, dä am Jadezung vorbeijeiht", "zaun-verbellen"),
+    ("Mei Hund frisst unterwegs an jedn Dreck, der wo am Bodn liegt", "fressen-unterwegs"),
+    ("De Hund blafft de ganze Nacht, un keen een kann schlopen", "nachts-bellen"),
+    ("Dä Hungk hührt nit, wenn ich en roofe", "rueckruf"),
+    ("Üse Hund bellt wie verruckt, wenn's a dr Tür lütet", "bellen-klingel"),
+    ("Unsa Hund zaht wia a Wuida an da Leina", "leinenziehen"),
+    ("Dä Hungk springk jede aan, dä bei uns en de Dür kütt", "anspringen"),
+    ("Mei Hund mog ned alloa bleibn, der woant und hoit de ganze Zeit", "alleinbleiben"),
+    ("Üse Hund frisst Chatzedräck us em Chischtli", "kot-fressen"),
+    ("De Hund wöhlt sik in dode Fisch an'n Strand", "waelzen"),
+    ("Dä Hungk kläut et Esse vum Desch", "essen-klauen"),
+]
+
+
+async def test_unary_search_reads_dialect_as_standard_german(knowledge: Stub) -> None:
+    found = {}
+    for query, _ in DIALECT:
+        reply = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=query), metadata=SERVICE)
+        found[query] = reply.matches[0].id if reply.matches else None
+    assert found == dict(DIALECT)
+
+
 async def test_unary_search_health_sign_finds_nothing(knowledge: Stub) -> None:
     behaviour = "Unser Hund frisst unterwegs alles vom Boden, was er findet"
     control = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=behaviour), metadata=SERVICE)
