@@ -182,6 +182,7 @@ class KnowledgeSearch:
     ) -> SearchResult:
         values = {} if self._messages is None else await self._messages.scores(query)
         yields = self._clear_behaviour(values) and not triage.urgent(query) if values else False
+        yields = yields or triage.vet_cleared(query)  # "Tierarzt sagt, er ist gesund, aber ...": the model decides
         if values and not yields and await self.sort_by_words(query) is Category.HEALTH:
             return SearchResult([], Category.HEALTH)  # a sign the word lists know goes to the vet first
         if values:

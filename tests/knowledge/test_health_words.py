@@ -68,3 +68,47 @@ def test_blood_from_a_fight_or_a_heat_is_not_urgent(text: str) -> None:
 )
 def test_other_urgent_signs_stay_urgent(text: str) -> None:
     assert triage.urgent(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fiept den ganzen Tag, Tierarzt sagt er ist kerngesund",
+        "Tierärztlich ist alles abgeklärt, trotzdem jammert sie",
+        "Die Tierärztin hat nichts gefunden, aber er pinkelt in die Küche",
+        "Blasenentzündung? Ausgeschlossen, trotzdem macht sie aufs Sofa",
+        "Blutwerte top, aber er frisst Kot",
+        "Bloodwork came back normal, but he keeps eating his own poo",
+        "the vet found nothing, yet she whines all day",
+        "clean bill of health, still squats on the rug",
+    ],
+)
+def test_a_vet_who_ruled_it_out_is_read(text: str) -> None:
+    assert triage.vet_cleared(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Tierarzt sagt, er ist nicht gesund",
+        "Der Tierarzt hat ihm nichts gegeben und er humpelt",
+        "Tierarzt sagt, er hat eine Blasenentzündung",
+        "the vet said he's not fine",
+        "we go to the vet on Monday, he keeps vomiting",
+    ],
+)
+def test_a_vet_who_found_something_or_was_not_seen_is_no_all_clear(text: str) -> None:
+    assert not triage.vet_cleared(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "elsewhere"),
+    [
+        ("Auf der Autobahn kotzt sie jedes Mal in den Kofferraum", "Auf der Wiese kotzt sie jedes Mal ins Gras"),
+        ("Spätestens am Ortsausgang erbricht er auf die Rückbank", "Seit gestern erbricht er immer wieder"),
+        ("she vomits all over the back seat on every road trip", "she vomits all over the rug every morning"),
+    ],
+)
+def test_sickness_in_the_car_is_no_health_sign(text: str, elsewhere: str) -> None:
+    assert not triage.signals(text).health
+    assert triage.signals(elsewhere).health

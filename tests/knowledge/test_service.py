@@ -118,6 +118,17 @@ async def test_unary_search_reads_dialect_as_standard_german(knowledge: Stub) ->
     assert found == dict(DIALECT)
 
 
+async def test_unary_search_a_sign_the_vet_ruled_out_is_the_behaviour(knowledge: Stub) -> None:
+    """ "Blood" in bloodwork is an urgent sign to the word lists; once the owner says the vet found it normal,
+    the behaviour answers. The same behaviour with a sign nobody ruled out still finds nothing."""
+    cleared = "Bloodwork came back normal, but he keeps eating his own poo in the garden"
+    found = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=cleared, language="en"), metadata=SERVICE)
+    assert [m.id for m in found.matches][:1] == ["kot-fressen"], found
+    sign = "She eats her own poo and has been vomiting since yesterday"
+    found = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=sign, language="en"), metadata=SERVICE)
+    assert not found.matches, found
+
+
 async def test_unary_search_health_sign_finds_nothing(knowledge: Stub) -> None:
     behaviour = "Unser Hund frisst unterwegs alles vom Boden, was er findet"
     control = await knowledge.SearchBehaviors(pb.SearchBehaviorsRequest(query=behaviour), metadata=SERVICE)
