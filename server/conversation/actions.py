@@ -185,7 +185,8 @@ async def explain_instinct(turn: Turn, plan: Plan, *, skipped: bool = False) -> 
         plan.say("need_context", kind=ERROR)
         return False
     profile = _profile(turn, plan) if not skipped else Profile.from_context(plan.context.get("profile"))
-    if not skipped and triage.signals(turn.text).health:  # a health sign in the context: the vet first
+    read = turn.search.dialect.standard(turn.text)  # "er hatscht und speibt": the signs in standard words
+    if not skipped and triage.signals(read).health:  # a health sign in the context: the vet first
         plan.say("vet", sender=COMPANION, kind=ANSWER)
     situation = "" if skipped else turn.text
     group = compose.breed_group(turn.base, profile)

@@ -90,9 +90,10 @@ THINGS = frozenset(
 OTHER_ANIMALS = frozenset(
     _words(
         """
-    katze katzen katz katzerl kater mieze stubentiger kätzchen pferd pferde pony ponys vogel vögel
-    wellensittich wellensittiche sittich sittiche papagei papageien kaninchen hamster meerschweinchen
-    degu degus chinchilla chinchillas frettchen ratte ratten marder maulwurf igel stute hengst
+    katze katzen katz katzerl kater mieze miezekatze samtpfote samtpfoten stubentiger kätzchen pferd pferde
+    pony ponys vogel vögel wellensittich wellensittiche sittich sittiche papagei papageien kaninchen hamster
+    meerschweinchen degu degus chinchilla chinchillas frettchen rennmaus rennmäuse farbmäuse ratte ratten marder
+    maulwurf igel stute hengst
     wallach fohlen schildkröte schildkröten hase hühner huhn henne hennen hahn ziege ziegen geiß goaß
     schaf schafe kuh kühe esel alpaka alpakas lama lamas schlange bartagame gecko leguan
     cat cats kitten kittens kitty tomcat tabby ragdoll horse horses pony ponies mare foal budgie budgies

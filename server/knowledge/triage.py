@@ -206,7 +206,7 @@ BLOOD = re.compile(r"blut|blood|bleed")
 # in the stool, the urine, from the mouth: urgent, fight or heat
 BLOOD_IN = re.compile(r"\b(blut\w*|blood|bleed\w*) (im|in|aus|from)\b")
 FIGHT = re.compile(
-    r"beißerei|beisserei|rauferei|gerangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt"
+    r"beißerei|beisserei|rauferei|rangel|fetz|aneinander|gekämpft|kämpfen|angegriffen|gebissen|verbeißt"
     r"|\bzank|\bzoff|streit|prügel|\brauf(en|t)\b|fight|scrap|scuffle|attack|\bbit\b|bitten"
     r"|(going|goes|went) for (him|her|the|our|my)|pinn(ing|ed|s) "
 )

@@ -48,6 +48,7 @@ def test_figures_of_speech_are_no_sign(text: str) -> None:
         "My older boy keeps pinning the new rescue in the hallway and there's been blood.",
         "The spaniel bitch across the road is in season and Diesel is off his food, howling at the gate.",
         "Die Hündin nebenan ist läufig, seitdem frisst er kaum und jault am Zaun.",
+        "Draußen friedlich, aber im Flur gibt's Knurren und Rangeleien, neulich mit Blut.",
     ],
 )
 def test_blood_from_a_fight_or_a_heat_is_not_urgent(text: str) -> None:

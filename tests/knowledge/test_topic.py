@@ -131,6 +131,8 @@ def test_things_and_chased_animals_hide_a_dog(text: str) -> None:
         "my bunnies keep digging under the fence",  # a plural
         "D'Goaß vom Nachbarn frisst die Blumen",
         "our tomcat sprays the curtains",
+        "Unsere Rennmäuse beißen sich",
+        "Die Samtpfote pinkelt in die Duschwanne",
     ],
 )
 def test_another_animal_opening_the_text_is_its_subject(text: str) -> None:
