@@ -24,6 +24,9 @@ from tests.support.process import ServerProcess, run_server, start_server
 from tests.support.redis import RedisServer
 
 SECRET = "k3Y-for-tests-only_9fQ2xZ7wL1mN8vB4cR6tY0uI5oP"
+# A channel of its own connection: by default gRPC shares subchannels (TCP connections) between channels with
+# equal arguments, so a new channel could reuse the previous one's still-open connection and its worker.
+OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 
 
 def _env(tmp_path: Path, redis: RedisServer, **extra: str) -> dict[str, str]:
@@ -70,14 +73,14 @@ async def test_unary_two_workers_share_port_secret_and_limits_then_sigterm_exits
         # one connection per call: the kernel picks a worker per connection (a hash of its ports), not per
         # call; 40 connections all landing on one of two listening workers would take odds of 2**-39
         for _ in range(40):
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}", options=OWN_CONNECTION) as channel:
                 stub = auth_service_pb2_grpc.AuthServiceStub(channel)
                 # the token signed by one worker is accepted by every worker (same SECRET_KEY, same DB)
                 profile = await stub.GetProfile(pb.GetProfileRequest(), metadata=bearer(tokens.access_token))
                 assert profile.email == "workers@example.org"
         outcomes = []
         for _ in range(12):
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}", options=OWN_CONNECTION) as channel:
                 try:
                     await auth_service_pb2_grpc.AuthServiceStub(channel).GetCaptcha(pb.GetCaptchaRequest())
                     outcomes.append(grpc.StatusCode.OK)
@@ -158,7 +161,7 @@ async def test_unary_one_scrape_of_the_parent_shows_every_worker(tmp_path: Path,
     calls = 16
     try:
         for _ in range(calls):  # one connection per call: the kernel spreads connections over the workers
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{proc.port}", options=OWN_CONNECTION) as channel:
                 await auth_service_pb2_grpc.AuthServiceStub(channel).GetCaptcha(pb.GetCaptchaRequest())
 
         def scrape() -> str:
